@@ -1,0 +1,165 @@
+//! Operator commands without a browser: add users, set passwords, manage custom roles.
+
+use app::wire::{permission, SignInMethod};
+use secrecy::SecretString;
+
+use crate::crypto::Hasher;
+use crate::domain::identifier::{EmailAddress, PhoneNumber};
+use crate::domain::password::NewPassword;
+use crate::state::is_common_password;
+use crate::store::users::{self, NewUser};
+use crate::store::{admin, sessions, Store};
+
+fn db<E: std::fmt::Display>(e: E) -> String {
+    format!("database error: {e}")
+}
+
+async fn account(store: &Store, now: i64) -> Result<i64, String> {
+    let mut c = store.conn().await.map_err(db)?;
+    match users::first_account(&mut c).await.map_err(db)? {
+        Some(a) => Ok(a),
+        None => users::insert_account(&mut c, "Default account", now).await.map_err(db),
+    }
+}
+
+async fn checked_hash(store: &Store, hasher: &Hasher, account_id: i64, name: &str, email: &str, password: &str) -> Result<String, String> {
+    let mut c = store.conn().await.map_err(db)?;
+    let (_, policy) = users::account_policy(&mut c, account_id).await.map_err(db)?;
+    let words = app::policy::forbidden_words(name, email);
+    let pw = NewPassword::parse(&policy, password, password, &words, is_common_password)
+        .map_err(|v| format!("--password: {}", v.iter().map(|v| v.message()).collect::<Vec<_>>().join(" ")))?;
+    hasher.hash(SecretString::from(pw.expose().to_string())).await
+}
+
+#[allow(clippy::too_many_arguments)]
+pub async fn add(
+    store: &Store,
+    hasher: &Hasher,
+    region: phonenumber::country::Id,
+    email: &str,
+    phone: Option<&str>,
+    name: Option<&str>,
+    password: Option<String>,
+    role: &str,
+    sso: Option<&str>,
+    now: i64,
+) -> Result<String, String> {
+    let email = EmailAddress::parse(email).ok_or("--email: not a valid email address")?;
+    let phone = match phone {
+        Some(p) => Some(PhoneNumber::parse(p, region).ok_or("--phone: not a valid phone number")?),
+        None => None,
+    };
+    let method = match sso {
+        None => SignInMethod::Password,
+        Some(s) => SignInMethod::parse(s)
+            .filter(|m| *m != SignInMethod::Password)
+            .ok_or("--sso: one of google, apple, facebook, microsoft, saml")?,
+    };
+    let name = name.map(str::to_string).unwrap_or_else(|| email.as_str().split('@').next().unwrap_or_default().to_string());
+    let account_id = account(store, now).await?;
+    let mut c = store.conn().await.map_err(db)?;
+    let (stored_role, custom) = match role {
+        "owner" | "admin" | "member" => (role, None),
+        other => match admin::role_by_name(&mut c, account_id, other).await.map_err(db)? {
+            Some(r) => ("custom", Some(r.id)),
+            None => return Err(format!("--role: no role named '{other}' (owner, admin, member or a custom role)")),
+        },
+    };
+    if stored_role == "owner" {
+        let (owners, _) = admin::list_users(&mut c, account_id, "", admin::Sort::Name, false, 1000, 0).await.map_err(db)?;
+        if owners.iter().any(|u| u.role == crate::domain::permissions::Role::Owner) {
+            return Err("--role: the account already has an owner (there is exactly one)".into());
+        }
+    }
+    drop(c);
+    let hash = match (method, password) {
+        (SignInMethod::Password, Some(p)) => Some(checked_hash(store, hasher, account_id, &name, email.as_str(), &p).await?),
+        (SignInMethod::Password, None) => None,
+        (_, Some(_)) => return Err("--password: SSO users have no password here".into()),
+        (_, None) => None,
+    };
+    let mut c = store.conn().await.map_err(db)?;
+    let r = users::insert(
+        &mut c,
+        &NewUser {
+            account_id,
+            name: &name,
+            email: email.as_str(),
+            phone: phone.as_ref().map(PhoneNumber::e164),
+            role: stored_role,
+            custom_role_id: custom,
+            sign_in_method: method,
+            password_hash: hash.as_deref(),
+            time_zone: "Europe/Stockholm",
+        },
+        now,
+    )
+    .await;
+    match r {
+        Ok(id) => Ok(format!("added user {id} <{}>", email.as_str())),
+        Err(e) if crate::store::is_unique_violation(&e) => Err("--email/--phone: a user with that email or phone exists".into()),
+        Err(e) => Err(db(e)),
+    }
+}
+
+pub async fn set_password(store: &Store, hasher: &Hasher, email: &str, password: &str, require_change: bool, now: i64) -> Result<String, String> {
+    let email = EmailAddress::parse(email).ok_or("--email: not a valid email address")?;
+    let mut c = store.conn().await.map_err(db)?;
+    let user = users::by_email(&mut c, &email.lower()).await.map_err(db)?.ok_or("--email: no such user")?;
+    if user.sign_in_method != SignInMethod::Password {
+        return Err(format!("--email: this user signs in with {}", user.sign_in_method.display_name()));
+    }
+    drop(c);
+    let hash = checked_hash(store, hasher, user.account_id, &user.name, &user.email, password).await?;
+    let mut tx = store.begin().await.map_err(db)?;
+    users::set_password(&mut tx, user.id, &hash, require_change, now).await.map_err(db)?;
+    sessions::revoke_all(&mut tx, user.id, None, now).await.map_err(db)?;
+    crate::store::audit::record(
+        &mut tx,
+        &crate::store::audit::Event {
+            kind: "admin_password_change",
+            account_id: Some(user.account_id),
+            target_user_id: Some(user.id),
+            detail: Some("set from the command line"),
+            ..Default::default()
+        },
+        now,
+    )
+    .await
+    .map_err(db)?;
+    tx.commit().await.map_err(db)?;
+    Ok(format!("password set for <{}>; all sessions signed out", user.email))
+}
+
+pub async fn role_add(store: &Store, name: &str, perms: &str, now: i64) -> Result<String, String> {
+    let perms: Vec<String> = perms.split(',').map(str::trim).filter(|p| !p.is_empty()).map(str::to_string).collect();
+    if let Some(p) = perms.iter().find(|p| !permission::ALL.contains(&p.as_str())) {
+        return Err(format!("--permissions: unknown permission '{p}'"));
+    }
+    let account_id = account(store, now).await?;
+    let mut c = store.conn().await.map_err(db)?;
+    match admin::insert_role(&mut c, account_id, name, &perms).await {
+        Ok(id) => Ok(format!("added role {id} '{name}'")),
+        Err(e) if crate::store::is_unique_violation(&e) => Err(format!("--name: a role named '{name}' exists")),
+        Err(e) => Err(db(e)),
+    }
+}
+
+pub async fn role_assign(store: &Store, email: &str, role: &str) -> Result<String, String> {
+    let email = EmailAddress::parse(email).ok_or("--email: not a valid email address")?;
+    let mut c = store.conn().await.map_err(db)?;
+    let user = users::by_email(&mut c, &email.lower()).await.map_err(db)?.ok_or("--email: no such user")?;
+    if user.role == crate::domain::permissions::Role::Owner {
+        return Err("--email: the owner's role cannot be changed".into());
+    }
+    let (stored, custom) = match role {
+        "admin" | "member" => (role, None),
+        "owner" => return Err("--role: there is exactly one owner".into()),
+        other => match admin::role_by_name(&mut c, user.account_id, other).await.map_err(db)? {
+            Some(r) => ("custom", Some(r.id)),
+            None => return Err(format!("--role: no role named '{other}'")),
+        },
+    };
+    users::set_role(&mut c, user.id, stored, custom).await.map_err(db)?;
+    Ok(format!("<{}> is now {role}", user.email))
+}

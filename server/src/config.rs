@@ -1,0 +1,413 @@
+//! Layered configuration: defaults, then an optional TOML file, then the environment, then flags.
+//!
+//! Every setting has one name users see (the environment variable). A mistake stops start-up with
+//! one line naming that variable and what is wrong with it.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::Figment;
+use secrecy::SecretString;
+use serde::{Deserialize, Serialize};
+use url::Url;
+
+/// The settings as they arrive, before they are parsed into [`Config`].
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RawConfig {
+    pub bind: String,
+    pub database_url: Option<String>,
+    pub data_dir: String,
+    pub static_dir: String,
+    pub public_url: Option<String>,
+    pub smtp_url: Option<String>,
+    pub mail_from: Option<String>,
+    pub secret: Option<String>,
+    pub hide_account_existence: bool,
+    pub resend_cooldown_secs: u64,
+    pub code_ttl_secs: u64,
+    pub sms_code_ttl_secs: u64,
+    pub session_idle_secs: u64,
+    pub session_absolute_secs: u64,
+    pub default_region: String,
+    pub sms_provider: String,
+    pub sms_countries: Option<String>,
+    pub sms_per_number_hour: u32,
+    pub sms_per_number_day: u32,
+    pub sms_per_prefix_hour: u32,
+    pub sms_global_hour: u32,
+    pub twilio_account_sid: Option<String>,
+    pub twilio_auth_token: Option<String>,
+    pub twilio_from: Option<String>,
+    pub twilio_api_base: String,
+    pub codes_per_hour: u32,
+    pub codes_per_day: u32,
+    pub ip_requests_per_hour: u32,
+    pub ip_verifications_per_hour: u32,
+    pub log_format: String,
+    pub hash_concurrency: Option<usize>,
+    pub outbox_workers: usize,
+}
+
+impl Default for RawConfig {
+    fn default() -> Self {
+        Self {
+            bind: "127.0.0.1:3000".into(),
+            database_url: None,
+            data_dir: "data".into(),
+            static_dir: "dist".into(),
+            public_url: None,
+            smtp_url: None,
+            mail_from: None,
+            secret: None,
+            hide_account_existence: false,
+            resend_cooldown_secs: 60,
+            code_ttl_secs: 86_400,
+            sms_code_ttl_secs: 600,
+            session_idle_secs: 2 * 3600,
+            session_absolute_secs: 24 * 3600,
+            default_region: "SE".into(),
+            sms_provider: "log".into(),
+            sms_countries: None,
+            sms_per_number_hour: 3,
+            sms_per_number_day: 5,
+            sms_per_prefix_hour: 20,
+            sms_global_hour: 1000,
+            twilio_account_sid: None,
+            twilio_auth_token: None,
+            twilio_from: None,
+            twilio_api_base: "https://api.twilio.com".into(),
+            codes_per_hour: 5,
+            codes_per_day: 10,
+            ip_requests_per_hour: 60,
+            ip_verifications_per_hour: 120,
+            log_format: "text".into(),
+            hash_concurrency: None,
+            outbox_workers: 4,
+        }
+    }
+}
+
+/// Which SMS provider sends codes.
+#[derive(Debug, Clone)]
+pub enum SmsProvider {
+    /// The dev mailbox: logged and written to a file, never delivered.
+    Log,
+    Twilio {
+        account_sid: String,
+        auth_token: SecretString,
+        from: String,
+        api_base: Url,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// The parsed settings the server runs with.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub bind: SocketAddr,
+    pub database_url: String,
+    pub data_dir: PathBuf,
+    pub static_dir: PathBuf,
+    pub public_url: Url,
+    pub smtp_url: Option<SecretString>,
+    pub mail_from: String,
+    pub secret: Option<SecretString>,
+    pub hide_account_existence: bool,
+    pub resend_cooldown_secs: u64,
+    pub code_ttl_secs: u64,
+    pub sms_code_ttl_secs: u64,
+    pub session_idle_secs: u64,
+    pub session_absolute_secs: u64,
+    pub default_region: phonenumber::country::Id,
+    pub sms_provider: SmsProvider,
+    /// Calling codes SMS may go to (NIST 800-63B-4 and OWASP: limit SMS pumping exposure).
+    pub sms_country_codes: Vec<u16>,
+    pub sms_per_number_hour: u32,
+    pub sms_per_number_day: u32,
+    pub sms_per_prefix_hour: u32,
+    pub sms_global_hour: u32,
+    pub codes_per_hour: u32,
+    pub codes_per_day: u32,
+    pub ip_requests_per_hour: u32,
+    pub ip_verifications_per_hour: u32,
+    pub log_format: LogFormat,
+    pub hash_concurrency: usize,
+    pub outbox_workers: usize,
+}
+
+/// A setting that cannot be used; `Display` is the one line start-up prints.
+#[derive(Debug, thiserror::Error)]
+#[error("configuration error: {var}: {problem}")]
+pub struct ConfigError {
+    pub var: String,
+    pub problem: String,
+}
+
+fn err(var: &str, problem: impl Into<String>) -> ConfigError {
+    ConfigError {
+        var: var.to_string(),
+        problem: problem.into(),
+    }
+}
+
+/// Environment variables read without the `PORTAL_` prefix, by their conventional names.
+const RAW_ENV: [&str; 9] = [
+    "DATABASE_URL",
+    "SMTP_URL",
+    "MAIL_FROM",
+    "SMS_PROVIDER",
+    "TWILIO_ACCOUNT_SID",
+    "TWILIO_AUTH_TOKEN",
+    "TWILIO_FROM",
+    "TWILIO_API_BASE",
+    "SMS_COUNTRIES",
+];
+
+/// The environment variable a config key is set by.
+pub fn env_name(key: &str) -> String {
+    let upper = key.to_uppercase();
+    if RAW_ENV.contains(&upper.as_str()) {
+        upper
+    } else {
+        format!("PORTAL_{upper}")
+    }
+}
+
+impl RawConfig {
+    /// Defaults, then the TOML file (`PORTAL_CONFIG`, or `portal.toml` when it exists), then the
+    /// environment. Flags are merged by the caller with [`RawConfig::load_with`].
+    pub fn load_with(overrides: &[(&str, String)]) -> Result<Self, ConfigError> {
+        let file = std::env::var("PORTAL_CONFIG").unwrap_or_else(|_| "portal.toml".into());
+        let mut fig = Figment::from(Serialized::defaults(RawConfig::default()))
+            .merge(Toml::file(&file))
+            .merge(Env::prefixed("PORTAL_").ignore(&["CONFIG"]))
+            .merge(Env::raw().only(&RAW_ENV).map(|k| {
+                // SMS_COUNTRIES is documented as PORTAL_SMS_COUNTRIES too.
+                k.as_str().to_lowercase().into()
+            }));
+        for (k, v) in overrides {
+            fig = fig.merge(Serialized::default(k, v));
+        }
+        fig.extract::<RawConfig>().map_err(|e| {
+            let key = e.path.last().cloned().unwrap_or_else(|| "config".into());
+            err(&env_name(&key), e.kind.to_string())
+        })
+    }
+
+    /// Turns the raw settings into a [`Config`], naming the first one that is wrong.
+    pub fn parse(self) -> Result<Config, ConfigError> {
+        let bind: SocketAddr = self
+            .bind
+            .parse()
+            .map_err(|_| err("PORTAL_BIND", format!("'{}' is not a host:port address", self.bind)))?;
+        let data_dir = PathBuf::from(&self.data_dir);
+        let database_url = match self.database_url {
+            Some(u) if u.starts_with("postgres://") || u.starts_with("postgresql://") || u.starts_with("sqlite:") => u,
+            Some(u) => {
+                return Err(err(
+                    "DATABASE_URL",
+                    format!("'{}' must start with postgres:// or sqlite:", redact_url(&u)),
+                ))
+            }
+            None => format!("sqlite://{}?mode=rwc", data_dir.join("portal.db").display()),
+        };
+        let public_url = match &self.public_url {
+            Some(u) => Url::parse(u).map_err(|e| err("PORTAL_PUBLIC_URL", format!("'{u}' is not a URL ({e})")))?,
+            None => Url::parse(&format!("http://{bind}"))
+                .map_err(|e| err("PORTAL_BIND", e.to_string()))?,
+        };
+        if !matches!(public_url.scheme(), "http" | "https") || public_url.host_str().is_none() {
+            return Err(err("PORTAL_PUBLIC_URL", "must be an http:// or https:// URL with a host"));
+        }
+        let smtp_url = match self.smtp_url.filter(|s| !s.is_empty()) {
+            Some(u) => {
+                let parsed = Url::parse(&u).map_err(|_| err("SMTP_URL", format!("'{}' is not a URL", redact_url(&u))))?;
+                if !matches!(parsed.scheme(), "smtp" | "smtps") || parsed.host_str().is_none() {
+                    return Err(err("SMTP_URL", "must look like smtp://host:port or smtps://user:pass@host:465"));
+                }
+                Some(SecretString::from(u))
+            }
+            None => None,
+        };
+        let host = public_url.host_str().unwrap_or("localhost");
+        let mail_from = self.mail_from.unwrap_or_else(|| format!("no-reply@{host}"));
+        if mail_from.parse::<lettre::message::Mailbox>().is_err() {
+            return Err(err("MAIL_FROM", format!("'{mail_from}' is not an email address")));
+        }
+        let secret = match self.secret.filter(|s| !s.is_empty()) {
+            Some(s) if s.len() < 32 => return Err(err("PORTAL_SECRET", "must be at least 32 characters")),
+            Some(s) => Some(SecretString::from(s)),
+            None => None,
+        };
+        let default_region: phonenumber::country::Id = self
+            .default_region
+            .to_uppercase()
+            .parse()
+            .map_err(|_| err("PORTAL_DEFAULT_REGION", format!("'{}' is not a two-letter region code", self.default_region)))?;
+        let default_cc = phonenumber::metadata::DATABASE
+            .by_id(default_region.as_ref())
+            .map(|m| m.country_code())
+            .ok_or_else(|| err("PORTAL_DEFAULT_REGION", "unknown region"))?;
+        let sms_country_codes = match self.sms_countries.filter(|s| !s.trim().is_empty()) {
+            None => vec![default_cc],
+            Some(list) => list
+                .split(',')
+                .map(|r| {
+                    let r = r.trim().to_uppercase();
+                    phonenumber::metadata::DATABASE
+                        .by_id(&r)
+                        .map(|m| m.country_code())
+                        .ok_or_else(|| err("PORTAL_SMS_COUNTRIES", format!("'{r}' is not a region code")))
+                })
+                .collect::<Result<Vec<_>, _>>()?,
+        };
+        let sms_provider = match self.sms_provider.as_str() {
+            "log" => SmsProvider::Log,
+            "twilio" => {
+                let need = |v: Option<String>, name: &str| {
+                    v.filter(|s| !s.is_empty())
+                        .ok_or_else(|| err(name, "is required when SMS_PROVIDER=twilio"))
+                };
+                let api_base = Url::parse(&self.twilio_api_base)
+                    .map_err(|_| err("TWILIO_API_BASE", "is not a URL"))?;
+                SmsProvider::Twilio {
+                    account_sid: need(self.twilio_account_sid, "TWILIO_ACCOUNT_SID")?,
+                    auth_token: SecretString::from(need(self.twilio_auth_token, "TWILIO_AUTH_TOKEN")?),
+                    from: need(self.twilio_from, "TWILIO_FROM")?,
+                    api_base,
+                }
+            }
+            other => return Err(err("SMS_PROVIDER", format!("'{other}' is not one of: log, twilio"))),
+        };
+        let log_format = match self.log_format.as_str() {
+            "text" => LogFormat::Text,
+            "json" => LogFormat::Json,
+            other => return Err(err("PORTAL_LOG_FORMAT", format!("'{other}' is not one of: text, json"))),
+        };
+        let positive = |v: u64, name: &str| if v == 0 { Err(err(name, "must be greater than 0")) } else { Ok(v) };
+        positive(self.code_ttl_secs, "PORTAL_CODE_TTL_SECS")?;
+        positive(self.sms_code_ttl_secs, "PORTAL_SMS_CODE_TTL_SECS")?;
+        positive(self.session_idle_secs, "PORTAL_SESSION_IDLE_SECS")?;
+        positive(self.session_absolute_secs, "PORTAL_SESSION_ABSOLUTE_SECS")?;
+        positive(u64::from(self.codes_per_hour), "PORTAL_CODES_PER_HOUR")?;
+        positive(u64::from(self.codes_per_day), "PORTAL_CODES_PER_DAY")?;
+        let cores = std::thread::available_parallelism().map(usize::from).unwrap_or(2);
+        Ok(Config {
+            bind,
+            database_url,
+            data_dir,
+            static_dir: PathBuf::from(self.static_dir),
+            public_url,
+            smtp_url,
+            mail_from,
+            secret,
+            hide_account_existence: self.hide_account_existence,
+            resend_cooldown_secs: self.resend_cooldown_secs,
+            code_ttl_secs: self.code_ttl_secs,
+            sms_code_ttl_secs: self.sms_code_ttl_secs,
+            session_idle_secs: self.session_idle_secs,
+            session_absolute_secs: self.session_absolute_secs,
+            default_region,
+            sms_provider,
+            sms_country_codes,
+            sms_per_number_hour: self.sms_per_number_hour,
+            sms_per_number_day: self.sms_per_number_day,
+            sms_per_prefix_hour: self.sms_per_prefix_hour,
+            sms_global_hour: self.sms_global_hour,
+            codes_per_hour: self.codes_per_hour,
+            codes_per_day: self.codes_per_day,
+            ip_requests_per_hour: self.ip_requests_per_hour,
+            ip_verifications_per_hour: self.ip_verifications_per_hour,
+            log_format,
+            hash_concurrency: self.hash_concurrency.unwrap_or(cores).max(1),
+            outbox_workers: self.outbox_workers.max(1),
+        })
+    }
+}
+
+impl Config {
+    /// Is the public URL https (then cookies are `Secure` and HSTS is sent)?
+    pub fn is_https(&self) -> bool {
+        self.public_url.scheme() == "https"
+    }
+
+    /// `https://portal.example.com` without a trailing slash, for links in messages.
+    pub fn public_origin(&self) -> String {
+        self.public_url.origin().ascii_serialization()
+    }
+
+    pub fn public_host(&self) -> String {
+        self.public_url.host_str().unwrap_or("localhost").to_string()
+    }
+}
+
+/// Drops a password from a URL before it is shown in an error.
+fn redact_url(u: &str) -> String {
+    match Url::parse(u) {
+        Ok(mut url) if url.password().is_some() => {
+            let _ = url.set_password(Some("***"));
+            url.to_string()
+        }
+        _ => u.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(f: impl FnOnce(&mut RawConfig)) -> Result<Config, ConfigError> {
+        let mut raw = RawConfig::default();
+        f(&mut raw);
+        raw.parse()
+    }
+
+    #[test]
+    fn defaults_give_a_working_local_setup() {
+        let c = parse(|_| {}).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(c.bind.to_string(), "127.0.0.1:3000");
+        assert!(c.database_url.starts_with("sqlite://"));
+        assert_eq!(c.mail_from, "no-reply@127.0.0.1");
+        assert_eq!(c.code_ttl_secs, 86_400);
+        assert_eq!(c.sms_country_codes, vec![46]);
+    }
+
+    #[test]
+    fn each_mistake_names_its_variable() {
+        let cases: Vec<(Box<dyn FnOnce(&mut RawConfig)>, &str)> = vec![
+            (Box::new(|r| r.bind = "nope".into()), "PORTAL_BIND"),
+            (Box::new(|r| r.database_url = Some("mysql://x".into())), "DATABASE_URL"),
+            (Box::new(|r| r.public_url = Some("ftp://x".into())), "PORTAL_PUBLIC_URL"),
+            (Box::new(|r| r.smtp_url = Some("http://x".into())), "SMTP_URL"),
+            (Box::new(|r| r.mail_from = Some("not an address".into())), "MAIL_FROM"),
+            (Box::new(|r| r.sms_provider = "carrier-pigeon".into()), "SMS_PROVIDER"),
+            (Box::new(|r| r.sms_provider = "twilio".into()), "TWILIO_ACCOUNT_SID"),
+            (Box::new(|r| r.default_region = "XX".into()), "PORTAL_DEFAULT_REGION"),
+            (Box::new(|r| r.log_format = "xml".into()), "PORTAL_LOG_FORMAT"),
+            (Box::new(|r| r.secret = Some("short".into())), "PORTAL_SECRET"),
+            (Box::new(|r| r.code_ttl_secs = 0), "PORTAL_CODE_TTL_SECS"),
+        ];
+        for (f, var) in cases {
+            match parse(f) {
+                Ok(_) => panic!("{var} was accepted"),
+                Err(e) => {
+                    assert_eq!(e.var, var);
+                    assert!(!e.to_string().contains('\n'));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn smtp_passwords_are_not_echoed_in_errors() {
+        let e = parse(|r| r.database_url = Some("mysql://u:hunter2@h/db".into()));
+        assert!(matches!(e, Err(ref e) if !e.to_string().contains("hunter2")));
+    }
+}

@@ -1,0 +1,167 @@
+//! What a user types to say who they are: an email address or a phone number, parsed once.
+//!
+//! Parse, don't validate: a handler turns the request into an [`Identifier`] first, and nothing
+//! downstream sees raw input again.
+
+use app::ident::is_plausible_email;
+use phonenumber::country::Id as Region;
+use phonenumber::Mode;
+
+/// A syntactically valid email address, trimmed; compared by its lower-cased form.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EmailAddress(String);
+
+impl EmailAddress {
+    pub fn parse(input: &str) -> Option<Self> {
+        let s = input.trim();
+        is_plausible_email(s).then(|| Self(s.to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The form uniqueness and look-ups use (RFC 5321 leaves the local part's case to the host,
+    /// but every mainstream provider ignores it, and users expect the same).
+    pub fn lower(&self) -> String {
+        self.0.to_lowercase()
+    }
+
+    /// "j•••@example.com": enough for the user to recognise, not enough to harvest.
+    pub fn masked(&self) -> String {
+        let (local, domain) = self.0.split_once('@').unwrap_or((&self.0, ""));
+        let first: String = local.chars().take(1).collect();
+        format!("{first}•••@{domain}")
+    }
+}
+
+/// A phone number that libphonenumber's metadata calls valid, kept in E.164.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PhoneNumber {
+    e164: String,
+    international: String,
+    country_code: u16,
+}
+
+impl PhoneNumber {
+    /// International form (`+46 70 123 45 67`) or national form (`070-123 45 67`, read in the
+    /// default region).
+    pub fn parse(input: &str, default_region: Region) -> Option<Self> {
+        let s = input.trim();
+        if s.is_empty() || s.len() > 32 {
+            return None;
+        }
+        let n = phonenumber::parse(Some(default_region), s).ok()?;
+        if !phonenumber::is_valid(&n) {
+            return None;
+        }
+        Some(Self {
+            e164: n.format().mode(Mode::E164).to_string(),
+            international: n.format().mode(Mode::International).to_string(),
+            country_code: n.code().value(),
+        })
+    }
+
+    pub fn e164(&self) -> &str {
+        &self.e164
+    }
+
+    pub fn country_code(&self) -> u16 {
+        self.country_code
+    }
+
+    /// The first digits after the country code, for per-prefix SMS caps (pumping attacks walk
+    /// number ranges).
+    pub fn prefix(&self) -> String {
+        let cc = self.country_code.to_string();
+        self.e164
+            .trim_start_matches('+')
+            .chars()
+            .take(cc.len() + 4)
+            .collect()
+    }
+
+    /// "+46 •• ••• •• 67": the country code and the last two digits.
+    pub fn masked(&self) -> String {
+        let total = self.international.chars().filter(char::is_ascii_digit).count();
+        let cc_len = self.country_code.to_string().len();
+        let mut seen = 0;
+        self.international
+            .chars()
+            .map(|c| {
+                if c.is_ascii_digit() {
+                    seen += 1;
+                    if seen <= cc_len || seen > total.saturating_sub(2) {
+                        c
+                    } else {
+                        '•'
+                    }
+                } else {
+                    c
+                }
+            })
+            .collect()
+    }
+}
+
+/// Step 1's field, parsed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Identifier {
+    Email(EmailAddress),
+    Phone(PhoneNumber),
+}
+
+impl Identifier {
+    pub fn parse(input: &str, default_region: Region) -> Option<Self> {
+        let s = input.trim();
+        if s.contains('@') {
+            EmailAddress::parse(s).map(Self::Email)
+        } else {
+            PhoneNumber::parse(s, default_region).map(Self::Phone)
+        }
+    }
+
+    pub fn masked(&self) -> String {
+        match self {
+            Self::Email(e) => e.masked(),
+            Self::Phone(p) => p.masked(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails_are_trimmed_and_compared_lower_case() {
+        let e = EmailAddress::parse("  Jo.Smith@Example.COM ").unwrap_or_else(|| panic!("valid"));
+        assert_eq!(e.as_str(), "Jo.Smith@Example.COM");
+        assert_eq!(e.lower(), "jo.smith@example.com");
+        assert_eq!(e.masked(), "J•••@Example.COM");
+    }
+
+    #[test]
+    fn swedish_numbers_in_national_and_international_form_are_the_same() {
+        let a = PhoneNumber::parse("+46 70 123 45 67", Region::SE).unwrap_or_else(|| panic!("valid"));
+        let b = PhoneNumber::parse("070-123 45 67", Region::SE).unwrap_or_else(|| panic!("valid"));
+        assert_eq!(a, b);
+        assert_eq!(a.e164(), "+46701234567");
+        assert_eq!(a.country_code(), 46);
+        assert_eq!(a.masked(), "+46 •• ••• •• 67");
+        assert_eq!(a.prefix(), "467012");
+    }
+
+    #[test]
+    fn nonsense_is_neither() {
+        for bad in ["", "hello", "12", "+46 12", "a@b", "@example.com", "070-123 45 67 89 01 23 45"] {
+            assert_eq!(Identifier::parse(bad, Region::SE), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn identifiers_choose_their_kind() {
+        assert!(matches!(Identifier::parse("ann@example.com", Region::SE), Some(Identifier::Email(_))));
+        assert!(matches!(Identifier::parse("+1 415 555 2671", Region::SE), Some(Identifier::Phone(_))));
+    }
+}

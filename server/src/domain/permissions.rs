@@ -1,0 +1,186 @@
+//! Who may do what in an account: built-in roles, custom roles, and the user-management matrix.
+
+use app::wire::{permission, SignInMethod};
+
+/// A user's role as far as permissions go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Role {
+    Owner,
+    Admin,
+    Member,
+    Custom { name: String, permissions: Vec<String> },
+}
+
+impl Role {
+    pub fn name(&self) -> &str {
+        match self {
+            Self::Owner => "owner",
+            Self::Admin => "admin",
+            Self::Member => "member",
+            Self::Custom { name, .. } => name,
+        }
+    }
+
+    /// The permissions the role grants. Account settings (the password policy) belong to the owner.
+    pub fn permissions(&self) -> Vec<String> {
+        let all = || permission::ALL.iter().map(|p| (*p).to_string());
+        match self {
+            Self::Owner => all().collect(),
+            Self::Admin => all().filter(|p| p != permission::SETTINGS_EDIT).collect(),
+            Self::Member => Vec::new(),
+            Self::Custom { permissions, .. } => permissions.clone(),
+        }
+    }
+
+    pub fn has(&self, perm: &str) -> bool {
+        self.permissions().iter().any(|p| p == perm)
+    }
+}
+
+/// The person an administrative action is aimed at.
+#[derive(Debug, Clone)]
+pub struct Target<'a> {
+    pub id: i64,
+    pub account_id: i64,
+    pub role: &'a Role,
+    pub sign_in_method: SignInMethod,
+}
+
+/// The person acting.
+#[derive(Debug, Clone)]
+pub struct Actor<'a> {
+    pub id: i64,
+    pub account_id: i64,
+    pub role: &'a Role,
+}
+
+/// Why an action on a user's password is refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Denied {
+    /// Not allowed by the actor's role; the message says why.
+    Forbidden(&'static str),
+    /// The target signs in with an identity provider: nothing to change here.
+    Sso(SignInMethod),
+}
+
+/// May `actor` change `target`'s password or send them a reset? The seed: owners, admins and
+/// custom roles with full user management. As Zoom does: the owner for anyone, an admin for
+/// members and custom-role users (not the owner, not other admins), a custom role with
+/// `users:edit` for members only; never across accounts, never oneself (use the profile page).
+pub fn may_manage_password(actor: &Actor<'_>, target: &Target<'_>) -> Result<(), Denied> {
+    if actor.account_id != target.account_id {
+        return Err(Denied::Forbidden("That user is not in your account."));
+    }
+    if actor.id == target.id {
+        return Err(Denied::Forbidden(
+            "Change your own password from your profile.",
+        ));
+    }
+    let allowed = match actor.role {
+        Role::Owner => true,
+        Role::Admin => matches!(target.role, Role::Member | Role::Custom { .. }),
+        Role::Custom { .. } if actor.role.has(permission::USERS_EDIT) => {
+            matches!(target.role, Role::Member)
+        }
+        Role::Custom { .. } | Role::Member => {
+            return Err(Denied::Forbidden(
+                "Your role does not allow managing users.",
+            ))
+        }
+    };
+    if !allowed {
+        return Err(Denied::Forbidden(
+            "Your role does not allow changing this user's password.",
+        ));
+    }
+    if target.sign_in_method != SignInMethod::Password {
+        return Err(Denied::Sso(target.sign_in_method));
+    }
+    Ok(())
+}
+
+/// May `actor` give `target` the role `new_role`? Only the owner makes admins; nobody changes the
+/// owner's role here; an admin manages members and custom-role users.
+pub fn may_assign_role(actor: &Actor<'_>, target: &Target<'_>, new_role: &Role) -> Result<(), &'static str> {
+    if actor.account_id != target.account_id {
+        return Err("That user is not in your account.");
+    }
+    if matches!(target.role, Role::Owner) || matches!(new_role, Role::Owner) {
+        return Err("The owner's role cannot be changed here.");
+    }
+    match actor.role {
+        Role::Owner => Ok(()),
+        Role::Admin if !matches!(target.role, Role::Admin) && !matches!(new_role, Role::Admin) => Ok(()),
+        _ => Err("Your role does not allow assigning this role."),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn custom(perms: &[&str]) -> Role {
+        Role::Custom {
+            name: "helpdesk".into(),
+            permissions: perms.iter().map(|p| (*p).to_string()).collect(),
+        }
+    }
+
+    fn check(actor: &Role, target: &Role, method: SignInMethod, same_account: bool) -> Result<(), Denied> {
+        may_manage_password(
+            &Actor { id: 1, account_id: 1, role: actor },
+            &Target { id: 2, account_id: if same_account { 1 } else { 2 }, role: target, sign_in_method: method },
+        )
+    }
+
+    #[test]
+    fn the_matrix_of_who_may_change_whose_password() {
+        use Role::*;
+        let pw = SignInMethod::Password;
+        let editor = custom(&[permission::USERS_VIEW, permission::USERS_EDIT]);
+        let viewer = custom(&[permission::USERS_VIEW]);
+        let targets = [Owner, Admin, Member, custom(&[])];
+        let expect = |actor: &Role, allowed: [bool; 4]| {
+            for (t, ok) in targets.iter().zip(allowed) {
+                assert_eq!(check(actor, t, pw, true).is_ok(), ok, "{actor:?} -> {t:?}");
+                assert!(check(actor, t, pw, false).is_err(), "cross-account {actor:?}");
+            }
+        };
+        expect(&Owner, [true, true, true, true]);
+        expect(&Admin, [false, false, true, true]);
+        expect(&editor, [false, false, true, false]);
+        expect(&viewer, [false, false, false, false]);
+        expect(&Member, [false, false, false, false]);
+    }
+
+    #[test]
+    fn sso_users_have_no_password_to_change() {
+        assert_eq!(
+            check(&Role::Owner, &Role::Member, SignInMethod::Google, true),
+            Err(Denied::Sso(SignInMethod::Google))
+        );
+    }
+
+    #[test]
+    fn nobody_changes_their_own_password_from_the_panel() {
+        let r = may_manage_password(
+            &Actor { id: 1, account_id: 1, role: &Role::Owner },
+            &Target { id: 1, account_id: 1, role: &Role::Owner, sign_in_method: SignInMethod::Password },
+        );
+        assert!(r.is_err());
+    }
+
+    fn actor(role: &Role) -> Actor<'_> {
+        Actor { id: 1, account_id: 1, role }
+    }
+
+    #[test]
+    fn only_the_owner_makes_admins() {
+        let member = Role::Member;
+        let t = Target { id: 2, account_id: 1, role: &member, sign_in_method: SignInMethod::Password };
+        assert!(may_assign_role(&actor(&Role::Owner), &t, &Role::Admin).is_ok());
+        assert!(may_assign_role(&actor(&Role::Admin), &t, &Role::Admin).is_err());
+        assert!(may_assign_role(&actor(&Role::Admin), &t, &custom(&[])).is_ok());
+        assert!(may_assign_role(&actor(&Role::Member), &t, &custom(&[])).is_err());
+    }
+}

@@ -1,0 +1,233 @@
+//! The portal's own extractors: a JSON body whose rejection is an [`ApiError`], the client's
+//! address and browser, and the signed-in user with the permissions a handler needs.
+
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, FromRef, FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{header, StatusCode};
+use serde::de::DeserializeOwned;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+use crate::store::{sessions, users};
+use crate::store::users::User;
+
+/// Largest JSON body the API accepts: every request is a few short fields.
+pub const MAX_BODY: usize = 16 * 1024;
+
+/// `Json<T>` with the portal's error shape: wrong content type (415), malformed JSON, JSON that is
+/// not an object, a missing field or a wrong type (400), all with a message naming the problem.
+pub struct Json<T>(pub T);
+
+impl<S, T> FromRequest<S> for Json<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let is_json = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"));
+        if !is_json {
+            return Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "Send the request body as application/json.",
+            ));
+        }
+        let bytes = axum::body::Bytes::from_request(req, state).await.map_err(|_| {
+            ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", "The request body is too large.")
+        })?;
+        let value: serde_json::Value = serde_json::from_slice(&bytes)
+            .map_err(|_| ApiError::bad_request("invalid_json", "The request body is not valid JSON (UTF-8)."))?;
+        if !value.is_object() {
+            return Err(ApiError::bad_request("invalid_json", "The request body must be a JSON object."));
+        }
+        serde_json::from_value(value).map(Json).map_err(|e| {
+            let msg = e.to_string();
+            let field = msg
+                .split('`')
+                .nth(1)
+                .filter(|_| msg.starts_with("missing field") || msg.starts_with("invalid type"))
+                .map(str::to_string);
+            let mut err = ApiError::bad_request("invalid_request", format!("The request is not valid: {msg}."));
+            err.body.field = field;
+            err
+        })
+    }
+}
+
+/// Where a request came from: the peer address and the browser's User-Agent, for the audit log,
+/// rate limits and confirmation emails.
+#[derive(Debug, Clone)]
+pub struct Client {
+    pub ip: String,
+    pub user_agent: String,
+    /// The `Accept-Language` header, for messages in the reader's language.
+    pub accept_language: String,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Client {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        // The peer address: behind a load balancer, run it so it passes the client's address as
+        // the TCP peer (PROXY protocol) or extend this with a trusted-proxy list. Trusting
+        // X-Forwarded-For from anyone would let attackers pick their own rate-limit bucket.
+        let ip = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip().to_string())
+            .unwrap_or_else(|| "unknown".into());
+        let h = |name: header::HeaderName, max: usize| {
+            parts
+                .headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(|s| s.chars().take(max).collect::<String>())
+                .unwrap_or_default()
+        };
+        Ok(Self {
+            ip,
+            user_agent: h(header::USER_AGENT, 256),
+            accept_language: h(header::ACCEPT_LANGUAGE, 128),
+        })
+    }
+}
+
+pub const SESSION_COOKIE: &str = "portal_session";
+pub const FLOW_COOKIE: &str = "portal_reset_flow";
+pub const LINK_COOKIE: &str = "portal_reset_link";
+pub const LANG_COOKIE: &str = "portal_lang";
+
+/// The value of one cookie of the request.
+pub fn cookie(parts_headers: &axum::http::HeaderMap, name: &str) -> Option<String> {
+    parts_headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_string())
+        .filter(|v| !v.is_empty() && v.len() <= 128)
+}
+
+/// The signed-in user. Rejects with 401 when there is no live session; a session whose user must
+/// first choose a new password passes only through [`AuthUser::allow_pending`] handlers.
+#[derive(Debug, Clone)]
+pub struct AuthUser {
+    pub user: User,
+    pub session_id: i64,
+}
+
+/// Like [`AuthUser`] but also lets through a user who must change the password first.
+pub struct PendingUser(pub AuthUser);
+
+async fn authenticate(parts: &Parts, state: &AppState) -> Result<AuthUser, ApiError> {
+    let token = cookie(&parts.headers, SESSION_COOKIE).ok_or_else(ApiError::unauthenticated)?;
+    let hash = state.keys.token_hash("session", &token);
+    let now = state.now();
+    let mut c = state.store.conn().await?;
+    let idle = i64::try_from(state.config.session_idle_secs).unwrap_or(i64::MAX / 2);
+    let session = sessions::live(&mut c, &hash, now, idle)
+        .await?
+        .ok_or_else(ApiError::unauthenticated)?;
+    // Write the activity time at most once a minute: enough for the idle timeout, far fewer writes.
+    if now - session.last_seen_at >= 60 {
+        sessions::touch(&mut c, session.id, now).await?;
+    }
+    let user = users::by_id(&mut c, session.user_id)
+        .await?
+        .filter(|u| u.active)
+        .ok_or_else(ApiError::unauthenticated)?;
+    Ok(AuthUser { user, session_id: session.id })
+}
+
+impl<S> FromRequestParts<S> for PendingUser
+where
+    S: Send + Sync,
+    AppState: FromRef<S>,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        authenticate(parts, &AppState::from_ref(state)).await.map(PendingUser)
+    }
+}
+
+impl<S> FromRequestParts<S> for AuthUser
+where
+    S: Send + Sync,
+    AppState: FromRef<S>,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let u = authenticate(parts, &AppState::from_ref(state)).await?;
+        if u.user.must_change_password {
+            return Err(ApiError::forbidden("Choose a new password before you continue.").code("password_change_required"));
+        }
+        Ok(u)
+    }
+}
+
+/// The signed-in user, who must hold permission `P` (a `&'static str` from
+/// `app::wire::permission`, named by a marker type).
+pub struct RequirePermission<P: Permission>(pub AuthUser, pub std::marker::PhantomData<P>);
+
+pub trait Permission: Send + Sync + 'static {
+    const NAME: &'static str;
+}
+
+/// `users:view`
+pub struct UsersView;
+impl Permission for UsersView {
+    const NAME: &'static str = app::wire::permission::USERS_VIEW;
+}
+/// `users:edit`
+pub struct UsersEdit;
+impl Permission for UsersEdit {
+    const NAME: &'static str = app::wire::permission::USERS_EDIT;
+}
+/// `roles:manage`
+pub struct RolesManage;
+impl Permission for RolesManage {
+    const NAME: &'static str = app::wire::permission::ROLES_MANAGE;
+}
+/// `audit:view`
+pub struct AuditView;
+impl Permission for AuditView {
+    const NAME: &'static str = app::wire::permission::AUDIT_VIEW;
+}
+/// `settings:edit`
+pub struct SettingsEdit;
+impl Permission for SettingsEdit {
+    const NAME: &'static str = app::wire::permission::SETTINGS_EDIT;
+}
+
+impl<S, P> FromRequestParts<S> for RequirePermission<P>
+where
+    S: Send + Sync,
+    AppState: FromRef<S>,
+    P: Permission,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let u = AuthUser::from_request_parts(parts, state).await?;
+        if !u.user.role.has(P::NAME) {
+            return Err(ApiError::forbidden(format!(
+                "Your role does not include the permission {}.",
+                P::NAME
+            )));
+        }
+        Ok(Self(u, std::marker::PhantomData))
+    }
+}

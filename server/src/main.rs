@@ -1,0 +1,107 @@
+//! `portal`: parse the command line, load the configuration, run.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::Parser;
+use server::cli::{self, Cli, Command, RoleCommand, UserCommand};
+use server::clock::{Clock, SystemClock};
+use server::config::RawConfig;
+use server::crypto::Hasher;
+use server::startup::Application;
+use server::store::Store;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let config = match RawConfig::load_with(&cli.overrides()).and_then(RawConfig::parse) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(2);
+        }
+    };
+    server::telemetry::init(config.log_format);
+    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match rt.block_on(run(cli.command, config)) {
+        Ok(msg) => {
+            if !msg.is_empty() {
+                println!("{msg}");
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("{e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(command: Command, config: server::config::Config) -> Result<String, String> {
+    let clock = Arc::new(SystemClock);
+    let now = clock.now();
+    if let Command::Serve = command {
+        let public = config.public_url.to_string();
+        let app = Application::build(config, clock).await?;
+        if cli::demo::seed_if_empty(&app.state().store, &app.state().hasher, now).await? {
+            println!("{}", cli::demo::banner(&public));
+        }
+        tracing::info!(addr = %app.local_addr().map_err(|e| e.to_string())?, url = %public, "serving");
+        app.run(shutdown_signal()).await?;
+        return Ok(String::new());
+    }
+    let store = Store::connect(&config.database_url)
+        .await
+        .map_err(|e| format!("configuration error: DATABASE_URL: cannot connect ({e})"))?;
+    store.migrate().await.map_err(|e| format!("database migration failed: {e}"))?;
+    let hasher = Hasher::new(1)?;
+    let password = |given: Option<String>, stdin: bool| -> Result<Option<String>, String> {
+        if stdin { cli::read_stdin_line().map(Some) } else { Ok(given) }
+    };
+    match command {
+        Command::Serve => Ok(String::new()),
+        Command::Migrate => Ok("migrations applied".into()),
+        Command::Demo => {
+            if cli::demo::seed_if_empty(&store, &hasher, now).await? {
+                Ok(cli::demo::banner(config.public_url.as_str()))
+            } else {
+                Ok("the database already has users; demo data not added".into())
+            }
+        }
+        Command::User(UserCommand::Add { email, phone, name, password: pw, password_stdin, role, sso }) => {
+            let pw = password(pw, password_stdin)?;
+            cli::users::add(&store, &hasher, config.default_region, &email, phone.as_deref(), name.as_deref(), pw, &role, sso.as_deref(), now).await
+        }
+        Command::User(UserCommand::SetPassword { email, password: pw, password_stdin, require_change }) => {
+            let pw = password(pw, password_stdin)?.ok_or("--password or --password-stdin is required")?;
+            cli::users::set_password(&store, &hasher, &email, &pw, require_change, now).await
+        }
+        Command::Role(RoleCommand::Add { name, permissions }) => cli::users::role_add(&store, &name, &permissions, now).await,
+        Command::Role(RoleCommand::Assign { email, role }) => cli::users::role_assign(&store, &email, &role).await,
+    }
+}
+
+/// Ctrl-C or SIGTERM: stop accepting, finish what is in flight.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutting down: finishing in-flight requests");
+}

@@ -1,0 +1,46 @@
+//! Notifications: email through SMTP (lettre), SMS through a Twilio-compatible API, or both to the
+//! dev mailbox; queued in the outbox and sent by [`worker`].
+
+pub mod email;
+pub mod sms;
+pub mod templates;
+pub mod worker;
+
+use std::future::Future;
+use std::pin::Pin;
+
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// A message on its way out.
+#[derive(Debug, Clone)]
+pub struct Outgoing {
+    pub idempotency_key: String,
+    pub recipient: String,
+    pub subject: String,
+    pub body_text: String,
+    pub body_html: String,
+}
+
+/// Why a send failed, and whether trying again can help.
+#[derive(Debug, Clone)]
+pub struct SendError {
+    pub permanent: bool,
+    pub message: String,
+}
+
+impl SendError {
+    pub fn transient(message: impl Into<String>) -> Self {
+        Self { permanent: false, message: message.into() }
+    }
+
+    pub fn permanent(message: impl Into<String>) -> Self {
+        Self { permanent: true, message: message.into() }
+    }
+}
+
+/// Something that delivers one channel's messages.
+pub trait Sender: Send + Sync + 'static {
+    fn send<'a>(&'a self, msg: &'a Outgoing) -> BoxFuture<'a, Result<(), SendError>>;
+    /// "smtp", "twilio", "dev-mailbox": for logs and metrics.
+    fn name(&self) -> &'static str;
+}

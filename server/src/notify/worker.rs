@@ -1,0 +1,151 @@
+//! The outbox worker: claims due messages, sends them, retries transient failures with
+//! exponential backoff and jitter, gives up after a cap and records that in the audit log.
+//!
+//! Requests never wait on SMTP or the SMS provider: they only write the outbox row, in the same
+//! transaction as the code it carries, and wake this worker.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use rand::Rng;
+use tokio::sync::{watch, Notify};
+
+use super::{Outgoing, SendError, Sender};
+use crate::clock::Clock;
+use crate::store::outbox::{self, Channel, Claimed};
+use crate::store::{audit, Store};
+
+/// Attempts before a message is given up.
+pub const MAX_ATTEMPTS: u32 = 10;
+/// How long a claim is held before another worker may take the message over.
+const LEASE_SECS: i64 = 60;
+/// How often idle workers look for messages queued by other instances.
+const POLL: Duration = Duration::from_millis(500);
+
+/// What the worker needs.
+#[derive(Clone)]
+pub struct Outbox {
+    pub store: Store,
+    pub clock: Arc<dyn Clock>,
+    pub email: Arc<dyn Sender>,
+    pub sms: Arc<dyn Sender>,
+    pub wake: Arc<Notify>,
+    pub metrics: crate::metrics::Metrics,
+}
+
+/// Backoff before attempt `n + 1`: 2 s doubling, capped at 10 minutes, with ±25 % jitter so a
+/// recovering server is not hit by every message at the same instant.
+pub fn backoff_secs(attempts: u32, jitter: f64) -> i64 {
+    let base = 2f64 * 2f64.powi(i32::try_from(attempts.saturating_sub(1).min(12)).unwrap_or(12));
+    let capped = base.min(600.0);
+    (capped * (1.0 + jitter.clamp(-0.25, 0.25))).round().max(1.0) as i64
+}
+
+impl Outbox {
+    /// Runs `workers` loops until `shutdown` turns true; each finishes the message in hand first.
+    pub async fn run(self, workers: usize, shutdown: watch::Receiver<bool>) {
+        let mut handles = Vec::new();
+        for _ in 0..workers {
+            let me = self.clone();
+            let sd = shutdown.clone();
+            handles.push(tokio::spawn(async move { me.worker(sd).await }));
+        }
+        for h in handles {
+            let _ = h.await;
+        }
+    }
+
+    async fn worker(self, mut shutdown: watch::Receiver<bool>) {
+        loop {
+            if *shutdown.borrow() {
+                return;
+            }
+            match self.step().await {
+                Ok(true) => continue,
+                Ok(false) => {}
+                Err(e) => tracing::warn!(error = %e, "outbox: database error, retrying"),
+            }
+            tokio::select! {
+                _ = self.wake.notified() => {}
+                _ = tokio::time::sleep(POLL) => {}
+                _ = shutdown.changed() => {}
+            }
+        }
+    }
+
+    /// Claims and sends one message; false when none was due.
+    pub async fn step(&self) -> Result<bool, sqlx::Error> {
+        let now = self.clock.now();
+        let claimed = {
+            let mut c = self.store.conn().await?;
+            outbox::claim(&mut c, now, LEASE_SECS).await?
+        };
+        let Some(m) = claimed else { return Ok(false) };
+        let sender = match m.channel {
+            Channel::Email => &self.email,
+            Channel::Sms => &self.sms,
+        };
+        let out = Outgoing {
+            idempotency_key: m.idempotency_key.clone(),
+            recipient: m.recipient.clone(),
+            subject: m.subject.clone(),
+            body_text: m.body_text.clone(),
+            body_html: m.body_html.clone(),
+        };
+        let result = sender.send(&out).await;
+        self.settle(&m, sender.name(), result).await?;
+        Ok(true)
+    }
+
+    async fn settle(&self, m: &Claimed, via: &str, result: Result<(), SendError>) -> Result<(), sqlx::Error> {
+        let now = self.clock.now();
+        let mut c = self.store.conn().await?;
+        match result {
+            Ok(()) => {
+                outbox::mark_sent(&mut c, m.id, now).await?;
+                self.metrics.notification(m.channel.as_str(), "sent");
+                tracing::info!(id = m.id, channel = m.channel.as_str(), via, "notification sent");
+            }
+            Err(e) if e.permanent || m.attempts >= MAX_ATTEMPTS => {
+                outbox::mark_failed(&mut c, m.id, now, &e.message).await?;
+                self.metrics.notification(m.channel.as_str(), "failed");
+                tracing::warn!(id = m.id, channel = m.channel.as_str(), attempts = m.attempts, error = %e.message, "notification failed for good");
+                let detail = format!("{} via {via} after {} attempt(s): {}", m.channel.as_str(), m.attempts, e.message);
+                audit::record(
+                    &mut c,
+                    &audit::Event {
+                        kind: "notification_failed",
+                        account_id: m.account_id,
+                        target_user_id: m.user_id,
+                        detail: Some(&detail),
+                        ..Default::default()
+                    },
+                    now,
+                )
+                .await?;
+            }
+            Err(e) => {
+                let jitter = rand::thread_rng().gen_range(-0.25..=0.25);
+                let next = now + backoff_secs(m.attempts, jitter);
+                outbox::mark_retry(&mut c, m.id, next, &e.message).await?;
+                self.metrics.notification(m.channel.as_str(), "retried");
+                tracing::info!(id = m.id, channel = m.channel.as_str(), attempts = m.attempts, error = %e.message, "notification will be retried");
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_and_is_capped() {
+        let s: Vec<i64> = (1..=12).map(|n| backoff_secs(n, 0.0)).collect();
+        assert_eq!(&s[..6], &[2, 4, 8, 16, 32, 64]);
+        assert_eq!(s[11], 600);
+        assert_eq!(backoff_secs(1, 0.25), 3);
+        assert_eq!(backoff_secs(10, 0.9), 750);
+    }
+}

@@ -1,0 +1,487 @@
+//! User Management (the seed: owners, admins and custom roles with full user-management rights
+//! change an account user's password): `/api/admin/users…`, `/api/admin/roles…`,
+//! `/api/admin/audit`, `/api/admin/settings`. Every rule is the server's; the page only hides.
+
+use app::wire::{
+    permission, AccountSettings, AdminSetPasswordRequest, AdminUser, AssignRoleRequest, Role as WireRole, RoleRequest,
+    SignInMethod, UserPage,
+};
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use axum::Router;
+use serde::Deserialize;
+
+use crate::auth;
+use crate::crypto::{new_code, new_token};
+use crate::domain::permissions::{may_assign_role, may_manage_password, Actor, Denied, Role, Target};
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{AuditView, AuthUser, Client, Json, RequirePermission, RolesManage, SettingsEdit, UsersEdit, UsersView};
+use crate::notify::templates::{self, Lang};
+use crate::state::AppState;
+use crate::store::admin::{self, Sort};
+use crate::store::outbox::{self, Channel, NewMessage};
+use crate::store::reset::{self as q, NewCode, NewFlow};
+use crate::store::users::{self, User};
+use crate::store::{audit, sessions, Conn};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/admin/users", get(list_users))
+        .route("/api/admin/users/{id}/password", post(set_password))
+        .route("/api/admin/users/{id}/unlock", post(unlock))
+        .route("/api/admin/users/{id}/reset", post(send_reset))
+        .route("/api/admin/users/{id}/role", put(assign_role))
+        .route("/api/admin/roles", get(list_roles).post(create_role))
+        .route("/api/admin/roles/{id}", put(update_role).delete(delete_role))
+        .route("/api/admin/audit", get(list_audit))
+        .route("/api/admin/settings", get(get_settings).put(put_settings))
+}
+
+#[derive(Debug, Deserialize)]
+struct ListQuery {
+    #[serde(default)]
+    q: String,
+    #[serde(default)]
+    sort: Option<String>,
+    #[serde(default)]
+    dir: Option<String>,
+    #[serde(default)]
+    page: Option<u32>,
+    #[serde(default)]
+    per_page: Option<u32>,
+}
+
+fn actor(u: &AuthUser) -> Actor<'_> {
+    Actor { id: u.user.id, account_id: u.user.account_id, role: &u.user.role }
+}
+
+fn denial(d: Denied) -> ApiError {
+    match d {
+        Denied::Forbidden(m) => ApiError::forbidden(m),
+        Denied::Sso(p) => ApiError::sso(p, "Its password is managed by that provider."),
+    }
+}
+
+async fn list_users(State(st): State<AppState>, RequirePermission(u, _): RequirePermission<UsersView>, Query(q): Query<ListQuery>) -> ApiResult<Response> {
+    if q.q.chars().count() > 100 {
+        return Err(ApiError::bad_request("too_long", "The search is too long.").field("q"));
+    }
+    let sort = match q.sort.as_deref().unwrap_or("name") {
+        "name" => Sort::Name,
+        "email" => Sort::Email,
+        "role" => Sort::Role,
+        "last_sign_in" => Sort::LastSignIn,
+        _ => return Err(ApiError::bad_request("invalid_sort", "Sort by name, email, role or last_sign_in.").field("sort")),
+    };
+    let desc = match q.dir.as_deref().unwrap_or("asc") {
+        "asc" => false,
+        "desc" => true,
+        _ => return Err(ApiError::bad_request("invalid_dir", "The direction is asc or desc.").field("dir")),
+    };
+    let per_page = q.per_page.unwrap_or(20).clamp(1, 100);
+    let page = q.page.unwrap_or(1).max(1);
+    let mut c = st.store.conn().await?;
+    let (rows, total) = admin::list_users(
+        &mut c,
+        u.user.account_id,
+        q.q.trim(),
+        sort,
+        desc,
+        i64::from(per_page),
+        i64::from(page - 1) * i64::from(per_page),
+    )
+    .await?;
+    let now = st.now();
+    let a = actor(&u);
+    let users = rows
+        .into_iter()
+        .map(|r| {
+            let method = SignInMethod::parse(&r.sign_in_method).unwrap_or(SignInMethod::Password);
+            let verdict = may_manage_password(&a, &Target { id: r.id, account_id: u.user.account_id, role: &r.role, sign_in_method: method });
+            let reason = match &verdict {
+                Ok(()) => None,
+                Err(Denied::Sso(p)) => Some(format!("Signs in with {}", p.display_name())),
+                Err(Denied::Forbidden(m)) => Some((*m).to_string()),
+            };
+            AdminUser {
+                id: r.id,
+                name: r.name,
+                email: r.email,
+                phone: r.phone,
+                role: r.role.name().to_string(),
+                sign_in_method: method,
+                status: r.status,
+                locked: r.locked_until.is_some_and(|t| t > now),
+                last_sign_in_at: r.last_sign_in_at,
+                can_change_password: verdict.is_ok(),
+                can_send_reset: verdict.is_ok(),
+                disabled_reason: reason,
+            }
+        })
+        .collect();
+    Ok(axum::Json(UserPage { users, total: u64::try_from(total).unwrap_or(0), page, per_page }).into_response())
+}
+
+/// Loads a target user; another account's user is answered like a refusal, not a 404, so ids
+/// say nothing about other accounts.
+async fn target(c: &mut Conn, u: &AuthUser, id: i64) -> ApiResult<User> {
+    match users::by_id(c, id).await? {
+        Some(t) if t.account_id == u.user.account_id => Ok(t),
+        _ => Err(ApiError::forbidden("That user is not in your account.")),
+    }
+}
+
+fn target_of(t: &User) -> Target<'_> {
+    Target { id: t.id, account_id: t.account_id, role: &t.role, sign_in_method: t.sign_in_method }
+}
+
+/// An administrator sets a user's password. The user is signed out everywhere, told by email,
+/// and (by default) must choose a new one at next sign-in (ASVS 5.0 6.4.6).
+#[tracing::instrument(skip_all, fields(actor = u.user.id, target = id))]
+async fn set_password(
+    State(st): State<AppState>,
+    u: AuthUser,
+    client: Client,
+    Path(id): Path<i64>,
+    Json(req): Json<AdminSetPasswordRequest>,
+) -> ApiResult<Response> {
+    let mut c = st.store.conn().await?;
+    let t = target(&mut c, &u, id).await?;
+    may_manage_password(&actor(&u), &target_of(&t)).map_err(denial)?;
+    let hash = auth::prepare_password(&st, &mut c, &t, &req.new_password, &req.confirm_password).await?;
+    drop(c);
+    let now = st.now();
+    let mail = templates::admin_changed_email(
+        Lang::parse(&t.lang),
+        &t.name,
+        &u.user.name,
+        &auth::utc(now),
+        req.require_change,
+        &format!("{}/forgot_password", st.config.public_origin()),
+    );
+    let mut tx = st.store.begin().await?;
+    users::set_password(&mut tx, t.id, &hash, req.require_change, now).await?;
+    sessions::revoke_all(&mut tx, t.id, None, now).await?;
+    q::revoke_user_codes(&mut tx, t.id, now).await?;
+    outbox::enqueue(
+        &mut tx,
+        &NewMessage {
+            idempotency_key: new_token(),
+            channel: Channel::Email,
+            recipient: t.email.clone(),
+            subject: mail.subject,
+            body_text: mail.text,
+            body_html: mail.html,
+            account_id: Some(t.account_id),
+            user_id: Some(t.id),
+        },
+        now,
+    )
+    .await?;
+    audit::record(
+        &mut tx,
+        &audit::Event {
+            kind: "admin_password_change",
+            account_id: Some(t.account_id),
+            actor_user_id: Some(u.user.id),
+            target_user_id: Some(t.id),
+            ip: Some(&client.ip),
+            user_agent: Some(&client.user_agent),
+            detail: Some(if req.require_change { "must change at next sign-in" } else { "no forced change" }),
+        },
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    st.outbox_wake.notify_one();
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+async fn unlock(State(st): State<AppState>, RequirePermission(u, _): RequirePermission<UsersEdit>, client: Client, Path(id): Path<i64>) -> ApiResult<Response> {
+    let mut c = st.store.conn().await?;
+    let t = target(&mut c, &u, id).await?;
+    may_manage_password(&actor(&u), &target_of(&t)).map_err(denial)?;
+    users::unlock(&mut c, t.id).await?;
+    audit::record(
+        &mut c,
+        &audit::Event {
+            kind: "admin_unlock",
+            account_id: Some(t.account_id),
+            actor_user_id: Some(u.user.id),
+            target_user_id: Some(t.id),
+            ip: Some(&client.ip),
+            user_agent: Some(&client.user_agent),
+            ..Default::default()
+        },
+        st.now(),
+    )
+    .await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// Starts the self-service flow for a user: they get the code and the link by email, exactly as
+/// if they had asked (same caps, same lifetime, the previous code dies).
+async fn send_reset(State(st): State<AppState>, u: AuthUser, client: Client, Path(id): Path<i64>) -> ApiResult<Response> {
+    let mut c = st.store.conn().await?;
+    let t = target(&mut c, &u, id).await?;
+    may_manage_password(&actor(&u), &target_of(&t)).map_err(denial)?;
+    let now = st.now();
+    let key = st.keys.mac(&["ident", &t.email.to_lowercase()]);
+    for (bucket, max, window) in [
+        (format!("codes_h:{key}"), st.config.codes_per_hour, 3600),
+        (format!("codes_d:{key}"), st.config.codes_per_day, 86_400),
+    ] {
+        if let crate::store::limits::Verdict::Refused { retry_after } = crate::store::limits::hit(&mut c, &bucket, max, window, now).await? {
+            return Err(ApiError::too_many(retry_after));
+        }
+    }
+    drop(c);
+    let ttl = i64::try_from(st.config.code_ttl_secs).unwrap_or(86_400);
+    let code = new_code();
+    let link = new_token();
+    let email = crate::domain::identifier::EmailAddress::parse(&t.email).map(|e| e.masked()).unwrap_or_default();
+    let lang = Lang::parse(&t.lang);
+    let msg = templates::reset_code_email(
+        lang,
+        &t.name,
+        &code,
+        &format!("{}/reset?token={link}", st.config.public_origin()),
+        u64::try_from(ttl).unwrap_or(0),
+        &auth::utc(now + ttl),
+    );
+    let mut tx = st.store.begin().await?;
+    // A flow no browser holds: the code works only through the link, which signs nobody in.
+    let flow_id = q::insert_flow(
+        &mut tx,
+        &NewFlow {
+            token_hash: &st.keys.token_hash("reset-flow", &new_token()),
+            user_id: Some(t.id),
+            channel: "email",
+            destination: &email,
+            lang: lang.as_str(),
+            expires_at: now + ttl,
+            next_resend_at: now,
+        },
+        now,
+    )
+    .await?;
+    q::replace_code(
+        &mut tx,
+        &NewCode {
+            flow_id,
+            user_id: Some(t.id),
+            channel: "email",
+            code_hash: &st.keys.code_hash(Some(t.id), &code),
+            link_hash: &st.keys.token_hash("reset-link", &link),
+            expires_at: now + ttl,
+        },
+        now,
+    )
+    .await?;
+    outbox::enqueue(
+        &mut tx,
+        &NewMessage {
+            idempotency_key: new_token(),
+            channel: Channel::Email,
+            recipient: t.email.clone(),
+            subject: msg.subject,
+            body_text: msg.text,
+            body_html: msg.html,
+            account_id: Some(t.account_id),
+            user_id: Some(t.id),
+        },
+        now,
+    )
+    .await?;
+    audit::record(
+        &mut tx,
+        &audit::Event {
+            kind: "admin_reset_sent",
+            account_id: Some(t.account_id),
+            actor_user_id: Some(u.user.id),
+            target_user_id: Some(t.id),
+            ip: Some(&client.ip),
+            user_agent: Some(&client.user_agent),
+            ..Default::default()
+        },
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    st.outbox_wake.notify_one();
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+fn valid_role_request(req: &RoleRequest) -> ApiResult<(String, Vec<String>)> {
+    let name = req.name.trim().to_string();
+    if name.is_empty() || name.chars().count() > 40 {
+        return Err(ApiError::bad_request("invalid_name", "A role name has 1 to 40 characters.").field("name"));
+    }
+    if ["owner", "admin", "member", "custom"].contains(&name.to_lowercase().as_str()) {
+        return Err(ApiError::bad_request("reserved_name", "That name belongs to a built-in role.").field("name"));
+    }
+    let mut perms = Vec::new();
+    for p in &req.permissions {
+        if !permission::ALL.contains(&p.as_str()) {
+            return Err(ApiError::bad_request("invalid_permission", format!("Unknown permission {p}.")).field("permissions"));
+        }
+        if p == permission::SETTINGS_EDIT {
+            return Err(ApiError::bad_request("invalid_permission", "Account settings belong to the owner.").field("permissions"));
+        }
+        if !perms.contains(p) {
+            perms.push(p.clone());
+        }
+    }
+    Ok((name, perms))
+}
+
+async fn list_roles(State(st): State<AppState>, RequirePermission(u, _): RequirePermission<UsersView>) -> ApiResult<Response> {
+    let mut c = st.store.conn().await?;
+    let roles: Vec<WireRole> = admin::roles(&mut c, u.user.account_id)
+        .await?
+        .into_iter()
+        .map(|r| WireRole { id: r.id, name: r.name, permissions: r.permissions })
+        .collect();
+    Ok(axum::Json(roles).into_response())
+}
+
+async fn create_role(State(st): State<AppState>, RequirePermission(u, _): RequirePermission<RolesManage>, Json(req): Json<RoleRequest>) -> ApiResult<Response> {
+    let (name, perms) = valid_role_request(&req)?;
+    let mut c = st.store.conn().await?;
+    let id = match admin::insert_role(&mut c, u.user.account_id, &name, &perms).await {
+        Ok(id) => id,
+        Err(e) if crate::store::is_unique_violation(&e) => {
+            return Err(ApiError::new(StatusCode::CONFLICT, "role_exists", "A role with that name exists.").field("name"))
+        }
+        Err(e) => return Err(e.into()),
+    };
+    Ok((StatusCode::CREATED, axum::Json(WireRole { id, name, permissions: perms })).into_response())
+}
+
+async fn update_role(
+    State(st): State<AppState>,
+    RequirePermission(u, _): RequirePermission<RolesManage>,
+    Path(id): Path<i64>,
+    Json(req): Json<RoleRequest>,
+) -> ApiResult<Response> {
+    let (name, perms) = valid_role_request(&req)?;
+    let mut c = st.store.conn().await?;
+    match admin::update_role(&mut c, u.user.account_id, id, &name, &perms).await {
+        Ok(true) => Ok(axum::Json(WireRole { id, name, permissions: perms }).into_response()),
+        Ok(false) => Err(ApiError::not_found("role_not_found", "There is no such role.")),
+        Err(e) if crate::store::is_unique_violation(&e) => {
+            Err(ApiError::new(StatusCode::CONFLICT, "role_exists", "A role with that name exists.").field("name"))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn delete_role(State(st): State<AppState>, RequirePermission(u, _): RequirePermission<RolesManage>, Path(id): Path<i64>) -> ApiResult<Response> {
+    let mut tx = st.store.begin().await?;
+    if !admin::delete_role(&mut tx, u.user.account_id, id).await? {
+        return Err(ApiError::not_found("role_not_found", "There is no such role."));
+    }
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+async fn assign_role(
+    State(st): State<AppState>,
+    RequirePermission(u, _): RequirePermission<RolesManage>,
+    client: Client,
+    Path(id): Path<i64>,
+    Json(req): Json<AssignRoleRequest>,
+) -> ApiResult<Response> {
+    let mut c = st.store.conn().await?;
+    let t = target(&mut c, &u, id).await?;
+    let name = req.role.trim();
+    let (role, stored, custom_id) = match name.to_lowercase().as_str() {
+        "admin" => (Role::Admin, "admin", None),
+        "member" => (Role::Member, "member", None),
+        "owner" => (Role::Owner, "owner", None),
+        _ => match admin::role_by_name(&mut c, u.user.account_id, name).await? {
+            Some(r) => (Role::Custom { name: r.name.clone(), permissions: r.permissions.clone() }, "custom", Some(r.id)),
+            None => return Err(ApiError::bad_request("role_not_found", "There is no such role.").field("role")),
+        },
+    };
+    may_assign_role(&actor(&u), &target_of(&t), &role).map_err(ApiError::forbidden)?;
+    users::set_role(&mut c, t.id, stored, custom_id).await?;
+    let detail = format!("role set to {}", role.name());
+    audit::record(
+        &mut c,
+        &audit::Event {
+            kind: "role_assigned",
+            account_id: Some(t.account_id),
+            actor_user_id: Some(u.user.id),
+            target_user_id: Some(t.id),
+            ip: Some(&client.ip),
+            user_agent: Some(&client.user_agent),
+            detail: Some(&detail),
+        },
+        st.now(),
+    )
+    .await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+#[derive(Debug, Deserialize)]
+struct AuditQuery {
+    #[serde(default)]
+    user: Option<String>,
+    #[serde(default)]
+    kind: Option<String>,
+    #[serde(default)]
+    page: Option<u32>,
+}
+
+async fn list_audit(State(st): State<AppState>, RequirePermission(u, _): RequirePermission<AuditView>, Query(q): Query<AuditQuery>) -> ApiResult<Response> {
+    let user = q.user.as_deref().map(str::trim).filter(|s| !s.is_empty());
+    let kind = q.kind.as_deref().map(str::trim).filter(|s| !s.is_empty());
+    if user.is_some_and(|s| s.len() > 254) || kind.is_some_and(|s| s.len() > 64) {
+        return Err(ApiError::bad_request("too_long", "The filter is too long."));
+    }
+    let page = i64::from(q.page.unwrap_or(1).max(1));
+    let mut c = st.store.conn().await?;
+    let events = audit::list(&mut c, u.user.account_id, user, kind, 50, (page - 1) * 50).await?;
+    Ok(axum::Json(events).into_response())
+}
+
+async fn get_settings(State(st): State<AppState>, RequirePermission(u, _): RequirePermission<UsersView>) -> ApiResult<Response> {
+    let mut c = st.store.conn().await?;
+    let (_, policy) = users::account_policy(&mut c, u.user.account_id).await?;
+    Ok(axum::Json(AccountSettings { policy }).into_response())
+}
+
+async fn put_settings(
+    State(st): State<AppState>,
+    RequirePermission(u, _): RequirePermission<SettingsEdit>,
+    client: Client,
+    Json(req): Json<AccountSettings>,
+) -> ApiResult<Response> {
+    req.policy.validate().map_err(|field| {
+        ApiError::bad_request(
+            "invalid_policy",
+            "Minimum length is at least 8, maximum between 64 and 128 and not below the minimum, history at most 24.",
+        )
+        .field(field)
+    })?;
+    let mut c = st.store.conn().await?;
+    users::set_account_policy(&mut c, u.user.account_id, &req.policy).await?;
+    audit::record(
+        &mut c,
+        &audit::Event {
+            kind: "settings_changed",
+            account_id: Some(u.user.account_id),
+            actor_user_id: Some(u.user.id),
+            ip: Some(&client.ip),
+            user_agent: Some(&client.user_agent),
+            detail: Some("password policy"),
+            ..Default::default()
+        },
+        st.now(),
+    )
+    .await?;
+    Ok(axum::Json(req).into_response())
+}

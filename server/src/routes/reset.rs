@@ -1,0 +1,743 @@
+//! Self-service password reset, by email or SMS (OWASP Forgot Password Cheat Sheet):
+//! `POST /api/reset/start`, `GET|DELETE /api/reset/flow`, `POST /api/reset/resend`,
+//! `POST /api/reset/verify`, `GET|POST /api/reset/link`, `POST /api/reset/password`.
+//!
+//! The flow is bound to the browser that started it by an HttpOnly cookie holding a 256-bit
+//! token; codes and links are stored as keyed hashes; verifying a code turns the flow into a
+//! 15-minute single-use grant; only Save consumes anything a link carries.
+
+use app::ident::normalize_code;
+use app::wire::{
+    Channel as WireChannel, LinkState, OpenLinkRequest, ResetDone, ResetFlow, ResetStep, SetPasswordRequest,
+    SignInMethod, StartResetRequest, VerifyCodeRequest,
+};
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+
+use crate::auth;
+use crate::crypto::{new_code, new_token, same};
+use crate::domain::identifier::Identifier;
+use crate::domain::reset::{self as rules, code_state, cooldown_secs, secs_until, CodeState};
+use crate::error::{human_duration, ApiError, ApiResult};
+use crate::extract::{cookie, Client, Json, FLOW_COOKIE, LINK_COOKIE};
+use crate::notify::templates::{self, Lang};
+use crate::state::AppState;
+use crate::store::limits::{self, Verdict};
+use crate::store::outbox::{self, Channel, NewMessage};
+use crate::store::reset::{self as q, Flow, NewCode, NewFlow};
+use crate::store::users::{self, User};
+use crate::store::{audit, sessions, Conn};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/reset/start", post(start))
+        .route("/api/reset/flow", get(flow_state).delete(forget_flow))
+        .route("/api/reset/resend", post(resend))
+        .route("/api/reset/verify", post(verify))
+        .route("/api/reset/link", get(link_state).post(open_link))
+        .route("/api/reset/password", post(set_password))
+}
+
+const FLOW_PATH: &str = "/api/reset";
+
+fn flow_cookie(st: &AppState, token: &str) -> HeaderValue {
+    super::cookie(FLOW_COOKIE, token, FLOW_PATH, Some(st.config.code_ttl_secs), "Strict", st.config.is_https())
+}
+
+fn no_flow() -> ApiError {
+    ApiError::not_found("no_flow", "There is no password reset in progress in this browser. Start again.")
+}
+
+fn expired() -> ApiError {
+    ApiError::gone("code_expired", "This code has expired or was replaced by a newer one. Request a new code.")
+}
+
+fn link_expired() -> ApiError {
+    ApiError::gone("link_expired", "This link has expired or was already used. Send a new code.")
+}
+
+/// Applies one rate limit, counting the refusal in the metrics.
+async fn cap(st: &AppState, c: &mut Conn, name: &str, bucket: &str, max: u32, window: i64, now: i64) -> ApiResult<()> {
+    match limits::hit(c, bucket, max, window, now).await? {
+        Verdict::Allowed => Ok(()),
+        Verdict::Refused { retry_after } => {
+            st.metrics.refused(name);
+            Err(ApiError::rate_limited(
+                "rate_limited",
+                retry_after,
+                format!("Too many codes were requested. Try again in {}.", human_duration(retry_after)),
+            ))
+        }
+    }
+}
+
+/// The TTL of a code sent over `channel`: the seed's 24 hours by email, 10 minutes by SMS
+/// (NIST SP 800-63B-4: out-of-band secrets sent by SMS should be short-lived).
+fn ttl(st: &AppState, channel: Channel) -> i64 {
+    let secs = match channel {
+        Channel::Email => st.config.code_ttl_secs,
+        Channel::Sms => st.config.sms_code_ttl_secs,
+    };
+    i64::try_from(secs).unwrap_or(86_400)
+}
+
+fn sender(st: &AppState, channel: Channel) -> String {
+    match (channel, &st.config.sms_provider) {
+        (Channel::Sms, crate::config::SmsProvider::Twilio { from, .. }) => from.clone(),
+        (Channel::Sms, _) => "SMS".into(),
+        (Channel::Email, _) => st.config.mail_from.clone(),
+    }
+}
+
+fn wire_channel(ch: &str) -> WireChannel {
+    if ch == "sms" { WireChannel::Sms } else { WireChannel::Email }
+}
+
+fn channel_of(ch: &str) -> Channel {
+    if ch == "sms" { Channel::Sms } else { Channel::Email }
+}
+
+/// The flow as the page sees it.
+async fn describe(st: &AppState, c: &mut Conn, flow: &Flow, now: i64) -> ApiResult<ResetFlow> {
+    let code = q::latest_code(c, flow.id).await?;
+    let (expires_in, attempts_left) = match &code {
+        Some(k) => match code_state(k.expires_at, k.attempts, k.consumed, k.revoked, now) {
+            CodeState::Live { attempts_left } => (secs_until(k.expires_at, now), attempts_left),
+            _ => (0, 0),
+        },
+        None => (0, 0),
+    };
+    let step = match flow.step.as_str() {
+        "new_password" if flow.grant_expires_at.is_some_and(|g| g > now) => ResetStep::NewPassword,
+        "new_password" | "done" => ResetStep::Done,
+        _ => ResetStep::Verify,
+    };
+    let policy = match (step, flow.user_id) {
+        (ResetStep::NewPassword, Some(uid)) => match users::by_id(c, uid).await? {
+            Some(u) => Some(auth::policy_for(c, &u).await?),
+            None => None,
+        },
+        _ => None,
+    };
+    Ok(ResetFlow {
+        step,
+        channel: wire_channel(&flow.channel),
+        masked_destination: flow.destination.clone(),
+        sender: sender(st, channel_of(&flow.channel)),
+        resend_after_secs: secs_until(flow.next_resend_at, now),
+        code_expires_in_secs: expires_in,
+        attempts_left,
+        policy,
+    })
+}
+
+async fn flow_from_cookie(st: &AppState, c: &mut Conn, headers: &HeaderMap) -> ApiResult<Flow> {
+    let token = cookie(headers, FLOW_COOKIE).ok_or_else(no_flow)?;
+    let flow = q::flow_by_token(c, &st.keys.token_hash("reset-flow", &token))
+        .await?
+        .ok_or_else(no_flow)?;
+    if flow.expires_at + i64::try_from(rules::GRANT_TTL_SECS).unwrap_or(900) < st.now() && flow.step != "done" {
+        return Err(no_flow());
+    }
+    Ok(flow)
+}
+
+/// Who a code goes to and how.
+struct Delivery {
+    channel: Channel,
+    /// The full address or E.164 number; only the outbox sees it.
+    recipient: String,
+    masked: String,
+}
+
+/// Writes a new code for `user` (or a decoy code that nobody knows when `user` is `None`), kills
+/// the previous one, queues the message and records the event, all in one transaction.
+#[allow(clippy::too_many_arguments)]
+async fn issue_code(
+    st: &AppState,
+    flow: Option<&Flow>,
+    user: Option<&User>,
+    d: &Delivery,
+    lang: Lang,
+    client: &Client,
+    kind: &str,
+    now: i64,
+) -> ApiResult<(i64, Option<String>)> {
+    let code = new_code();
+    let link = new_token();
+    let ttl = ttl(st, d.channel);
+    let base = st.config.resend_cooldown_secs;
+    let mut tx = st.store.begin().await?;
+    let (flow_id, flow_token) = match flow {
+        Some(f) => {
+            let next = now + i64::try_from(cooldown_secs(base, f.resend_count + 1)).unwrap_or(300);
+            q::flow_resent(&mut tx, f.id, now + ttl, next).await?;
+            (f.id, None)
+        }
+        None => {
+            let token = new_token();
+            let id = q::insert_flow(
+                &mut tx,
+                &NewFlow {
+                    token_hash: &st.keys.token_hash("reset-flow", &token),
+                    user_id: user.map(|u| u.id),
+                    channel: d.channel.as_str(),
+                    destination: &d.masked,
+                    lang: lang.as_str(),
+                    expires_at: now + ttl,
+                    next_resend_at: now + i64::try_from(cooldown_secs(base, 0)).unwrap_or(60),
+                },
+                now,
+            )
+            .await?;
+            (id, Some(token))
+        }
+    };
+    let uid = user.map(|u| u.id);
+    q::replace_code(
+        &mut tx,
+        &NewCode {
+            flow_id,
+            user_id: uid,
+            channel: d.channel.as_str(),
+            code_hash: &st.keys.code_hash(uid, &code),
+            link_hash: &st.keys.token_hash("reset-link", &link),
+            expires_at: now + ttl,
+        },
+        now,
+    )
+    .await?;
+    if let Some(u) = user {
+        let msg = match d.channel {
+            Channel::Email => templates::reset_code_email(
+                lang,
+                &u.name,
+                &code,
+                &format!("{}/reset?token={link}", st.config.public_origin()),
+                u64::try_from(ttl).unwrap_or(0),
+                &auth::utc(now + ttl),
+            ),
+            Channel::Sms => templates::reset_code_sms(lang, &code, u64::try_from(ttl).unwrap_or(0), &st.config.public_host()),
+        };
+        outbox::enqueue(
+            &mut tx,
+            &NewMessage {
+                idempotency_key: new_token(),
+                channel: d.channel,
+                recipient: d.recipient.clone(),
+                subject: msg.subject,
+                body_text: msg.text,
+                body_html: msg.html,
+                account_id: Some(u.account_id),
+                user_id: Some(u.id),
+            },
+            now,
+        )
+        .await?;
+        audit::record(
+            &mut tx,
+            &audit::Event {
+                kind,
+                account_id: Some(u.account_id),
+                target_user_id: Some(u.id),
+                ip: Some(&client.ip),
+                user_agent: Some(&client.user_agent),
+                detail: Some(d.channel.as_str()),
+                ..Default::default()
+            },
+            now,
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    if user.is_some() {
+        st.outbox_wake.notify_one();
+    }
+    Ok((flow_id, flow_token))
+}
+
+/// The abuse caps on SMS (SMS pumping: OWASP Forgot Password Cheat Sheet, "SMS": limit per
+/// number, per range and overall; only send to countries the business serves).
+async fn sms_caps(st: &AppState, c: &mut Conn, e164: &str, prefix: &str, user: &User, client: &Client, now: i64) -> ApiResult<()> {
+    let cfg = &st.config;
+    let checks = [
+        ("sms_number_hour", format!("sms_num_h:{e164}"), cfg.sms_per_number_hour, 3600),
+        ("sms_number_day", format!("sms_num_d:{e164}"), cfg.sms_per_number_day, 86_400),
+        ("sms_prefix_hour", format!("sms_prefix_h:{prefix}"), cfg.sms_per_prefix_hour, 3600),
+        ("sms_global_hour", "sms_global_h".to_string(), cfg.sms_global_hour, 3600),
+    ];
+    for (name, bucket, max, window) in checks {
+        if let Err(e) = cap(st, c, name, &bucket, max, window, now).await {
+            audit::record(
+                c,
+                &audit::Event {
+                    kind: "sms_blocked",
+                    account_id: Some(user.account_id),
+                    target_user_id: Some(user.id),
+                    ip: Some(&client.ip),
+                    user_agent: Some(&client.user_agent),
+                    detail: Some(name),
+                    ..Default::default()
+                },
+                now,
+            )
+            .await?;
+            tracing::warn!(limit = name, "SMS refused by an abuse cap");
+            return Err(e);
+        }
+    }
+    Ok(())
+}
+
+#[tracing::instrument(skip_all, fields(ip = %client.ip))]
+async fn start(State(st): State<AppState>, client: Client, headers: HeaderMap, Json(req): Json<StartResetRequest>) -> ApiResult<Response> {
+    let now = st.now();
+    let lang = super::request_lang(&headers);
+    let ident = Identifier::parse(&req.identifier, st.config.default_region).ok_or_else(|| {
+        ApiError::bad_request("invalid_identifier", "Enter a valid email address or phone number.").field("identifier")
+    })?;
+    if let Identifier::Phone(p) = &ident {
+        if !st.config.sms_country_codes.contains(&p.country_code()) {
+            st.metrics.refused("sms_country");
+            return Err(ApiError::bad_request(
+                "sms_country_not_allowed",
+                "Codes by text message cannot be sent to this country. Use your email address instead.",
+            )
+            .field("identifier"));
+        }
+    }
+    let mut c = st.store.conn().await?;
+    cap(&st, &mut c, "reset_ip", &format!("reset_ip:{}", client.ip), st.config.ip_requests_per_hour, 3600, now).await?;
+    let user = match &ident {
+        Identifier::Email(e) => users::by_email(&mut c, &e.lower()).await?,
+        Identifier::Phone(p) => users::by_phone(&mut c, p.e164()).await?,
+    }
+    .filter(|u| u.active);
+    let delivery = match &ident {
+        Identifier::Email(e) => Delivery { channel: Channel::Email, recipient: e.as_str().to_string(), masked: e.masked() },
+        Identifier::Phone(p) => Delivery { channel: Channel::Sms, recipient: p.e164().to_string(), masked: p.masked() },
+    };
+    let hide = st.config.hide_account_existence;
+    // The per-identity caps are keyed by what was typed, so a decoy answer does the same work.
+    let ident_key = st.keys.mac(&["ident", &match &ident {
+        Identifier::Email(e) => e.lower(),
+        Identifier::Phone(p) => p.e164().to_string(),
+    }]);
+    let user = match user {
+        Some(u) if u.sign_in_method == SignInMethod::Password => Some(u),
+        Some(u) if !hide => {
+            audit::record(
+                &mut c,
+                &audit::Event {
+                    kind: "reset_refused_sso",
+                    account_id: Some(u.account_id),
+                    target_user_id: Some(u.id),
+                    ip: Some(&client.ip),
+                    user_agent: Some(&client.user_agent),
+                    detail: Some(u.sign_in_method.as_str()),
+                    ..Default::default()
+                },
+                now,
+            )
+            .await?;
+            return Err(ApiError::sso(u.sign_in_method, "Reset your password with that provider."));
+        }
+        Some(u) => {
+            // Hidden mode: answer as for anyone, and tell the owner of the address by email.
+            sso_notice(&st, &mut c, &u, lang, &ident_key, now).await?;
+            None
+        }
+        None if !hide => {
+            return Err(ApiError::not_found(
+                "account_not_found",
+                "The account does not exist. Check the email address or phone number you entered.",
+            )
+            .field("identifier"));
+        }
+        None => None,
+    };
+    cap(&st, &mut c, "codes_hour", &format!("codes_h:{ident_key}"), st.config.codes_per_hour, 3600, now).await?;
+    cap(&st, &mut c, "codes_day", &format!("codes_d:{ident_key}"), st.config.codes_per_day, 86_400, now).await?;
+    if let Some(u) = &user {
+        if let Some(until) = u.reset_blocked_until.filter(|t| *t > now) {
+            return Err(reset_blocked(&st, until, now));
+        }
+        if let Identifier::Phone(p) = &ident {
+            sms_caps(&st, &mut c, p.e164(), &p.prefix(), u, &client, now).await?;
+        }
+    }
+    drop(c);
+    let (flow_id, token) = issue_code(&st, None, user.as_ref(), &delivery, lang, &client, "reset_requested", now).await?;
+    let mut c = st.store.conn().await?;
+    let flow = q::flow_by_id(&mut c, flow_id).await?.ok_or_else(no_flow)?;
+    let body = describe(&st, &mut c, &flow, now).await?;
+    let cookies = token.map(|t| vec![flow_cookie(&st, &t)]).unwrap_or_default();
+    Ok(super::with_cookies(StatusCode::OK, axum::Json(body), cookies))
+}
+
+fn reset_blocked(st: &AppState, until: i64, now: i64) -> ApiError {
+    st.metrics.refused("reset_blocked");
+    let wait = secs_until(until, now);
+    ApiError::rate_limited(
+        "reset_blocked",
+        wait,
+        format!(
+            "Too many wrong codes were entered for this account. Password reset is paused; try again in {}. Signing in with your current password still works.",
+            human_duration(wait)
+        ),
+    )
+}
+
+/// Hidden mode and an SSO account: no code, but the owner learns by email where to reset.
+async fn sso_notice(st: &AppState, c: &mut Conn, u: &User, lang: Lang, ident_key: &str, now: i64) -> ApiResult<()> {
+    if limits::hit(c, &format!("sso_notice:{ident_key}"), 3, 86_400, now).await? != Verdict::Allowed {
+        return Ok(());
+    }
+    let m = templates::sso_notice_email(lang, &u.name, u.sign_in_method.display_name(), u.sign_in_method.recovery_url());
+    outbox::enqueue(
+        c,
+        &NewMessage {
+            idempotency_key: new_token(),
+            channel: Channel::Email,
+            recipient: u.email.clone(),
+            subject: m.subject,
+            body_text: m.text,
+            body_html: m.html,
+            account_id: Some(u.account_id),
+            user_id: Some(u.id),
+        },
+        now,
+    )
+    .await?;
+    st.outbox_wake.notify_one();
+    Ok(())
+}
+
+async fn flow_state(State(st): State<AppState>, headers: HeaderMap) -> ApiResult<Response> {
+    let mut c = st.store.conn().await?;
+    let flow = flow_from_cookie(&st, &mut c, &headers).await?;
+    let now = st.now();
+    Ok(axum::Json(describe(&st, &mut c, &flow, now).await?).into_response())
+}
+
+/// "Use a different email or phone number": this browser forgets its flow. Codes already sent
+/// stay valid until they expire or are replaced, as the seed describes.
+async fn forget_flow(State(st): State<AppState>) -> Response {
+    super::with_cookies(
+        StatusCode::NO_CONTENT,
+        (),
+        vec![
+            super::clear_cookie(FLOW_COOKIE, FLOW_PATH, st.config.is_https()),
+            super::clear_cookie(LINK_COOKIE, FLOW_PATH, st.config.is_https()),
+        ],
+    )
+}
+
+#[tracing::instrument(skip_all, fields(ip = %client.ip))]
+async fn resend(State(st): State<AppState>, client: Client, headers: HeaderMap) -> ApiResult<Response> {
+    let now = st.now();
+    let mut c = st.store.conn().await?;
+    let flow = flow_from_cookie(&st, &mut c, &headers).await?;
+    if flow.step != "verify" {
+        return Ok(axum::Json(describe(&st, &mut c, &flow, now).await?).into_response());
+    }
+    if now < flow.next_resend_at {
+        let wait = secs_until(flow.next_resend_at, now);
+        return Err(ApiError::rate_limited(
+            "resend_too_soon",
+            wait,
+            format!("You can ask for a new code in {}.", human_duration(wait)),
+        ));
+    }
+    cap(&st, &mut c, "reset_ip", &format!("reset_ip:{}", client.ip), st.config.ip_requests_per_hour, 3600, now).await?;
+    let user = match flow.user_id {
+        Some(uid) => users::by_id(&mut c, uid).await?.filter(|u| u.active && u.sign_in_method == SignInMethod::Password),
+        None => None,
+    };
+    if flow.user_id.is_some() && user.is_none() {
+        return Err(no_flow());
+    }
+    let ident_key = match &user {
+        Some(u) => st.keys.mac(&["ident", &if flow.channel == "sms" { u.phone.clone().unwrap_or_default() } else { u.email.to_lowercase() }]),
+        None => st.keys.mac(&["flow", &flow.id.to_string()]),
+    };
+    cap(&st, &mut c, "codes_hour", &format!("codes_h:{ident_key}"), st.config.codes_per_hour, 3600, now).await?;
+    cap(&st, &mut c, "codes_day", &format!("codes_d:{ident_key}"), st.config.codes_per_day, 86_400, now).await?;
+    let channel = channel_of(&flow.channel);
+    let recipient = match (&user, channel) {
+        (Some(u), Channel::Email) => u.email.clone(),
+        (Some(u), Channel::Sms) => u.phone.clone().ok_or_else(no_flow)?,
+        (None, _) => String::new(),
+    };
+    if let Some(u) = &user {
+        if let Some(until) = u.reset_blocked_until.filter(|t| *t > now) {
+            return Err(reset_blocked(&st, until, now));
+        }
+        if channel == Channel::Sms {
+            if let Some(p) = crate::domain::identifier::PhoneNumber::parse(&recipient, st.config.default_region) {
+                sms_caps(&st, &mut c, p.e164(), &p.prefix(), u, &client, now).await?;
+            }
+        }
+    }
+    drop(c);
+    let d = Delivery { channel, recipient, masked: flow.destination.clone() };
+    issue_code(&st, Some(&flow), user.as_ref(), &d, Lang::parse(&flow.lang), &client, "code_resent", now).await?;
+    let mut c = st.store.conn().await?;
+    let flow = q::flow_by_id(&mut c, flow.id).await?.ok_or_else(no_flow)?;
+    Ok(axum::Json(describe(&st, &mut c, &flow, now).await?).into_response())
+}
+
+#[tracing::instrument(skip_all, fields(ip = %client.ip))]
+async fn verify(State(st): State<AppState>, client: Client, headers: HeaderMap, Json(req): Json<VerifyCodeRequest>) -> ApiResult<Response> {
+    let now = st.now();
+    let mut c = st.store.conn().await?;
+    let flow = flow_from_cookie(&st, &mut c, &headers).await?;
+    if flow.step != "verify" {
+        return Ok(axum::Json(describe(&st, &mut c, &flow, now).await?).into_response());
+    }
+    let Some(code) = normalize_code(&req.code) else {
+        return Err(ApiError::bad_request("invalid_code_format", "Enter the 6-digit code from the message.").field("code"));
+    };
+    cap(&st, &mut c, "verify_ip", &format!("verify_ip:{}", client.ip), st.config.ip_verifications_per_hour, 3600, now).await?;
+    let user = match flow.user_id {
+        Some(uid) => users::by_id(&mut c, uid).await?,
+        None => None,
+    };
+    if let Some(until) = user.as_ref().and_then(|u| u.reset_blocked_until).filter(|t| *t > now) {
+        return Err(reset_blocked(&st, until, now));
+    }
+    let stored = q::latest_code(&mut c, flow.id).await?.ok_or_else(expired)?;
+    match code_state(stored.expires_at, stored.attempts, stored.consumed, stored.revoked, now) {
+        CodeState::Live { .. } => {}
+        CodeState::Exhausted => return Err(exhausted()),
+        CodeState::Expired | CodeState::Used => return Err(expired()),
+    }
+    if same(&st.keys.code_hash(stored.user_id, &code), &stored.code_hash) {
+        let mut tx = st.store.begin().await?;
+        if !q::consume_code(&mut tx, stored.id, rules::MAX_ATTEMPTS, now).await? {
+            return Err(expired());
+        }
+        q::grant(&mut tx, flow.id, now + i64::try_from(rules::GRANT_TTL_SECS).unwrap_or(900)).await?;
+        if let Some(u) = &user {
+            audit::record(
+                &mut tx,
+                &audit::Event {
+                    kind: "code_verified",
+                    account_id: Some(u.account_id),
+                    target_user_id: Some(u.id),
+                    ip: Some(&client.ip),
+                    user_agent: Some(&client.user_agent),
+                    ..Default::default()
+                },
+                now,
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        let flow = q::flow_by_id(&mut c, flow.id).await?.ok_or_else(no_flow)?;
+        return Ok(axum::Json(describe(&st, &mut c, &flow, now).await?).into_response());
+    }
+    // A wrong guess: count it on the code and on the account.
+    let used = q::wrong_guess(&mut c, stored.id, rules::MAX_ATTEMPTS).await?.unwrap_or(rules::MAX_ATTEMPTS);
+    if let Some(u) = &user {
+        let bucket = format!("verify_fail_user:{}", u.id);
+        limits::record(&mut c, &bucket, now).await?;
+        audit::record(
+            &mut c,
+            &audit::Event {
+                kind: "code_verification_failed",
+                account_id: Some(u.account_id),
+                target_user_id: Some(u.id),
+                ip: Some(&client.ip),
+                user_agent: Some(&client.user_agent),
+                ..Default::default()
+            },
+            now,
+        )
+        .await?;
+        if limits::count(&mut c, &bucket, 86_400, now).await? >= i64::from(rules::ACCOUNT_FAILURES_PER_DAY) {
+            let until = now + i64::try_from(rules::ACCOUNT_BLOCK_SECS).unwrap_or(3600);
+            let mut tx = st.store.begin().await?;
+            users::block_resets(&mut tx, u.id, until).await?;
+            q::revoke_user_codes(&mut tx, u.id, now).await?;
+            audit::record(
+                &mut tx,
+                &audit::Event {
+                    kind: "reset_blocked",
+                    account_id: Some(u.account_id),
+                    target_user_id: Some(u.id),
+                    ip: Some(&client.ip),
+                    detail: Some("too many failed verifications in 24 hours"),
+                    ..Default::default()
+                },
+                now,
+            )
+            .await?;
+            tx.commit().await?;
+            return Err(reset_blocked(&st, until, now));
+        }
+    }
+    let left = rules::MAX_ATTEMPTS.saturating_sub(used);
+    if left == 0 {
+        return Err(exhausted());
+    }
+    let mut e = ApiError::bad_request(
+        "invalid_code",
+        format!("That code is not right. {left} attempt{} left.", if left == 1 { "" } else { "s" }),
+    )
+    .field("code");
+    e.body.attempts_left = Some(left);
+    Err(e)
+}
+
+fn exhausted() -> ApiError {
+    ApiError::gone("code_exhausted", "Too many wrong attempts: this code no longer works. Request a new code.")
+}
+
+/// Looks up a live link; the code row it belongs to must still be live.
+async fn live_link(st: &AppState, c: &mut Conn, token: &str) -> ApiResult<(crate::store::reset::Code, User, Flow)> {
+    if token.is_empty() || token.len() > 128 {
+        return Err(link_expired());
+    }
+    let code = q::code_by_link(c, &st.keys.token_hash("reset-link", token)).await?.ok_or_else(link_expired)?;
+    if !matches!(code_state(code.expires_at, code.attempts, code.consumed, code.revoked, st.now()), CodeState::Live { .. }) {
+        return Err(link_expired());
+    }
+    let user = match code.user_id {
+        Some(uid) => users::by_id(c, uid).await?.filter(|u| u.active).ok_or_else(link_expired)?,
+        None => return Err(link_expired()),
+    };
+    let flow = q::flow_by_id(c, code.flow_id).await?.ok_or_else(link_expired)?;
+    Ok((code, user, flow))
+}
+
+/// Opening the emailed link changes nothing (mail scanners fetch links); the token moves into an
+/// HttpOnly cookie so the page can take it out of the address bar and history.
+async fn open_link(State(st): State<AppState>, Json(req): Json<OpenLinkRequest>) -> ApiResult<Response> {
+    let mut c = st.store.conn().await?;
+    let (code, user, flow) = live_link(&st, &mut c, req.token.trim()).await?;
+    let body = LinkState { masked_destination: flow.destination.clone(), policy: auth::policy_for(&mut c, &user).await? };
+    let max_age = secs_until(code.expires_at, st.now());
+    let set = super::cookie(LINK_COOKIE, req.token.trim(), FLOW_PATH, Some(max_age), "Strict", st.config.is_https());
+    Ok(super::with_cookies(StatusCode::OK, axum::Json(body), vec![set]))
+}
+
+async fn link_state(State(st): State<AppState>, headers: HeaderMap) -> ApiResult<Response> {
+    let token = cookie(&headers, LINK_COOKIE).ok_or_else(link_expired)?;
+    let mut c = st.store.conn().await?;
+    let (_, user, flow) = live_link(&st, &mut c, &token).await?;
+    let body = LinkState { masked_destination: flow.destination.clone(), policy: auth::policy_for(&mut c, &user).await? };
+    Ok(axum::Json(body).into_response())
+}
+
+/// Save: consumes the grant (or the link) and sets the password, revokes every session, signs in
+/// only the browser that started the flow, and queues the confirmation email; one transaction.
+#[tracing::instrument(skip_all, fields(ip = %client.ip))]
+async fn set_password(State(st): State<AppState>, client: Client, headers: HeaderMap, Json(req): Json<SetPasswordRequest>) -> ApiResult<Response> {
+    let mut c = st.store.conn().await?;
+    let browser_flow = match cookie(&headers, FLOW_COOKIE) {
+        Some(t) => q::flow_by_token(&mut c, &st.keys.token_hash("reset-flow", &t)).await?,
+        None => None,
+    };
+    // Which authority sets the password: a link opened in this browser, or this browser's grant.
+    enum Via {
+        Link(i64),
+        Grant(i64),
+    }
+    let (via, user, signs_in) = if let Some(token) = cookie(&headers, LINK_COOKIE) {
+        let (code, user, flow) = live_link(&st, &mut c, &token).await?;
+        let signs_in = browser_flow.as_ref().is_some_and(|f| f.id == flow.id);
+        (Via::Link(code.id), user, signs_in)
+    } else {
+        let flow = browser_flow.clone().ok_or_else(grant_expired)?;
+        let now = st.now();
+        if flow.step != "new_password" || flow.grant_expires_at.is_none_or(|g| g <= now) {
+            return Err(grant_expired());
+        }
+        let user = match flow.user_id {
+            Some(uid) => users::by_id(&mut c, uid).await?.filter(|u| u.active).ok_or_else(grant_expired)?,
+            None => return Err(grant_expired()),
+        };
+        (Via::Grant(flow.id), user, true)
+    };
+    let hash = auth::prepare_password(&st, &mut c, &user, &req.new_password, &req.confirm_password).await?;
+    drop(c);
+    let now = st.now();
+    let lang = browser_flow.as_ref().map(|f| Lang::parse(&f.lang)).unwrap_or_else(|| super::request_lang(&headers));
+    let mut tx = st.store.begin().await?;
+    let won = match via {
+        Via::Link(code_id) => {
+            let ok = q::consume_code(&mut tx, code_id, rules::MAX_ATTEMPTS, now).await?;
+            if ok {
+                if let Some(f) = &browser_flow {
+                    q::finish_flow(&mut tx, f.id, now).await?;
+                }
+            }
+            ok
+        }
+        Via::Grant(flow_id) => q::consume_grant(&mut tx, flow_id, now).await?,
+    };
+    if !won {
+        // Another Save got there first, or the grant ran out while hashing.
+        return Err(grant_expired());
+    }
+    users::set_password(&mut tx, user.id, &hash, false, now).await?;
+    sessions::revoke_all(&mut tx, user.id, None, now).await?;
+    q::revoke_user_codes(&mut tx, user.id, now).await?;
+    let mut cookies = vec![
+        super::clear_cookie(FLOW_COOKIE, FLOW_PATH, st.config.is_https()),
+        super::clear_cookie(LINK_COOKIE, FLOW_PATH, st.config.is_https()),
+    ];
+    if signs_in {
+        cookies.push(auth::start_session(&st, &mut tx, user.id, &client).await?);
+    }
+    let mail = templates::password_changed_email(
+        lang,
+        &user.name,
+        &auth::origin(&client, now),
+        true,
+        &format!("{}/forgot_password", st.config.public_origin()),
+    );
+    outbox::enqueue(
+        &mut tx,
+        &NewMessage {
+            idempotency_key: new_token(),
+            channel: Channel::Email,
+            recipient: user.email.clone(),
+            subject: mail.subject,
+            body_text: mail.text,
+            body_html: mail.html,
+            account_id: Some(user.account_id),
+            user_id: Some(user.id),
+        },
+        now,
+    )
+    .await?;
+    audit::record(
+        &mut tx,
+        &audit::Event {
+            kind: "password_reset",
+            account_id: Some(user.account_id),
+            actor_user_id: Some(user.id),
+            target_user_id: Some(user.id),
+            ip: Some(&client.ip),
+            user_agent: Some(&client.user_agent),
+            detail: Some(if signs_in { "signed in" } else { "link opened in another browser" }),
+        },
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    st.outbox_wake.notify_one();
+    Ok(super::with_cookies(StatusCode::OK, axum::Json(ResetDone { signed_in: signs_in }), cookies))
+}
+
+fn grant_expired() -> ApiError {
+    ApiError::gone(
+        "grant_expired",
+        "This password reset has expired or was already completed. Request a new code.",
+    )
+}

@@ -1,0 +1,144 @@
+//! Signing in and out: `POST /api/session`, `DELETE /api/session`.
+
+use std::time::Duration;
+
+use app::wire::{Me, SignInMethod, SignInRequest};
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use axum::routing::post;
+use axum::Router;
+use secrecy::SecretString;
+
+use crate::auth;
+use crate::domain::identifier::EmailAddress;
+use crate::error::{human_duration, ApiError, ApiResult};
+use crate::extract::{cookie, Client, Json, SESSION_COOKIE};
+use crate::state::AppState;
+use crate::store::limits::{self, Verdict};
+use crate::store::{audit, sessions, users};
+
+/// Consecutive failures that lock an account's password sign-in (OWASP Authentication Cheat
+/// Sheet; ASVS 5.0 6.3.1), and how long.
+pub const LOCK_AFTER: i64 = 5;
+pub const LOCK_SECS: i64 = 15 * 60;
+/// Failed sign-ins from one address in 15 minutes before that address is refused.
+pub const IP_FAILURES: u32 = 30;
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/api/session", post(sign_in).delete(sign_out))
+}
+
+fn invalid() -> ApiError {
+    // One message for a wrong email and a wrong password: it must not say which was wrong.
+    ApiError::new(StatusCode::UNAUTHORIZED, "invalid_credentials", "The email or password is incorrect.")
+}
+
+#[tracing::instrument(skip_all, fields(ip = %client.ip))]
+async fn sign_in(State(st): State<AppState>, client: Client, Json(req): Json<SignInRequest>) -> ApiResult<Response> {
+    if req.email.trim().is_empty() {
+        return Err(ApiError::bad_request("required", "Enter your email address.").field("email"));
+    }
+    if req.password.is_empty() {
+        return Err(ApiError::bad_request("required", "Enter your password.").field("password"));
+    }
+    let now = st.now();
+    let mut c = st.store.conn().await?;
+    let ip_bucket = format!("signin_fail_ip:{}", client.ip);
+    if let Verdict::Refused { retry_after } = limits::check(&mut c, &ip_bucket, IP_FAILURES, 900, now).await? {
+        st.metrics.refused("signin_ip");
+        return Err(ApiError::too_many(retry_after));
+    }
+    let user = match EmailAddress::parse(&req.email) {
+        Some(e) => users::by_email(&mut c, &e.lower()).await?.filter(|u| u.active),
+        None => None,
+    };
+    if let Some(u) = &user {
+        if u.sign_in_method != SignInMethod::Password {
+            return Err(ApiError::sso(u.sign_in_method, "Sign in with it instead."));
+        }
+        if let Some(until) = u.locked_until.filter(|t| *t > now) {
+            st.metrics.refused("signin_account");
+            let wait = u64::try_from(until - now).unwrap_or(1);
+            return Err(ApiError::rate_limited(
+                "account_locked",
+                wait,
+                format!(
+                    "Too many failed sign-in attempts. Try again in {}, or reset your password.",
+                    human_duration(wait)
+                ),
+            ));
+        }
+    }
+    // Always one Argon2 verification, against a dummy hash when there is no such user, so the
+    // answer takes as long either way.
+    let hash = user.as_ref().and_then(|u| u.password_hash.clone());
+    let ok = st
+        .hasher
+        .verify(SecretString::from(req.password), hash)
+        .await
+        .map_err(ApiError::internal)?;
+    if !ok || user.is_none() {
+        limits::record(&mut c, &ip_bucket, now).await?;
+        let mut detail = None;
+        if let Some(u) = &user {
+            let lock = (u.failed_signins + 1 >= LOCK_AFTER).then_some(now + LOCK_SECS);
+            let failures = users::record_failed_signin(&mut c, u.id, lock).await?;
+            if lock.is_some() {
+                detail = Some("locked");
+            }
+            audit::record(
+                &mut c,
+                &audit::Event {
+                    kind: if lock.is_some() { "sign_in_locked" } else { "sign_in_failed" },
+                    account_id: Some(u.account_id),
+                    target_user_id: Some(u.id),
+                    ip: Some(&client.ip),
+                    user_agent: Some(&client.user_agent),
+                    detail,
+                    ..Default::default()
+                },
+                now,
+            )
+            .await?;
+            // Slow repeated guessing down before the lock: 250 ms per earlier failure, at most 1 s.
+            let delay = (failures.clamp(1, 4) - 1) as u64 * 250;
+            tokio::time::sleep(Duration::from_millis(delay)).await;
+        }
+        return Err(invalid());
+    }
+    let Some(user) = user else { return Err(invalid()) };
+    let mut tx = st.store.begin().await?;
+    users::record_signin(&mut tx, user.id, now).await?;
+    let set = auth::start_session(&st, &mut tx, user.id, &client).await?;
+    audit::record(
+        &mut tx,
+        &audit::Event {
+            kind: "sign_in",
+            account_id: Some(user.account_id),
+            actor_user_id: Some(user.id),
+            target_user_id: Some(user.id),
+            ip: Some(&client.ip),
+            user_agent: Some(&client.user_agent),
+            ..Default::default()
+        },
+        now,
+    )
+    .await?;
+    let me: Me = auth::me(&mut tx, &user).await?;
+    tx.commit().await?;
+    Ok(super::with_cookies(StatusCode::OK, axum::Json(me), vec![set]))
+}
+
+async fn sign_out(State(st): State<AppState>, headers: HeaderMap) -> ApiResult<Response> {
+    if let Some(token) = cookie(&headers, SESSION_COOKIE) {
+        let hash = st.keys.token_hash("session", &token);
+        let now = st.now();
+        let mut c = st.store.conn().await?;
+        let idle = i64::try_from(st.config.session_idle_secs).unwrap_or(i64::MAX / 2);
+        if let Some(s) = sessions::live(&mut c, &hash, now, idle).await? {
+            sessions::revoke(&mut c, s.id, now).await?;
+        }
+    }
+    Ok(super::with_cookies(StatusCode::NO_CONTENT, (), vec![auth::end_session_cookie(&st)]))
+}

@@ -1,0 +1,272 @@
+//! Building and running the server: state, router, middleware, static files, the outbox worker,
+//! graceful shutdown.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::{header, HeaderValue, Method, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+use secrecy::SecretString;
+use tokio::net::TcpListener;
+use tokio::sync::{watch, Notify};
+use tower_http::compression::CompressionLayer;
+use tower_http::services::{ServeDir, ServeFile};
+
+use crate::clock::Clock;
+use crate::config::{Config, SmsProvider};
+use crate::crypto::{new_secret, Hasher, Keys};
+use crate::error::ApiError;
+use crate::metrics::Metrics;
+use crate::notify::email::{DevMailbox, Smtp};
+use crate::notify::sms::Twilio;
+use crate::notify::worker::Outbox;
+use crate::notify::Sender;
+use crate::state::AppState;
+use crate::store::Store;
+
+/// Reads the HMAC secret from config, or from `<data dir>/secret`, creating it on first start.
+pub fn load_secret(config: &Config) -> Result<SecretString, String> {
+    if let Some(s) = &config.secret {
+        return Ok(s.clone());
+    }
+    let path = config.data_dir.join("secret");
+    match std::fs::read_to_string(&path) {
+        Ok(s) if s.trim().len() >= 32 => Ok(SecretString::from(s.trim().to_string())),
+        Ok(_) => Err(format!("configuration error: PORTAL_SECRET: the file {} is too short", path.display())),
+        Err(_) => {
+            std::fs::create_dir_all(&config.data_dir)
+                .map_err(|e| format!("configuration error: PORTAL_DATA_DIR: cannot create {}: {e}", config.data_dir.display()))?;
+            let s = new_secret();
+            write_private(&path, &s).map_err(|e| format!("configuration error: PORTAL_DATA_DIR: cannot write {}: {e}", path.display()))?;
+            tracing::info!(file = %path.display(), "generated a new server secret");
+            Ok(SecretString::from(s))
+        }
+    }
+}
+
+fn write_private(path: &Path, content: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    opts.open(path)?.write_all(content.as_bytes())
+}
+
+/// The email and SMS senders the configuration asks for.
+pub fn senders(config: &Config) -> Result<(Arc<dyn Sender>, Arc<dyn Sender>), String> {
+    let mailbox = config.data_dir.join("mailbox");
+    let email: Arc<dyn Sender> = match &config.smtp_url {
+        Some(url) => Arc::new(Smtp::new(url, &config.mail_from, &config.public_host())?),
+        None => {
+            tracing::warn!(dir = %mailbox.display(), "SMTP_URL is not set: emails are NOT delivered; they are logged and written to the dev mailbox");
+            Arc::new(DevMailbox::new(mailbox.clone(), "email"))
+        }
+    };
+    let sms: Arc<dyn Sender> = match &config.sms_provider {
+        SmsProvider::Twilio { account_sid, auth_token, from, api_base } => {
+            Arc::new(Twilio::new(api_base, account_sid, auth_token.clone(), from)?)
+        }
+        SmsProvider::Log => {
+            tracing::warn!(dir = %mailbox.display(), "SMS_PROVIDER=log: text messages are NOT delivered; they are logged and written to the dev mailbox");
+            Arc::new(DevMailbox::new(mailbox, "sms"))
+        }
+    };
+    Ok((email, sms))
+}
+
+/// A server ready to run: the state and the bound listener.
+pub struct Application {
+    state: AppState,
+    listener: TcpListener,
+    email: Arc<dyn Sender>,
+    sms: Arc<dyn Sender>,
+}
+
+impl Application {
+    /// Connects the database, applies migrations, binds the listener (port 0 picks a free one).
+    pub async fn build(config: Config, clock: Arc<dyn Clock>) -> Result<Self, String> {
+        let secret = load_secret(&config)?;
+        let store = Store::connect(&config.database_url)
+            .await
+            .map_err(|e| format!("configuration error: DATABASE_URL: cannot connect ({e})"))?;
+        store.migrate().await.map_err(|e| format!("database migration failed: {e}"))?;
+        let (email, sms) = senders(&config)?;
+        let hasher = Hasher::new(config.hash_concurrency)?;
+        let listener = TcpListener::bind(config.bind)
+            .await
+            .map_err(|e| format!("configuration error: PORTAL_BIND: cannot listen on {} ({e})", config.bind))?;
+        let state = AppState {
+            config: Arc::new(config),
+            store,
+            clock,
+            keys: Keys::new(&secret),
+            hasher,
+            outbox_wake: Arc::new(Notify::new()),
+            metrics: Metrics::new(),
+        };
+        Ok(Self { state, listener, email, sms })
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    pub fn local_addr(&self) -> Result<SocketAddr, std::io::Error> {
+        self.listener.local_addr()
+    }
+
+    /// Serves until `shutdown` resolves: in-flight requests finish, then the outbox workers finish
+    /// the message in hand and stop.
+    pub async fn run(self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> Result<(), String> {
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let outbox = Outbox {
+            store: self.state.store.clone(),
+            clock: self.state.clock.clone(),
+            email: self.email,
+            sms: self.sms,
+            wake: self.state.outbox_wake.clone(),
+            metrics: self.state.metrics.clone(),
+        };
+        let workers = tokio::spawn(outbox.run(self.state.config.outbox_workers, stop_rx));
+        let pruner = tokio::spawn(prune_loop(self.state.clone()));
+        let app = router(self.state.clone());
+        let served = axum::serve(self.listener, app.into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(shutdown)
+            .await;
+        let _ = stop_tx.send(true);
+        let _ = workers.await;
+        pruner.abort();
+        served.map_err(|e| e.to_string())
+    }
+}
+
+/// Drops expired rate-limit events every ten minutes.
+async fn prune_loop(st: AppState) {
+    loop {
+        if let Ok(mut c) = st.store.conn().await {
+            let _ = crate::store::limits::prune(&mut c, st.now()).await;
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(600)).await;
+    }
+}
+
+/// The whole HTTP surface: `/api`, health, metrics, and the SPA.
+pub fn router(state: AppState) -> Router {
+    let static_dir = state.config.static_dir.clone();
+    let index = static_dir.join("index.html");
+    let spa = ServeDir::new(&static_dir)
+        .append_index_html_on_directories(true)
+        .fallback(ServeFile::new(index));
+    Router::new()
+        .merge(crate::routes::api_router())
+        .merge(crate::routes::health::router())
+        .fallback_service(spa)
+        .layer(middleware::from_fn_with_state(state.clone(), csrf))
+        .layer(middleware::from_fn_with_state(state.clone(), headers))
+        .layer(middleware::from_fn_with_state(state.clone(), observe))
+        .layer(CompressionLayer::new().gzip(true).br(true))
+        .layer(DefaultBodyLimit::max(crate::extract::MAX_BODY))
+        .with_state(state)
+}
+
+/// Cross-site request forgery: a state-changing API request with a browser's `Sec-Fetch-Site`
+/// must come from this site, and an `Origin`, when sent, must be this origin (OWASP CSRF
+/// Prevention Cheat Sheet: Fetch Metadata and Origin verification). Non-browser clients send
+/// neither and carry no ambient cookies an attacker could borrow.
+async fn csrf(State(st): State<AppState>, req: Request, next: Next) -> Response {
+    let safe = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    if safe || !req.uri().path().starts_with("/api/") {
+        return next.run(req).await;
+    }
+    let h = req.headers();
+    let fetch_site = h.get("sec-fetch-site").and_then(|v| v.to_str().ok());
+    if let Some(site) = fetch_site {
+        if site != "same-origin" && site != "none" {
+            return forbidden_csrf();
+        }
+    }
+    if let Some(origin) = h.get(header::ORIGIN).and_then(|v| v.to_str().ok()) {
+        let host = h.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or_default();
+        let same_host = ["http://", "https://"].iter().any(|s| origin == format!("{s}{host}"));
+        if origin != st.config.public_origin() && !same_host {
+            return forbidden_csrf();
+        }
+    }
+    next.run(req).await
+}
+
+fn forbidden_csrf() -> Response {
+    ApiError::forbidden("The request did not come from this site.")
+        .code("csrf")
+        .into_response()
+}
+
+/// Security headers on every response (OWASP Secure Headers; ASVS 5.0 3.4): a CSP that allows
+/// the wasm app and nothing inline, no framing, no sniffing, no referrer (pages can carry reset
+/// tokens), HSTS on https; and caching: hashed assets forever, the shell and the API never.
+async fn headers(State(st): State<AppState>, req: Request, next: Next) -> Response {
+    let path = req.uri().path().to_string();
+    let mut res = next.run(req).await;
+    let ok = res.status() == StatusCode::OK;
+    let h = res.headers_mut();
+    let set = |h: &mut axum::http::HeaderMap, k: &'static str, v: &'static str| {
+        h.insert(k, HeaderValue::from_static(v));
+    };
+    set(
+        h,
+        "content-security-policy",
+        "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; img-src 'self' data:; \
+         font-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'; object-src 'none'",
+    );
+    set(h, "x-content-type-options", "nosniff");
+    set(h, "x-frame-options", "DENY");
+    set(h, "referrer-policy", "no-referrer");
+    set(h, "cross-origin-opener-policy", "same-origin");
+    set(h, "permissions-policy", "camera=(), microphone=(), geolocation=(), otp-credentials=(self)");
+    if st.config.is_https() {
+        set(h, "strict-transport-security", "max-age=63072000; includeSubDomains");
+    }
+    let cache = if path.starts_with("/api/") || path == "/metrics" || path == "/readyz" || path == "/healthz" {
+        "no-store"
+    } else if path.starts_with("/assets/") && ok {
+        "public, max-age=31536000, immutable"
+    } else {
+        "no-cache"
+    };
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
+    res
+}
+
+/// Request metrics by route template: numeric path segments become `{id}` and unknown API paths
+/// share one label, so the label set stays bounded whatever clients send.
+async fn observe(State(st): State<AppState>, req: Request, next: Next) -> Response {
+    let method = req.method().as_str().to_string();
+    let path = req.uri().path().to_string();
+    let start = Instant::now();
+    let res = next.run(req).await;
+    let route = if path.starts_with("/api/") {
+        if res.extensions().get::<crate::routes::UnknownApiRoute>().is_some() {
+            "/api/unknown".to_string()
+        } else {
+            path.split('/')
+                .map(|s| if !s.is_empty() && s.chars().all(|c| c.is_ascii_digit()) { "{id}" } else { s })
+                .collect::<Vec<_>>()
+                .join("/")
+        }
+    } else if matches!(path.as_str(), "/healthz" | "/readyz" | "/metrics") {
+        path
+    } else {
+        "static".to_string()
+    };
+    st.metrics.request(&method, &route, res.status().as_u16(), start.elapsed().as_secs_f64());
+    res
+}

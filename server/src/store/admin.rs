@@ -1,0 +1,157 @@
+//! User management: the searchable user list and custom roles.
+
+use sqlx::Row;
+
+use super::users::{role_from, split_permissions};
+use super::Conn;
+use crate::domain::permissions::Role;
+
+/// A row of the user list, before the actor's permissions are applied.
+#[derive(Debug, Clone)]
+pub struct ListedUser {
+    pub id: i64,
+    pub name: String,
+    pub email: String,
+    pub phone: Option<String>,
+    pub role: Role,
+    pub sign_in_method: String,
+    pub status: String,
+    pub locked_until: Option<i64>,
+    pub last_sign_in_at: Option<i64>,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub enum Sort {
+    Name,
+    Email,
+    Role,
+    LastSignIn,
+}
+
+/// One page of the account's users matching `query` (name, email or phone, case-insensitive).
+pub async fn list_users(
+    c: &mut Conn,
+    account_id: i64,
+    query: &str,
+    sort: Sort,
+    descending: bool,
+    limit: i64,
+    offset: i64,
+) -> Result<(Vec<ListedUser>, i64), sqlx::Error> {
+    // The sort column comes from a closed enum, never from the request.
+    let order = match sort {
+        Sort::Name => "LOWER(u.name)",
+        Sort::Email => "u.email_lower",
+        Sort::Role => "u.role",
+        Sort::LastSignIn => "COALESCE(u.last_sign_in_at, 0)",
+    };
+    let dir = if descending { "DESC" } else { "ASC" };
+    let pattern = format!("%{}%", escape_like(&query.to_lowercase()));
+    let filter = "u.account_id = $1 AND ($2 = '%%' OR LOWER(u.name) LIKE $2 ESCAPE '\\' \
+                  OR u.email_lower LIKE $2 ESCAPE '\\' OR COALESCE(u.phone, '') LIKE $3 ESCAPE '\\')";
+    let digits: String = query.chars().filter(|c| c.is_ascii_digit() || *c == '+').collect();
+    let phone_pattern = if digits.is_empty() { "\u{0}".to_string() } else { format!("%{digits}%") };
+    let rows = sqlx::query(&format!(
+        "SELECT u.id, u.name, u.email, u.phone, u.role, u.sign_in_method, u.status, u.locked_until, \
+         u.last_sign_in_at, r.name AS custom_name, r.permissions AS custom_permissions \
+         FROM users u LEFT JOIN roles r ON r.id = u.custom_role_id \
+         WHERE {filter} ORDER BY {order} {dir}, u.id LIMIT $4 OFFSET $5"
+    ))
+    .bind(account_id)
+    .bind(&pattern)
+    .bind(&phone_pattern)
+    .bind(limit)
+    .bind(offset)
+    .fetch_all(&mut *c)
+    .await?;
+    let total: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM users u WHERE {filter}"))
+        .bind(account_id)
+        .bind(&pattern)
+        .bind(&phone_pattern)
+        .fetch_one(&mut *c)
+        .await?;
+    let users = rows
+        .iter()
+        .map(|r| {
+            let role: String = r.try_get("role")?;
+            Ok(ListedUser {
+                id: r.try_get("id")?,
+                name: r.try_get("name")?,
+                email: r.try_get("email")?,
+                phone: r.try_get("phone")?,
+                role: role_from(&role, r.try_get("custom_name")?, r.try_get("custom_permissions")?),
+                sign_in_method: r.try_get("sign_in_method")?,
+                status: r.try_get("status")?,
+                locked_until: r.try_get("locked_until")?,
+                last_sign_in_at: r.try_get("last_sign_in_at")?,
+            })
+        })
+        .collect::<Result<Vec<_>, sqlx::Error>>()?;
+    Ok((users, total))
+}
+
+fn escape_like(s: &str) -> String {
+    s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+}
+
+#[derive(Debug, Clone)]
+pub struct RoleRow {
+    pub id: i64,
+    pub name: String,
+    pub permissions: Vec<String>,
+}
+
+pub async fn roles(c: &mut Conn, account_id: i64) -> Result<Vec<RoleRow>, sqlx::Error> {
+    let rows = sqlx::query("SELECT id, name, permissions FROM roles WHERE account_id = $1 ORDER BY LOWER(name)")
+        .bind(account_id)
+        .fetch_all(&mut *c)
+        .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(RoleRow {
+                id: r.try_get("id")?,
+                name: r.try_get("name")?,
+                permissions: split_permissions(&r.try_get::<String, _>("permissions")?),
+            })
+        })
+        .collect()
+}
+
+pub async fn role_by_name(c: &mut Conn, account_id: i64, name: &str) -> Result<Option<RoleRow>, sqlx::Error> {
+    Ok(roles(c, account_id).await?.into_iter().find(|r| r.name.eq_ignore_ascii_case(name)))
+}
+
+pub async fn insert_role(c: &mut Conn, account_id: i64, name: &str, perms: &[String]) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("INSERT INTO roles (account_id, name, permissions) VALUES ($1, $2, $3) RETURNING id")
+        .bind(account_id)
+        .bind(name)
+        .bind(perms.join(","))
+        .fetch_one(&mut *c)
+        .await
+}
+
+pub async fn update_role(c: &mut Conn, account_id: i64, id: i64, name: &str, perms: &[String]) -> Result<bool, sqlx::Error> {
+    let r = sqlx::query("UPDATE roles SET name = $1, permissions = $2 WHERE id = $3 AND account_id = $4")
+        .bind(name)
+        .bind(perms.join(","))
+        .bind(id)
+        .bind(account_id)
+        .execute(&mut *c)
+        .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+/// Deletes a custom role; its users become members.
+pub async fn delete_role(c: &mut Conn, account_id: i64, id: i64) -> Result<bool, sqlx::Error> {
+    sqlx::query("UPDATE users SET role = 'member', custom_role_id = NULL WHERE custom_role_id = $1 AND account_id = $2")
+        .bind(id)
+        .bind(account_id)
+        .execute(&mut *c)
+        .await?;
+    let r = sqlx::query("DELETE FROM roles WHERE id = $1 AND account_id = $2")
+        .bind(id)
+        .bind(account_id)
+        .execute(&mut *c)
+        .await?;
+    Ok(r.rows_affected() == 1)
+}

@@ -1,0 +1,40 @@
+//! Meetings, for the "My Meetings" page.
+
+use app::wire::Meeting;
+use sqlx::Row;
+
+use super::Conn;
+
+/// The user's meetings that have not ended yet, soonest first.
+pub async fn upcoming(c: &mut Conn, user_id: i64, now: i64) -> Result<Vec<Meeting>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT meeting_id, topic, starts_at, duration_minutes FROM meetings \
+         WHERE host_user_id = $1 AND starts_at + duration_minutes * 60 > $2 ORDER BY starts_at LIMIT 100",
+    )
+    .bind(user_id)
+    .bind(now)
+    .fetch_all(&mut *c)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(Meeting {
+                meeting_id: r.try_get("meeting_id")?,
+                topic: r.try_get("topic")?,
+                starts_at: r.try_get("starts_at")?,
+                duration_minutes: u32::try_from(r.try_get::<i64, _>("duration_minutes")?).unwrap_or(0),
+            })
+        })
+        .collect()
+}
+
+pub async fn insert(c: &mut Conn, host: i64, meeting_id: &str, topic: &str, starts_at: i64, minutes: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("INSERT INTO meetings (meeting_id, host_user_id, topic, starts_at, duration_minutes) VALUES ($1, $2, $3, $4, $5)")
+        .bind(meeting_id)
+        .bind(host)
+        .bind(topic)
+        .bind(starts_at)
+        .bind(minutes)
+        .execute(&mut *c)
+        .await?;
+    Ok(())
+}

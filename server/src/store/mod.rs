@@ -1,0 +1,136 @@
+//! Every SQL statement of the portal lives under this module, one file per table group.
+//!
+//! One code path serves both backends through sqlx's `Any` driver: the statements use `$n`
+//! placeholders, which SQLite and PostgreSQL both read, and only portable types (i64, text).
+//! Times are Unix seconds. The two schema folders under `migrations/` hold the same tables.
+
+pub mod admin;
+pub mod audit;
+pub mod limits;
+pub mod meetings;
+pub mod outbox;
+pub mod reset;
+pub mod sessions;
+pub mod users;
+
+use std::time::Duration;
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::pool::PoolConnection;
+use sqlx::{Any, AnyPool, Connection, Executor, Transaction};
+
+pub type Conn = sqlx::AnyConnection;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// The database: a pool and which backend is behind it.
+#[derive(Debug, Clone)]
+pub struct Store {
+    pub pool: AnyPool,
+    pub backend: Backend,
+}
+
+impl Store {
+    /// Connects and applies the pragmas SQLite needs to serve concurrent requests safely: WAL so
+    /// readers never wait for the writer, a busy timeout instead of instant "database is locked",
+    /// foreign keys on, and `synchronous=NORMAL`, which in WAL mode stays durable across
+    /// application crashes (a power cut may lose the last transactions, never corrupt).
+    pub async fn connect(url: &str) -> Result<Self, sqlx::Error> {
+        sqlx::any::install_default_drivers();
+        let backend = if url.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else {
+            Backend::Postgres
+        };
+        if backend == Backend::Sqlite {
+            if let Some(path) = sqlite_path(url) {
+                if let Some(dir) = std::path::Path::new(&path).parent() {
+                    if !dir.as_os_str().is_empty() {
+                        std::fs::create_dir_all(dir).map_err(sqlx::Error::Io)?;
+                    }
+                }
+            }
+        }
+        let opts: AnyConnectOptions = url.parse()?;
+        let max = match backend {
+            Backend::Sqlite => 8,
+            Backend::Postgres => 16,
+        };
+        let pool = AnyPoolOptions::new()
+            .max_connections(max)
+            .min_connections(1)
+            .acquire_timeout(Duration::from_secs(5))
+            .after_connect(move |conn, _meta| {
+                Box::pin(async move {
+                    if backend == Backend::Sqlite {
+                        conn.execute(
+                            "PRAGMA journal_mode=WAL; PRAGMA busy_timeout=5000; \
+                             PRAGMA foreign_keys=ON; PRAGMA synchronous=NORMAL;",
+                        )
+                        .await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect_with(opts)
+            .await?;
+        Ok(Self { pool, backend })
+    }
+
+    pub async fn migrate(&self) -> Result<(), sqlx::migrate::MigrateError> {
+        match self.backend {
+            Backend::Sqlite => sqlx::migrate!("./migrations/sqlite").run(&self.pool).await,
+            Backend::Postgres => sqlx::migrate!("./migrations/postgres").run(&self.pool).await,
+        }
+    }
+
+    /// Are all migrations applied? (For `/readyz`.)
+    pub async fn is_ready(&self) -> bool {
+        let expected = match self.backend {
+            Backend::Sqlite => sqlx::migrate!("./migrations/sqlite").iter().count(),
+            Backend::Postgres => sqlx::migrate!("./migrations/postgres").iter().count(),
+        };
+        let applied: Result<i64, _> = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM _sqlx_migrations WHERE success = TRUE",
+        )
+        .fetch_one(&self.pool)
+        .await;
+        matches!(applied, Ok(n) if usize::try_from(n).unwrap_or(0) >= expected)
+    }
+
+    pub async fn conn(&self) -> Result<PoolConnection<Any>, sqlx::Error> {
+        self.pool.acquire().await
+    }
+
+    /// A write transaction. On SQLite it takes the write lock up front (`BEGIN IMMEDIATE`): a
+    /// deferred transaction that reads and then writes can fail with SQLITE_BUSY when another
+    /// writer committed in between, which the busy timeout cannot cure.
+    pub async fn begin(&self) -> Result<Transaction<'static, Any>, sqlx::Error> {
+        match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
+            Backend::Postgres => self.pool.begin().await,
+        }
+    }
+
+    pub async fn ping(&self) -> bool {
+        match self.pool.acquire().await {
+            Ok(mut c) => c.ping().await.is_ok(),
+            Err(_) => false,
+        }
+    }
+}
+
+fn sqlite_path(url: &str) -> Option<String> {
+    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next()?;
+    (!path.is_empty() && path != ":memory:").then(|| path.to_string())
+}
+
+/// SQLite and PostgreSQL both report a unique violation; this tells it apart from other errors.
+pub fn is_unique_violation(err: &sqlx::Error) -> bool {
+    matches!(err, sqlx::Error::Database(db) if db.is_unique_violation())
+}

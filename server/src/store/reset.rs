@@ -1,0 +1,255 @@
+//! Reset flows (one per browser pass) and their codes. Codes, links and flow tokens are stored
+//! only as keyed hashes; consuming one is a conditional UPDATE, so exactly one request wins.
+
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+use super::Conn;
+
+#[derive(Debug, Clone)]
+pub struct Flow {
+    pub id: i64,
+    pub user_id: Option<i64>,
+    pub channel: String,
+    pub destination: String,
+    pub lang: String,
+    pub step: String,
+    pub expires_at: i64,
+    pub resend_count: u32,
+    pub next_resend_at: i64,
+    pub grant_expires_at: Option<i64>,
+}
+
+fn flow_from(r: &AnyRow) -> Result<Flow, sqlx::Error> {
+    Ok(Flow {
+        id: r.try_get("id")?,
+        user_id: r.try_get("user_id")?,
+        channel: r.try_get("channel")?,
+        destination: r.try_get("destination")?,
+        lang: r.try_get("lang")?,
+        step: r.try_get("step")?,
+        expires_at: r.try_get("expires_at")?,
+        resend_count: u32::try_from(r.try_get::<i64, _>("resend_count")?).unwrap_or(0),
+        next_resend_at: r.try_get("next_resend_at")?,
+        grant_expires_at: r.try_get("grant_expires_at")?,
+    })
+}
+
+const FLOW_COLS: &str = "id, user_id, channel, destination, lang, step, expires_at, resend_count, next_resend_at, grant_expires_at";
+
+pub struct NewFlow<'a> {
+    pub token_hash: &'a str,
+    pub user_id: Option<i64>,
+    pub channel: &'a str,
+    /// The masked destination shown on the page (never the full address).
+    pub destination: &'a str,
+    pub lang: &'a str,
+    pub expires_at: i64,
+    pub next_resend_at: i64,
+}
+
+pub async fn insert_flow(c: &mut Conn, f: &NewFlow<'_>, now: i64) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "INSERT INTO reset_flows (token_hash, user_id, channel, destination, lang, step, created_at, expires_at, next_resend_at) \
+         VALUES ($1, $2, $3, $4, $5, 'verify', $6, $7, $8) RETURNING id",
+    )
+    .bind(f.token_hash)
+    .bind(f.user_id)
+    .bind(f.channel)
+    .bind(f.destination)
+    .bind(f.lang)
+    .bind(now)
+    .bind(f.expires_at)
+    .bind(f.next_resend_at)
+    .fetch_one(&mut *c)
+    .await
+}
+
+pub async fn flow_by_token(c: &mut Conn, token_hash: &str) -> Result<Option<Flow>, sqlx::Error> {
+    let r = sqlx::query(&format!("SELECT {FLOW_COLS} FROM reset_flows WHERE token_hash = $1"))
+        .bind(token_hash)
+        .fetch_optional(&mut *c)
+        .await?;
+    r.as_ref().map(flow_from).transpose()
+}
+
+pub async fn flow_by_id(c: &mut Conn, id: i64) -> Result<Option<Flow>, sqlx::Error> {
+    let r = sqlx::query(&format!("SELECT {FLOW_COLS} FROM reset_flows WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(&mut *c)
+        .await?;
+    r.as_ref().map(flow_from).transpose()
+}
+
+/// After a resend: the new code's lifetime and the next allowed send.
+pub async fn flow_resent(c: &mut Conn, id: i64, expires_at: i64, next_resend_at: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE reset_flows SET resend_count = resend_count + 1, expires_at = $1, next_resend_at = $2 WHERE id = $3")
+        .bind(expires_at)
+        .bind(next_resend_at)
+        .bind(id)
+        .execute(&mut *c)
+        .await?;
+    Ok(())
+}
+
+/// The code was verified: the flow now holds a short-lived grant to set the password.
+pub async fn grant(c: &mut Conn, id: i64, grant_expires_at: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE reset_flows SET step = 'new_password', grant_expires_at = $1 WHERE id = $2")
+        .bind(grant_expires_at)
+        .bind(id)
+        .execute(&mut *c)
+        .await?;
+    Ok(())
+}
+
+/// Consumes the grant: true for exactly one caller while it is live.
+pub async fn consume_grant(c: &mut Conn, id: i64, now: i64) -> Result<bool, sqlx::Error> {
+    let r = sqlx::query(
+        "UPDATE reset_flows SET step = 'done', completed_at = $1 \
+         WHERE id = $2 AND step = 'new_password' AND grant_expires_at > $1",
+    )
+    .bind(now)
+    .bind(id)
+    .execute(&mut *c)
+    .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+pub async fn finish_flow(c: &mut Conn, id: i64, now: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE reset_flows SET step = 'done', completed_at = $1 WHERE id = $2")
+        .bind(now)
+        .bind(id)
+        .execute(&mut *c)
+        .await?;
+    Ok(())
+}
+
+pub async fn delete_flow(c: &mut Conn, id: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM reset_flows WHERE id = $1")
+        .bind(id)
+        .execute(&mut *c)
+        .await?;
+    Ok(())
+}
+
+#[derive(Debug, Clone)]
+pub struct Code {
+    pub id: i64,
+    pub flow_id: i64,
+    pub user_id: Option<i64>,
+    pub code_hash: String,
+    pub expires_at: i64,
+    pub attempts: u32,
+    pub consumed: bool,
+    pub revoked: bool,
+}
+
+fn code_from(r: &AnyRow) -> Result<Code, sqlx::Error> {
+    Ok(Code {
+        id: r.try_get("id")?,
+        flow_id: r.try_get("flow_id")?,
+        user_id: r.try_get("user_id")?,
+        code_hash: r.try_get("code_hash")?,
+        expires_at: r.try_get("expires_at")?,
+        attempts: u32::try_from(r.try_get::<i64, _>("attempts")?).unwrap_or(u32::MAX),
+        consumed: r.try_get::<Option<i64>, _>("consumed_at")?.is_some(),
+        revoked: r.try_get::<Option<i64>, _>("revoked_at")?.is_some(),
+    })
+}
+
+const CODE_COLS: &str = "id, flow_id, user_id, code_hash, expires_at, attempts, consumed_at, revoked_at";
+
+pub struct NewCode<'a> {
+    pub flow_id: i64,
+    pub user_id: Option<i64>,
+    pub channel: &'a str,
+    pub code_hash: &'a str,
+    pub link_hash: &'a str,
+    pub expires_at: i64,
+}
+
+/// Stores a new code after killing every earlier live code of the same user (the seed: a new
+/// email makes the previous link invalid) or, for decoy flows, of the same flow.
+pub async fn replace_code(c: &mut Conn, n: &NewCode<'_>, now: i64) -> Result<i64, sqlx::Error> {
+    match n.user_id {
+        Some(uid) => sqlx::query(
+            "UPDATE reset_codes SET revoked_at = $1 WHERE user_id = $2 AND consumed_at IS NULL AND revoked_at IS NULL",
+        )
+        .bind(now)
+        .bind(uid),
+        None => sqlx::query(
+            "UPDATE reset_codes SET revoked_at = $1 WHERE flow_id = $2 AND consumed_at IS NULL AND revoked_at IS NULL",
+        )
+        .bind(now)
+        .bind(n.flow_id),
+    }
+    .execute(&mut *c)
+    .await?;
+    sqlx::query_scalar(
+        "INSERT INTO reset_codes (flow_id, user_id, channel, code_hash, link_hash, created_at, expires_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+    )
+    .bind(n.flow_id)
+    .bind(n.user_id)
+    .bind(n.channel)
+    .bind(n.code_hash)
+    .bind(n.link_hash)
+    .bind(now)
+    .bind(n.expires_at)
+    .fetch_one(&mut *c)
+    .await
+}
+
+/// The newest code of a flow, live or not.
+pub async fn latest_code(c: &mut Conn, flow_id: i64) -> Result<Option<Code>, sqlx::Error> {
+    let r = sqlx::query(&format!("SELECT {CODE_COLS} FROM reset_codes WHERE flow_id = $1 ORDER BY id DESC LIMIT 1"))
+        .bind(flow_id)
+        .fetch_optional(&mut *c)
+        .await?;
+    r.as_ref().map(code_from).transpose()
+}
+
+pub async fn code_by_link(c: &mut Conn, link_hash: &str) -> Result<Option<Code>, sqlx::Error> {
+    let r = sqlx::query(&format!("SELECT {CODE_COLS} FROM reset_codes WHERE link_hash = $1"))
+        .bind(link_hash)
+        .fetch_optional(&mut *c)
+        .await?;
+    r.as_ref().map(code_from).transpose()
+}
+
+/// Counts one wrong guess, unless the code is already dead; returns the attempts used so far.
+pub async fn wrong_guess(c: &mut Conn, code_id: i64, max: u32) -> Result<Option<u32>, sqlx::Error> {
+    let n: Option<i64> = sqlx::query_scalar(
+        "UPDATE reset_codes SET attempts = attempts + 1 WHERE id = $1 AND attempts < $2 \
+         AND consumed_at IS NULL AND revoked_at IS NULL RETURNING attempts",
+    )
+    .bind(code_id)
+    .bind(i64::from(max))
+    .fetch_optional(&mut *c)
+    .await?;
+    Ok(n.map(|n| u32::try_from(n).unwrap_or(u32::MAX)))
+}
+
+/// Consumes a live code: true for exactly one caller.
+pub async fn consume_code(c: &mut Conn, code_id: i64, max_attempts: u32, now: i64) -> Result<bool, sqlx::Error> {
+    let r = sqlx::query(
+        "UPDATE reset_codes SET consumed_at = $1 WHERE id = $2 AND consumed_at IS NULL \
+         AND revoked_at IS NULL AND expires_at > $1 AND attempts < $3",
+    )
+    .bind(now)
+    .bind(code_id)
+    .bind(i64::from(max_attempts))
+    .execute(&mut *c)
+    .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+/// Kills every live code of a user (account blocked after too many failures, password changed).
+pub async fn revoke_user_codes(c: &mut Conn, user_id: i64, now: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE reset_codes SET revoked_at = $1 WHERE user_id = $2 AND consumed_at IS NULL AND revoked_at IS NULL")
+        .bind(now)
+        .bind(user_id)
+        .execute(&mut *c)
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,288 @@
+//! Users, accounts' password settings, and password history.
+
+use app::policy::{PolicyConfig, PolicyKind};
+use app::wire::SignInMethod;
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+use super::Conn;
+use crate::domain::permissions::Role;
+
+/// A user as the server works with it.
+#[derive(Debug, Clone)]
+pub struct User {
+    pub id: i64,
+    pub account_id: i64,
+    pub name: String,
+    pub email: String,
+    pub phone: Option<String>,
+    pub role: Role,
+    pub sign_in_method: SignInMethod,
+    pub active: bool,
+    pub password_hash: Option<String>,
+    pub must_change_password: bool,
+    pub time_zone: String,
+    pub lang: String,
+    pub failed_signins: i64,
+    pub locked_until: Option<i64>,
+    pub reset_blocked_until: Option<i64>,
+    pub last_sign_in_at: Option<i64>,
+}
+
+const SELECT: &str = "SELECT u.id, u.account_id, u.name, u.email, u.phone, u.role, u.sign_in_method, \
+     u.status, u.password_hash, u.must_change_password, u.time_zone, u.lang, u.failed_signins, \
+     u.locked_until, u.reset_blocked_until, u.last_sign_in_at, r.name AS custom_name, \
+     r.permissions AS custom_permissions \
+     FROM users u LEFT JOIN roles r ON r.id = u.custom_role_id";
+
+pub(crate) fn role_from(role: &str, custom_name: Option<String>, custom_perms: Option<String>) -> Role {
+    match role {
+        "owner" => Role::Owner,
+        "admin" => Role::Admin,
+        "custom" => match custom_name {
+            Some(name) => Role::Custom {
+                name,
+                permissions: split_permissions(custom_perms.as_deref().unwrap_or_default()),
+            },
+            // A deleted custom role leaves its users as members.
+            None => Role::Member,
+        },
+        _ => Role::Member,
+    }
+}
+
+pub(crate) fn split_permissions(s: &str) -> Vec<String> {
+    s.split(',').filter(|p| !p.is_empty()).map(str::to_string).collect()
+}
+
+fn from_row(r: &AnyRow) -> Result<User, sqlx::Error> {
+    let role: String = r.try_get("role")?;
+    let method: String = r.try_get("sign_in_method")?;
+    let status: String = r.try_get("status")?;
+    Ok(User {
+        id: r.try_get("id")?,
+        account_id: r.try_get("account_id")?,
+        name: r.try_get("name")?,
+        email: r.try_get("email")?,
+        phone: r.try_get("phone")?,
+        role: role_from(&role, r.try_get("custom_name")?, r.try_get("custom_permissions")?),
+        sign_in_method: SignInMethod::parse(&method).unwrap_or(SignInMethod::Password),
+        active: status == "active",
+        password_hash: r.try_get("password_hash")?,
+        must_change_password: r.try_get::<i64, _>("must_change_password")? != 0,
+        time_zone: r.try_get("time_zone")?,
+        lang: r.try_get("lang")?,
+        failed_signins: r.try_get("failed_signins")?,
+        locked_until: r.try_get("locked_until")?,
+        reset_blocked_until: r.try_get("reset_blocked_until")?,
+        last_sign_in_at: r.try_get("last_sign_in_at")?,
+    })
+}
+
+pub async fn by_id(c: &mut Conn, id: i64) -> Result<Option<User>, sqlx::Error> {
+    let row = sqlx::query(&format!("{SELECT} WHERE u.id = $1"))
+        .bind(id)
+        .fetch_optional(&mut *c)
+        .await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+pub async fn by_email(c: &mut Conn, email_lower: &str) -> Result<Option<User>, sqlx::Error> {
+    let row = sqlx::query(&format!("{SELECT} WHERE u.email_lower = $1"))
+        .bind(email_lower)
+        .fetch_optional(&mut *c)
+        .await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+pub async fn by_phone(c: &mut Conn, e164: &str) -> Result<Option<User>, sqlx::Error> {
+    let row = sqlx::query(&format!("{SELECT} WHERE u.phone = $1"))
+        .bind(e164)
+        .fetch_optional(&mut *c)
+        .await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+/// What a new user is made of.
+#[derive(Debug, Clone)]
+pub struct NewUser<'a> {
+    pub account_id: i64,
+    pub name: &'a str,
+    pub email: &'a str,
+    pub phone: Option<&'a str>,
+    /// "owner", "admin", "member" or "custom".
+    pub role: &'a str,
+    pub custom_role_id: Option<i64>,
+    pub sign_in_method: SignInMethod,
+    pub password_hash: Option<&'a str>,
+    pub time_zone: &'a str,
+}
+
+pub async fn insert(c: &mut Conn, u: &NewUser<'_>, now: i64) -> Result<i64, sqlx::Error> {
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO users (account_id, name, email, email_lower, phone, role, custom_role_id, \
+         sign_in_method, password_hash, time_zone, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
+    )
+    .bind(u.account_id)
+    .bind(u.name)
+    .bind(u.email)
+    .bind(u.email.to_lowercase())
+    .bind(u.phone)
+    .bind(u.role)
+    .bind(u.custom_role_id)
+    .bind(u.sign_in_method.as_str())
+    .bind(u.password_hash)
+    .bind(u.time_zone)
+    .bind(now)
+    .fetch_one(&mut *c)
+    .await?;
+    if let Some(h) = u.password_hash {
+        push_history(c, id, h, now).await?;
+    }
+    Ok(id)
+}
+
+pub async fn count(c: &mut Conn) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("SELECT COUNT(*) FROM users").fetch_one(&mut *c).await
+}
+
+/// Sets the password hash and records it in the history. `must_change` is set when an
+/// administrator chose the password. A successful set also lifts a sign-in lockout: whoever set
+/// it proved control of the account.
+pub async fn set_password(c: &mut Conn, user_id: i64, hash: &str, must_change: bool, now: i64) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE users SET password_hash = $1, must_change_password = $2, failed_signins = 0, \
+         locked_until = NULL WHERE id = $3",
+    )
+    .bind(hash)
+    .bind(i64::from(must_change))
+    .bind(user_id)
+    .execute(&mut *c)
+    .await?;
+    push_history(c, user_id, hash, now).await
+}
+
+async fn push_history(c: &mut Conn, user_id: i64, hash: &str, now: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("INSERT INTO password_history (user_id, hash, created_at) VALUES ($1, $2, $3)")
+        .bind(user_id)
+        .bind(hash)
+        .bind(now)
+        .execute(&mut *c)
+        .await?;
+    // Keep at most 24 (the largest history depth an owner may choose).
+    sqlx::query(
+        "DELETE FROM password_history WHERE user_id = $1 AND id NOT IN \
+         (SELECT id FROM password_history WHERE user_id = $1 ORDER BY id DESC LIMIT 24)",
+    )
+    .bind(user_id)
+    .execute(&mut *c)
+    .await?;
+    Ok(())
+}
+
+/// The user's last `depth` password hashes, newest first (the current one included).
+pub async fn recent_hashes(c: &mut Conn, user_id: i64, depth: u32) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar("SELECT hash FROM password_history WHERE user_id = $1 ORDER BY id DESC LIMIT $2")
+        .bind(user_id)
+        .bind(i64::from(depth))
+        .fetch_all(&mut *c)
+        .await
+}
+
+pub async fn record_failed_signin(c: &mut Conn, user_id: i64, lock_until: Option<i64>) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "UPDATE users SET failed_signins = failed_signins + 1, \
+         locked_until = COALESCE($1, locked_until) WHERE id = $2 RETURNING failed_signins",
+    )
+    .bind(lock_until)
+    .bind(user_id)
+    .fetch_one(&mut *c)
+    .await
+}
+
+pub async fn record_signin(c: &mut Conn, user_id: i64, now: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE users SET failed_signins = 0, locked_until = NULL, last_sign_in_at = $1 WHERE id = $2")
+        .bind(now)
+        .bind(user_id)
+        .execute(&mut *c)
+        .await?;
+    Ok(())
+}
+
+pub async fn unlock(c: &mut Conn, user_id: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE users SET failed_signins = 0, locked_until = NULL WHERE id = $1")
+        .bind(user_id)
+        .execute(&mut *c)
+        .await?;
+    Ok(())
+}
+
+pub async fn block_resets(c: &mut Conn, user_id: i64, until: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE users SET reset_blocked_until = $1 WHERE id = $2")
+        .bind(until)
+        .bind(user_id)
+        .execute(&mut *c)
+        .await?;
+    Ok(())
+}
+
+pub async fn set_role(c: &mut Conn, user_id: i64, role: &str, custom_role_id: Option<i64>) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE users SET role = $1, custom_role_id = $2 WHERE id = $3")
+        .bind(role)
+        .bind(custom_role_id)
+        .bind(user_id)
+        .execute(&mut *c)
+        .await?;
+    Ok(())
+}
+
+/// The account's password policy and name.
+pub async fn account_policy(c: &mut Conn, account_id: i64) -> Result<(String, PolicyConfig), sqlx::Error> {
+    let r = sqlx::query("SELECT name, policy_kind, min_length, max_length, history_depth FROM accounts WHERE id = $1")
+        .bind(account_id)
+        .fetch_one(&mut *c)
+        .await?;
+    let kind: String = r.try_get("policy_kind")?;
+    let num = |col: &str| -> Result<u32, sqlx::Error> {
+        Ok(u32::try_from(r.try_get::<i64, _>(col)?).unwrap_or(0))
+    };
+    Ok((
+        r.try_get("name")?,
+        PolicyConfig {
+            kind: if kind == "classic" { PolicyKind::Classic } else { PolicyKind::Modern },
+            min_length: num("min_length")?,
+            max_length: num("max_length")?,
+            history_depth: num("history_depth")?,
+        },
+    ))
+}
+
+pub async fn set_account_policy(c: &mut Conn, account_id: i64, p: &PolicyConfig) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE accounts SET policy_kind = $1, min_length = $2, max_length = $3, history_depth = $4 WHERE id = $5")
+        .bind(match p.kind {
+            PolicyKind::Classic => "classic",
+            PolicyKind::Modern => "modern",
+        })
+        .bind(i64::from(p.min_length))
+        .bind(i64::from(p.max_length))
+        .bind(i64::from(p.history_depth))
+        .bind(account_id)
+        .execute(&mut *c)
+        .await?;
+    Ok(())
+}
+
+pub async fn insert_account(c: &mut Conn, name: &str, now: i64) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("INSERT INTO accounts (name, created_at) VALUES ($1, $2) RETURNING id")
+        .bind(name)
+        .bind(now)
+        .fetch_one(&mut *c)
+        .await
+}
+
+pub async fn first_account(c: &mut Conn) -> Result<Option<i64>, sqlx::Error> {
+    sqlx::query_scalar("SELECT id FROM accounts ORDER BY id LIMIT 1")
+        .fetch_optional(&mut *c)
+        .await
+}
