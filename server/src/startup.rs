@@ -167,7 +167,7 @@ pub fn router(state: AppState) -> Router {
         .append_index_html_on_directories(true)
         .fallback(ServeFile::new(index));
     Router::new()
-        .merge(crate::routes::api_router())
+        .nest("/api", crate::routes::api_router())
         .merge(crate::routes::health::router())
         .fallback_service(spa)
         .layer(middleware::from_fn_with_state(state.clone(), csrf))

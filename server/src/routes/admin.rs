@@ -28,15 +28,15 @@ use crate::store::{audit, sessions, Conn};
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/api/admin/users", get(list_users))
-        .route("/api/admin/users/{id}/password", post(set_password))
-        .route("/api/admin/users/{id}/unlock", post(unlock))
-        .route("/api/admin/users/{id}/reset", post(send_reset))
-        .route("/api/admin/users/{id}/role", put(assign_role))
-        .route("/api/admin/roles", get(list_roles).post(create_role))
-        .route("/api/admin/roles/{id}", put(update_role).delete(delete_role))
-        .route("/api/admin/audit", get(list_audit))
-        .route("/api/admin/settings", get(get_settings).put(put_settings))
+        .route("/admin/users", get(list_users))
+        .route("/admin/users/{id}/password", post(set_password))
+        .route("/admin/users/{id}/unlock", post(unlock))
+        .route("/admin/users/{id}/reset", post(send_reset))
+        .route("/admin/users/{id}/role", put(assign_role))
+        .route("/admin/roles", get(list_roles).post(create_role))
+        .route("/admin/roles/{id}", put(update_role).delete(delete_role))
+        .route("/admin/audit", get(list_audit))
+        .route("/admin/settings", get(get_settings).put(put_settings))
 }
 
 #[derive(Debug, Deserialize)]

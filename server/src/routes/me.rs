@@ -19,11 +19,11 @@ use crate::store::{audit, meetings, sessions, users};
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/api/me", get(me))
-        .route("/api/me/policy", get(policy))
-        .route("/api/me/password", post(change_password))
-        .route("/api/meetings", get(list_meetings))
-        .route("/api/password/strength", post(password_strength))
+        .route("/me", get(me))
+        .route("/me/policy", get(policy))
+        .route("/me/password", post(change_password))
+        .route("/meetings", get(list_meetings))
+        .route("/password/strength", post(password_strength))
 }
 
 async fn me(State(st): State<AppState>, PendingUser(u): PendingUser) -> ApiResult<Response> {

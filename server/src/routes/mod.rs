@@ -13,7 +13,7 @@ use axum::Router;
 use crate::error::ApiError;
 use crate::state::AppState;
 
-/// Everything under `/api`, with its own 404 so unknown API paths never fall through to the SPA.
+/// Everything under `/api` (nested there, so paths here are relative), with its own 404 so unknown API paths never fall through to the SPA.
 pub fn api_router() -> Router<AppState> {
     Router::new()
         .merge(session::router())

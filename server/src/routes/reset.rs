@@ -33,12 +33,12 @@ use crate::store::{audit, sessions, Conn};
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/api/reset/start", post(start))
-        .route("/api/reset/flow", get(flow_state).delete(forget_flow))
-        .route("/api/reset/resend", post(resend))
-        .route("/api/reset/verify", post(verify))
-        .route("/api/reset/link", get(link_state).post(open_link))
-        .route("/api/reset/password", post(set_password))
+        .route("/reset/start", post(start))
+        .route("/reset/flow", get(flow_state).delete(forget_flow))
+        .route("/reset/resend", post(resend))
+        .route("/reset/verify", post(verify))
+        .route("/reset/link", get(link_state).post(open_link))
+        .route("/reset/password", post(set_password))
 }
 
 const FLOW_PATH: &str = "/api/reset";

@@ -26,7 +26,7 @@ pub const LOCK_SECS: i64 = 15 * 60;
 pub const IP_FAILURES: u32 = 30;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/api/session", post(sign_in).delete(sign_out))
+    Router::new().route("/session", post(sign_in).delete(sign_out))
 }
 
 fn invalid() -> ApiError {

@@ -48,9 +48,9 @@ pub async fn list_users(
     let dir = if descending { "DESC" } else { "ASC" };
     let pattern = format!("%{}%", escape_like(&query.to_lowercase()));
     let filter = "u.account_id = $1 AND ($2 = '%%' OR LOWER(u.name) LIKE $2 ESCAPE '\\' \
-                  OR u.email_lower LIKE $2 ESCAPE '\\' OR COALESCE(u.phone, '') LIKE $3 ESCAPE '\\')";
+                  OR u.email_lower LIKE $2 ESCAPE '\\' OR ($3 <> '' AND COALESCE(u.phone, '') LIKE $3 ESCAPE '\\'))";
     let digits: String = query.chars().filter(|c| c.is_ascii_digit() || *c == '+').collect();
-    let phone_pattern = if digits.is_empty() { "\u{0}".to_string() } else { format!("%{digits}%") };
+    let phone_pattern = if digits.is_empty() { String::new() } else { format!("%{digits}%") };
     let rows = sqlx::query(&format!(
         "SELECT u.id, u.name, u.email, u.phone, u.role, u.sign_in_method, u.status, u.locked_until, \
          u.last_sign_in_at, r.name AS custom_name, r.permissions AS custom_permissions \

@@ -1,0 +1,413 @@
+//! The test harness: the real server on a random port against a fresh database (SQLite, or
+//! PostgreSQL when `PORTAL_TEST_DB=postgres`), a real SMTP server that captures what lettre
+//! delivers, and a local Twilio-compatible endpoint. Codes are read only from what those received.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, dead_code)]
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use app::wire::SignInMethod;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::post;
+use mailin_embedded::{response, Handler, Response};
+use secrecy::SecretString;
+use server::clock::ManualClock;
+use server::config::RawConfig;
+use server::crypto::Hasher;
+use server::startup::Application;
+use server::store::users::{self, NewUser};
+use server::store::Store;
+
+pub const PASSWORD: &str = "Original-Passphrase-2024";
+pub const NEW_PASSWORD: &str = "brand new lighthouse keeper";
+/// A fixed start time, so dates in messages are predictable: 2026-01-15 10:00 UTC.
+pub const T0: i64 = 1_768_471_200;
+
+/// Which database this run uses, said once in the output.
+pub fn backend() -> &'static str {
+    match std::env::var("PORTAL_TEST_DB").as_deref() {
+        Ok("postgres") => "postgres",
+        _ => "sqlite",
+    }
+}
+
+async fn fresh_database_url() -> String {
+    let id: u64 = rand::random();
+    if backend() == "postgres" {
+        use sqlx::Connection;
+        let admin = std::env::var("PORTAL_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+        let mut c = sqlx::PgConnection::connect(&admin).await.expect("PostgreSQL for tests");
+        let name = format!("portal_test_{id:x}");
+        sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut c).await.expect("create database");
+        let base = admin.rsplit_once('/').map(|(b, _)| b.to_string()).unwrap_or(admin);
+        format!("{base}/{name}")
+    } else {
+        let dir = std::env::temp_dir().join(format!("portal-test-{id:x}"));
+        std::fs::create_dir_all(&dir).unwrap();
+        format!("sqlite://{}?mode=rwc", dir.join("portal.db").display())
+    }
+}
+
+// ------------------------------------------------------------------ SMTP capture
+
+#[derive(Debug, Clone)]
+pub struct Mail {
+    pub to: Vec<String>,
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+    pub message_id: String,
+    pub raw: String,
+}
+
+impl Mail {
+    /// The 6-digit code in the message.
+    pub fn code(&self) -> String {
+        let t = &self.text;
+        let bytes: Vec<char> = t.chars().collect();
+        for i in 0..bytes.len().saturating_sub(5) {
+            let w: String = bytes[i..i + 6].iter().collect();
+            let before = i == 0 || !bytes[i - 1].is_ascii_digit();
+            let after = i + 6 >= bytes.len() || !bytes[i + 6].is_ascii_digit();
+            if before && after && w.chars().all(|c| c.is_ascii_digit()) {
+                return w;
+            }
+        }
+        panic!("no code in {t}")
+    }
+
+    /// The token of the `/reset?token=` link in the message.
+    pub fn link_token(&self) -> String {
+        let start = self.text.find("/reset?token=").expect("a reset link") + "/reset?token=".len();
+        self.text[start..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_').collect()
+    }
+}
+
+#[derive(Default)]
+struct MailShared {
+    messages: Mutex<Vec<Mail>>,
+    down: AtomicBool,
+}
+
+#[derive(Clone)]
+struct MailHandler {
+    shared: Arc<MailShared>,
+    buf: Vec<u8>,
+    to: Vec<String>,
+}
+
+impl Handler for MailHandler {
+    fn mail(&mut self, _ip: std::net::IpAddr, _domain: &str, _from: &str) -> Response {
+        if self.shared.down.load(Ordering::SeqCst) {
+            return response::NO_SERVICE;
+        }
+        response::OK
+    }
+
+    fn data_start(&mut self, _domain: &str, _from: &str, _is8bit: bool, to: &[String]) -> Response {
+        self.buf.clear();
+        self.to = to.to_vec();
+        response::OK
+    }
+
+    fn data(&mut self, buf: &[u8]) -> std::io::Result<()> {
+        self.buf.extend_from_slice(buf);
+        Ok(())
+    }
+
+    fn data_end(&mut self) -> Response {
+        let raw = String::from_utf8_lossy(&self.buf).to_string();
+        let parsed = mail_parser::MessageParser::default().parse(&self.buf).expect("a parsable message");
+        let mail = Mail {
+            to: self.to.clone(),
+            subject: parsed.subject().unwrap_or_default().to_string(),
+            text: parsed.body_text(0).map(|c| c.to_string()).unwrap_or_default(),
+            html: parsed.body_html(0).map(|c| c.to_string()).unwrap_or_default(),
+            message_id: parsed.message_id().unwrap_or_default().to_string(),
+            raw,
+        };
+        self.shared.messages.lock().unwrap().push(mail);
+        response::OK
+    }
+}
+
+/// A real SMTP server (mailin-embedded) on a random port.
+#[derive(Clone)]
+pub struct MailCapture {
+    shared: Arc<MailShared>,
+    pub addr: SocketAddr,
+}
+
+impl MailCapture {
+    pub fn start() -> Self {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let shared = Arc::new(MailShared::default());
+        let handler = MailHandler { shared: shared.clone(), buf: Vec::new(), to: Vec::new() };
+        std::thread::spawn(move || {
+            let mut s = mailin_embedded::Server::new(handler);
+            s.with_name("capture.test").with_num_threads(8).with_tcp_listener(listener);
+            let _ = s.serve();
+        });
+        Self { shared, addr }
+    }
+
+    /// While down, the server answers 421 (service not available), as a failing relay does.
+    pub fn set_down(&self, down: bool) {
+        self.shared.down.store(down, Ordering::SeqCst);
+    }
+
+    pub fn all(&self) -> Vec<Mail> {
+        self.shared.messages.lock().unwrap().clone()
+    }
+
+    pub fn to(&self, addr: &str) -> Vec<Mail> {
+        self.all().into_iter().filter(|m| m.to.iter().any(|t| t.eq_ignore_ascii_case(addr))).collect()
+    }
+
+    /// Waits until `addr` has received `n` messages; returns the n-th.
+    pub async fn wait_nth(&self, addr: &str, n: usize) -> Mail {
+        for _ in 0..200 {
+            let got = self.to(addr);
+            if got.len() >= n {
+                return got[n - 1].clone();
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!("{addr} did not receive {n} message(s); got {:?}", self.to(addr).iter().map(|m| &m.subject).collect::<Vec<_>>());
+    }
+
+    /// Waits for the next message to `addr`, after the `before` already there.
+    pub async fn next(&self, addr: &str, before: usize) -> Mail {
+        self.wait_nth(addr, before + 1).await
+    }
+}
+
+// ------------------------------------------------------------------ Twilio-compatible endpoint
+
+#[derive(Debug, Clone)]
+pub struct Sms {
+    pub to: String,
+    pub from: String,
+    pub body: String,
+    pub authorization: String,
+    pub path: String,
+}
+
+impl Sms {
+    pub fn code(&self) -> String {
+        self.body.split('#').last().unwrap().trim().to_string()
+    }
+}
+
+/// How the fake provider answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum SmsMode {
+    Accept = 0,
+    ServerError = 1,
+    InvalidNumber = 2,
+}
+
+#[derive(Default)]
+struct SmsShared {
+    received: Mutex<Vec<Sms>>,
+    attempts: Mutex<u32>,
+    mode: AtomicU8,
+}
+
+#[derive(Clone)]
+pub struct SmsCapture {
+    shared: Arc<SmsShared>,
+    pub base: String,
+}
+
+async fn twilio(State(s): State<Arc<SmsShared>>, uri: axum::http::Uri, headers: HeaderMap, body: String) -> (StatusCode, String) {
+    *s.attempts.lock().unwrap() += 1;
+    match s.mode.load(Ordering::SeqCst) {
+        1 => return (StatusCode::INTERNAL_SERVER_ERROR, r#"{"code":20500,"message":"Internal"}"#.into()),
+        2 => return (StatusCode::BAD_REQUEST, r#"{"code":21211,"message":"The 'To' number is not a valid phone number."}"#.into()),
+        _ => {}
+    }
+    let form: std::collections::HashMap<String, String> = url::form_urlencoded::parse(body.as_bytes()).into_owned().collect();
+    s.received.lock().unwrap().push(Sms {
+        to: form.get("To").cloned().unwrap_or_default(),
+        from: form.get("From").cloned().unwrap_or_default(),
+        body: form.get("Body").cloned().unwrap_or_default(),
+        authorization: headers.get("authorization").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string(),
+        path: uri.path().to_string(),
+    });
+    (StatusCode::CREATED, r#"{"sid":"SM00000000000000000000000000000000","status":"queued"}"#.into())
+}
+
+impl SmsCapture {
+    pub async fn start() -> Self {
+        let shared = Arc::new(SmsShared::default());
+        let app = axum::Router::new()
+            .route("/2010-04-01/Accounts/{sid}/Messages.json", post(twilio))
+            .with_state(shared.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        Self { shared, base: format!("http://{addr}") }
+    }
+
+    pub fn set_mode(&self, m: SmsMode) {
+        self.shared.mode.store(m as u8, Ordering::SeqCst);
+    }
+
+    pub fn received(&self) -> Vec<Sms> {
+        self.shared.received.lock().unwrap().clone()
+    }
+
+    pub fn attempts(&self) -> u32 {
+        *self.shared.attempts.lock().unwrap()
+    }
+
+    pub async fn wait_nth(&self, n: usize) -> Sms {
+        for _ in 0..200 {
+            let got = self.received();
+            if got.len() >= n {
+                return got[n - 1].clone();
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!("no SMS number {n}");
+    }
+}
+
+// ------------------------------------------------------------------ the app
+
+pub struct TestApp {
+    pub url: String,
+    pub addr: SocketAddr,
+    pub clock: Arc<ManualClock>,
+    pub mail: MailCapture,
+    pub sms: SmsCapture,
+    pub store: Store,
+    pub hasher: Hasher,
+    pub account_id: i64,
+    _shutdown: tokio::sync::oneshot::Sender<()>,
+}
+
+/// Starts the portal with the test defaults; `tweak` adjusts the configuration.
+pub async fn spawn_app_with(tweak: impl FnOnce(&mut RawConfig)) -> TestApp {
+    let mail = MailCapture::start();
+    let sms = SmsCapture::start().await;
+    let mut raw = RawConfig::default();
+    raw.bind = "127.0.0.1:0".into();
+    raw.database_url = Some(fresh_database_url().await);
+    raw.data_dir = std::env::temp_dir().join(format!("portal-data-{:x}", rand::random::<u64>())).display().to_string();
+    raw.public_url = Some("http://portal.test".into());
+    raw.smtp_url = Some(format!("smtp://{}", mail.addr));
+    raw.mail_from = Some("no-reply@portal.test".into());
+    raw.secret = Some("test-secret-0123456789abcdef0123456789abcdef".into());
+    raw.sms_provider = "twilio".into();
+    raw.twilio_account_sid = Some("ACtest".into());
+    raw.twilio_auth_token = Some("token-123".into());
+    raw.twilio_from = Some("+46700000000".into());
+    raw.twilio_api_base = sms.base.clone();
+    raw.outbox_workers = 2;
+    tweak(&mut raw);
+    let config = raw.parse().expect("test configuration");
+    let clock = Arc::new(ManualClock::new(T0));
+    let app = Application::build(config, clock.clone()).await.expect("the app builds");
+    let addr = app.local_addr().unwrap();
+    let store = app.state().store.clone();
+    let hasher = app.state().hasher.clone();
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(app.run(async move {
+        let _ = rx.await;
+    }));
+    let mut c = store.conn().await.unwrap();
+    let account_id = users::insert_account(&mut c, "Test AB", T0).await.unwrap();
+    TestApp { url: format!("http://{addr}"), addr, clock, mail, sms, store, hasher, account_id, _shutdown: tx }
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+/// A browser: its own cookie jar.
+pub fn browser() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+impl TestApp {
+    pub async fn add_user(&self, email: &str, role: &str, phone: Option<&str>, method: SignInMethod) -> i64 {
+        self.add_user_in(self.account_id, email, role, phone, method).await
+    }
+
+    pub async fn add_user_in(&self, account: i64, email: &str, role: &str, phone: Option<&str>, method: SignInMethod) -> i64 {
+        let hash = match method {
+            SignInMethod::Password => Some(self.hasher.hash(SecretString::from(PASSWORD.to_string())).await.unwrap()),
+            _ => None,
+        };
+        let name = format!("Test {}", email.split('@').next().unwrap());
+        let mut c = self.store.conn().await.unwrap();
+        users::insert(
+            &mut c,
+            &NewUser {
+                account_id: account,
+                name: &name,
+                email,
+                phone,
+                role,
+                custom_role_id: None,
+                sign_in_method: method,
+                password_hash: hash.as_deref(),
+                time_zone: "Europe/Stockholm",
+            },
+            T0,
+        )
+        .await
+        .unwrap()
+    }
+
+    pub fn api(&self, path: &str) -> String {
+        format!("{}{path}", self.url)
+    }
+
+    pub async fn post(&self, b: &reqwest::Client, path: &str, body: serde_json::Value) -> reqwest::Response {
+        b.post(self.api(path)).json(&body).send().await.unwrap()
+    }
+
+    pub async fn get(&self, b: &reqwest::Client, path: &str) -> reqwest::Response {
+        b.get(self.api(path)).send().await.unwrap()
+    }
+
+    pub async fn sign_in(&self, b: &reqwest::Client, email: &str, password: &str) -> reqwest::Response {
+        self.post(b, "/api/session", serde_json::json!({ "email": email, "password": password })).await
+    }
+
+    /// Step 1 in a browser.
+    pub async fn start_reset(&self, b: &reqwest::Client, identifier: &str) -> reqwest::Response {
+        self.post(b, "/api/reset/start", serde_json::json!({ "identifier": identifier })).await
+    }
+
+    pub async fn verify(&self, b: &reqwest::Client, code: &str) -> reqwest::Response {
+        self.post(b, "/api/reset/verify", serde_json::json!({ "code": code })).await
+    }
+
+    pub async fn save(&self, b: &reqwest::Client, password: &str) -> reqwest::Response {
+        self.post(b, "/api/reset/password", serde_json::json!({ "new_password": password, "confirm_password": password })).await
+    }
+
+    pub async fn audit_count(&self, kind: &str) -> i64 {
+        let mut c = self.store.conn().await.unwrap();
+        server::store::audit::count_kind(&mut c, kind).await.unwrap()
+    }
+}
+
+/// The JSON body of a response.
+pub async fn json(r: reqwest::Response) -> serde_json::Value {
+    r.json().await.unwrap()
+}

@@ -1,0 +1,16 @@
+//! The API integration suite: the real server, a fresh database per test, real SMTP delivery.
+//! Runs on SQLite by default and on PostgreSQL with `PORTAL_TEST_DB=postgres`.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod admin;
+mod helpers;
+mod reset_email;
+mod reset_sms;
+mod robustness;
+mod session;
+
+#[test]
+fn the_suite_says_which_database_it_runs_on() {
+    println!("integration suite database backend: {}", helpers::backend());
+}
