@@ -26,13 +26,31 @@ pub async fn policy_for(c: &mut Conn, user: &User) -> ApiResult<PolicyResponse> 
 
 /// Checks a new password against the account's policy, the blocklist and the user's history,
 /// then hashes it (on the bounded blocking pool). Errors name the field and the failed rules.
-pub async fn prepare_password(st: &AppState, c: &mut Conn, user: &User, new: &str, confirm: &str) -> ApiResult<String> {
+pub async fn prepare_password(
+    st: &AppState,
+    c: &mut Conn,
+    user: &User,
+    new: &str,
+    confirm: &str,
+) -> ApiResult<String> {
     // Refuse absurd input before any work: the policy caps at 128 code points, 4 bytes each.
     if new.len() > 1024 || confirm.len() > 1024 {
-        return Err(ApiError::policy("new_password", vec![Violation::TooLong { max: app::policy::ABSOLUTE_MAX_LENGTH }]));
+        return Err(ApiError::policy(
+            "new_password",
+            vec![Violation::TooLong {
+                max: app::policy::ABSOLUTE_MAX_LENGTH,
+            }],
+        ));
     }
     let pr = policy_for(c, user).await?;
-    let pw = NewPassword::parse(&pr.policy, new, confirm, &pr.forbidden_words, is_common_password).map_err(|v| {
+    let pw = NewPassword::parse(
+        &pr.policy,
+        new,
+        confirm,
+        &pr.forbidden_words,
+        is_common_password,
+    )
+    .map_err(|v| {
         if v == [Violation::Mismatch] {
             ApiError::mismatch()
         } else {
@@ -44,11 +62,19 @@ pub async fn prepare_password(st: &AppState, c: &mut Conn, user: &User, new: &st
         if !recent.is_empty() {
             let reused = st
                 .hasher
-                .verify_any(SecretString::from(pw.expose().to_string()), recent.into_iter().map(Some).collect())
+                .verify_any(
+                    SecretString::from(pw.expose().to_string()),
+                    recent.into_iter().map(Some).collect(),
+                )
                 .await
                 .map_err(ApiError::internal)?;
             if reused {
-                return Err(ApiError::policy("new_password", vec![Violation::Reused { depth: pr.policy.history_depth }]));
+                return Err(ApiError::policy(
+                    "new_password",
+                    vec![Violation::Reused {
+                        depth: pr.policy.history_depth,
+                    }],
+                ));
             }
         }
     }
@@ -59,7 +85,12 @@ pub async fn prepare_password(st: &AppState, c: &mut Conn, user: &User, new: &st
 }
 
 /// Creates a session for the user and returns its cookie (256-bit token, stored hashed).
-pub async fn start_session(st: &AppState, c: &mut Conn, user_id: i64, client: &Client) -> ApiResult<HeaderValue> {
+pub async fn start_session(
+    st: &AppState,
+    c: &mut Conn,
+    user_id: i64,
+    client: &Client,
+) -> ApiResult<HeaderValue> {
     let token = new_token();
     let now = st.now();
     let abs = i64::try_from(st.config.session_absolute_secs).unwrap_or(86_400);

@@ -203,34 +203,53 @@ impl RawConfig {
 
     /// Turns the raw settings into a [`Config`], naming the first one that is wrong.
     pub fn parse(self) -> Result<Config, ConfigError> {
-        let bind: SocketAddr = self
-            .bind
-            .parse()
-            .map_err(|_| err("PORTAL_BIND", format!("'{}' is not a host:port address", self.bind)))?;
+        let bind: SocketAddr = self.bind.parse().map_err(|_| {
+            err(
+                "PORTAL_BIND",
+                format!("'{}' is not a host:port address", self.bind),
+            )
+        })?;
         let data_dir = PathBuf::from(&self.data_dir);
         let database_url = match self.database_url {
-            Some(u) if u.starts_with("postgres://") || u.starts_with("postgresql://") || u.starts_with("sqlite:") => u,
+            Some(u)
+                if u.starts_with("postgres://")
+                    || u.starts_with("postgresql://")
+                    || u.starts_with("sqlite:") =>
+            {
+                u
+            }
             Some(u) => {
                 return Err(err(
                     "DATABASE_URL",
-                    format!("'{}' must start with postgres:// or sqlite:", redact_url(&u)),
+                    format!(
+                        "'{}' must start with postgres:// or sqlite:",
+                        redact_url(&u)
+                    ),
                 ))
             }
             None => format!("sqlite://{}?mode=rwc", data_dir.join("portal.db").display()),
         };
         let public_url = match &self.public_url {
-            Some(u) => Url::parse(u).map_err(|e| err("PORTAL_PUBLIC_URL", format!("'{u}' is not a URL ({e})")))?,
+            Some(u) => Url::parse(u)
+                .map_err(|e| err("PORTAL_PUBLIC_URL", format!("'{u}' is not a URL ({e})")))?,
             None => Url::parse(&format!("http://{bind}"))
                 .map_err(|e| err("PORTAL_BIND", e.to_string()))?,
         };
         if !matches!(public_url.scheme(), "http" | "https") || public_url.host_str().is_none() {
-            return Err(err("PORTAL_PUBLIC_URL", "must be an http:// or https:// URL with a host"));
+            return Err(err(
+                "PORTAL_PUBLIC_URL",
+                "must be an http:// or https:// URL with a host",
+            ));
         }
         let smtp_url = match self.smtp_url.filter(|s| !s.is_empty()) {
             Some(u) => {
-                let parsed = Url::parse(&u).map_err(|_| err("SMTP_URL", format!("'{}' is not a URL", redact_url(&u))))?;
+                let parsed = Url::parse(&u)
+                    .map_err(|_| err("SMTP_URL", format!("'{}' is not a URL", redact_url(&u))))?;
                 if !matches!(parsed.scheme(), "smtp" | "smtps") || parsed.host_str().is_none() {
-                    return Err(err("SMTP_URL", "must look like smtp://host:port or smtps://user:pass@host:465"));
+                    return Err(err(
+                        "SMTP_URL",
+                        "must look like smtp://host:port or smtps://user:pass@host:465",
+                    ));
                 }
                 Some(SecretString::from(u))
             }
@@ -239,18 +258,25 @@ impl RawConfig {
         let host = public_url.host_str().unwrap_or("localhost");
         let mail_from = self.mail_from.unwrap_or_else(|| format!("no-reply@{host}"));
         if mail_from.parse::<lettre::message::Mailbox>().is_err() {
-            return Err(err("MAIL_FROM", format!("'{mail_from}' is not an email address")));
+            return Err(err(
+                "MAIL_FROM",
+                format!("'{mail_from}' is not an email address"),
+            ));
         }
         let secret = match self.secret.filter(|s| !s.is_empty()) {
-            Some(s) if s.len() < 32 => return Err(err("PORTAL_SECRET", "must be at least 32 characters")),
+            Some(s) if s.len() < 32 => {
+                return Err(err("PORTAL_SECRET", "must be at least 32 characters"))
+            }
             Some(s) => Some(SecretString::from(s)),
             None => None,
         };
-        let default_region: phonenumber::country::Id = self
-            .default_region
-            .to_uppercase()
-            .parse()
-            .map_err(|_| err("PORTAL_DEFAULT_REGION", format!("'{}' is not a two-letter region code", self.default_region)))?;
+        let default_region: phonenumber::country::Id =
+            self.default_region.to_uppercase().parse().map_err(|_| {
+                err(
+                    "PORTAL_DEFAULT_REGION",
+                    format!("'{}' is not a two-letter region code", self.default_region),
+                )
+            })?;
         let default_cc = phonenumber::metadata::DATABASE
             .by_id(default_region.as_ref())
             .map(|m| m.country_code())
@@ -264,7 +290,12 @@ impl RawConfig {
                     phonenumber::metadata::DATABASE
                         .by_id(&r)
                         .map(|m| m.country_code())
-                        .ok_or_else(|| err("PORTAL_SMS_COUNTRIES", format!("'{r}' is not a region code")))
+                        .ok_or_else(|| {
+                            err(
+                                "PORTAL_SMS_COUNTRIES",
+                                format!("'{r}' is not a region code"),
+                            )
+                        })
                 })
                 .collect::<Result<Vec<_>, _>>()?,
         };
@@ -279,26 +310,47 @@ impl RawConfig {
                     .map_err(|_| err("TWILIO_API_BASE", "is not a URL"))?;
                 SmsProvider::Twilio {
                     account_sid: need(self.twilio_account_sid, "TWILIO_ACCOUNT_SID")?,
-                    auth_token: SecretString::from(need(self.twilio_auth_token, "TWILIO_AUTH_TOKEN")?),
+                    auth_token: SecretString::from(need(
+                        self.twilio_auth_token,
+                        "TWILIO_AUTH_TOKEN",
+                    )?),
                     from: need(self.twilio_from, "TWILIO_FROM")?,
                     api_base,
                 }
             }
-            other => return Err(err("SMS_PROVIDER", format!("'{other}' is not one of: log, twilio"))),
+            other => {
+                return Err(err(
+                    "SMS_PROVIDER",
+                    format!("'{other}' is not one of: log, twilio"),
+                ))
+            }
         };
         let log_format = match self.log_format.as_str() {
             "text" => LogFormat::Text,
             "json" => LogFormat::Json,
-            other => return Err(err("PORTAL_LOG_FORMAT", format!("'{other}' is not one of: text, json"))),
+            other => {
+                return Err(err(
+                    "PORTAL_LOG_FORMAT",
+                    format!("'{other}' is not one of: text, json"),
+                ))
+            }
         };
-        let positive = |v: u64, name: &str| if v == 0 { Err(err(name, "must be greater than 0")) } else { Ok(v) };
+        let positive = |v: u64, name: &str| {
+            if v == 0 {
+                Err(err(name, "must be greater than 0"))
+            } else {
+                Ok(v)
+            }
+        };
         positive(self.code_ttl_secs, "PORTAL_CODE_TTL_SECS")?;
         positive(self.sms_code_ttl_secs, "PORTAL_SMS_CODE_TTL_SECS")?;
         positive(self.session_idle_secs, "PORTAL_SESSION_IDLE_SECS")?;
         positive(self.session_absolute_secs, "PORTAL_SESSION_ABSOLUTE_SECS")?;
         positive(u64::from(self.codes_per_hour), "PORTAL_CODES_PER_HOUR")?;
         positive(u64::from(self.codes_per_day), "PORTAL_CODES_PER_DAY")?;
-        let cores = std::thread::available_parallelism().map(usize::from).unwrap_or(2);
+        let cores = std::thread::available_parallelism()
+            .map(usize::from)
+            .unwrap_or(2);
         Ok(Config {
             bind,
             database_url,
@@ -344,7 +396,10 @@ impl Config {
     }
 
     pub fn public_host(&self) -> String {
-        self.public_url.host_str().unwrap_or("localhost").to_string()
+        self.public_url
+            .host_str()
+            .unwrap_or("localhost")
+            .to_string()
     }
 }
 
@@ -381,17 +436,45 @@ mod tests {
 
     #[test]
     fn each_mistake_names_its_variable() {
-        let cases: Vec<(Box<dyn FnOnce(&mut RawConfig)>, &str)> = vec![
+        type Case = (Box<dyn FnOnce(&mut RawConfig)>, &'static str);
+        let cases: Vec<Case> = vec![
             (Box::new(|r| r.bind = "nope".into()), "PORTAL_BIND"),
-            (Box::new(|r| r.database_url = Some("mysql://x".into())), "DATABASE_URL"),
-            (Box::new(|r| r.public_url = Some("ftp://x".into())), "PORTAL_PUBLIC_URL"),
-            (Box::new(|r| r.smtp_url = Some("http://x".into())), "SMTP_URL"),
-            (Box::new(|r| r.mail_from = Some("not an address".into())), "MAIL_FROM"),
-            (Box::new(|r| r.sms_provider = "carrier-pigeon".into()), "SMS_PROVIDER"),
-            (Box::new(|r| r.sms_provider = "twilio".into()), "TWILIO_ACCOUNT_SID"),
-            (Box::new(|r| r.default_region = "XX".into()), "PORTAL_DEFAULT_REGION"),
-            (Box::new(|r| r.log_format = "xml".into()), "PORTAL_LOG_FORMAT"),
-            (Box::new(|r| r.secret = Some("short".into())), "PORTAL_SECRET"),
+            (
+                Box::new(|r| r.database_url = Some("mysql://x".into())),
+                "DATABASE_URL",
+            ),
+            (
+                Box::new(|r| r.public_url = Some("ftp://x".into())),
+                "PORTAL_PUBLIC_URL",
+            ),
+            (
+                Box::new(|r| r.smtp_url = Some("http://x".into())),
+                "SMTP_URL",
+            ),
+            (
+                Box::new(|r| r.mail_from = Some("not an address".into())),
+                "MAIL_FROM",
+            ),
+            (
+                Box::new(|r| r.sms_provider = "carrier-pigeon".into()),
+                "SMS_PROVIDER",
+            ),
+            (
+                Box::new(|r| r.sms_provider = "twilio".into()),
+                "TWILIO_ACCOUNT_SID",
+            ),
+            (
+                Box::new(|r| r.default_region = "XX".into()),
+                "PORTAL_DEFAULT_REGION",
+            ),
+            (
+                Box::new(|r| r.log_format = "xml".into()),
+                "PORTAL_LOG_FORMAT",
+            ),
+            (
+                Box::new(|r| r.secret = Some("short".into())),
+                "PORTAL_SECRET",
+            ),
             (Box::new(|r| r.code_ttl_secs = 0), "PORTAL_CODE_TTL_SECS"),
         ];
         for (f, var) in cases {

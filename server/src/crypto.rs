@@ -5,7 +5,9 @@
 
 use std::sync::Arc;
 
-use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::password_hash::{
+    rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
+};
 use argon2::{Algorithm, Argon2, Params, Version};
 use base64::Engine;
 use hmac::{Hmac, Mac};
@@ -30,7 +32,9 @@ impl std::fmt::Debug for Keys {
 impl Keys {
     pub fn new(secret: &SecretString) -> Self {
         Self {
-            key: Arc::new(SecretBox::new(Box::new(secret.expose_secret().as_bytes().to_vec()))),
+            key: Arc::new(SecretBox::new(Box::new(
+                secret.expose_secret().as_bytes().to_vec(),
+            ))),
         }
     }
 
@@ -136,7 +140,11 @@ impl Hasher {
 
     /// Does `password` match any of `hashes`? `None` verifies against the dummy hash and is
     /// always false. The hashes' own parameters are used, so older hashes keep working.
-    pub async fn verify_any(&self, password: SecretString, hashes: Vec<Option<String>>) -> Result<bool, String> {
+    pub async fn verify_any(
+        &self,
+        password: SecretString,
+        hashes: Vec<Option<String>>,
+    ) -> Result<bool, String> {
         let _permit = self.permits.acquire().await.map_err(|e| e.to_string())?;
         let dummy = self.dummy.clone();
         tokio::task::spawn_blocking(move || {
@@ -146,7 +154,9 @@ impl Hasher {
                     Some(s) => (s.as_str(), true),
                     None => (dummy.as_str(), false),
                 };
-                let Ok(parsed) = PasswordHash::new(stored) else { continue };
+                let Ok(parsed) = PasswordHash::new(stored) else {
+                    continue;
+                };
                 let ok = Argon2::default()
                     .verify_password(password.expose_secret().as_bytes(), &parsed)
                     .is_ok();
@@ -161,7 +171,11 @@ impl Hasher {
         .map_err(|e| e.to_string())?
     }
 
-    pub async fn verify(&self, password: SecretString, hash: Option<String>) -> Result<bool, String> {
+    pub async fn verify(
+        &self,
+        password: SecretString,
+        hash: Option<String>,
+    ) -> Result<bool, String> {
         self.verify_any(password, vec![hash]).await
     }
 }
@@ -189,8 +203,14 @@ mod tests {
     #[test]
     fn code_hashes_bind_the_user() {
         let k = Keys::new(&SecretString::from("x".repeat(32)));
-        assert_ne!(k.code_hash(Some(1), "123456"), k.code_hash(Some(2), "123456"));
-        assert!(same(&k.code_hash(Some(1), "123456"), &k.code_hash(Some(1), "123456")));
+        assert_ne!(
+            k.code_hash(Some(1), "123456"),
+            k.code_hash(Some(2), "123456")
+        );
+        assert!(same(
+            &k.code_hash(Some(1), "123456"),
+            &k.code_hash(Some(1), "123456")
+        ));
         // Length-prefixing keeps ("ab","c") and ("a","bc") apart.
         assert_ne!(k.mac(&["ab", "c"]), k.mac(&["a", "bc"]));
     }
@@ -198,10 +218,28 @@ mod tests {
     #[tokio::test]
     async fn hashes_verify_and_use_argon2id_with_the_chosen_parameters() {
         let h = Hasher::new(1).unwrap_or_else(|e| panic!("{e}"));
-        let hash = h.hash(SecretString::from("correct horse battery staple")).await.unwrap_or_default();
-        assert!(hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{hash}");
-        assert!(h.verify(SecretString::from("correct horse battery staple"), Some(hash.clone())).await.unwrap_or(false));
-        assert!(!h.verify(SecretString::from("wrong"), Some(hash)).await.unwrap_or(true));
-        assert!(!h.verify(SecretString::from("anything"), None).await.unwrap_or(true));
+        let hash = h
+            .hash(SecretString::from("correct horse battery staple"))
+            .await
+            .unwrap_or_default();
+        assert!(
+            hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+            "{hash}"
+        );
+        assert!(h
+            .verify(
+                SecretString::from("correct horse battery staple"),
+                Some(hash.clone())
+            )
+            .await
+            .unwrap_or(false));
+        assert!(!h
+            .verify(SecretString::from("wrong"), Some(hash))
+            .await
+            .unwrap_or(true));
+        assert!(!h
+            .verify(SecretString::from("anything"), None)
+            .await
+            .unwrap_or(true));
     }
 }

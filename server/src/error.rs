@@ -11,14 +11,15 @@ use axum::response::{IntoResponse, Response};
 #[derive(Debug)]
 pub struct ApiError {
     pub status: StatusCode,
-    pub body: ErrorBody,
+    /// Boxed: errors travel in every `Result`, and the body is large.
+    pub body: Box<ErrorBody>,
 }
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &str, message: impl Into<String>) -> Self {
         Self {
             status,
-            body: ErrorBody {
+            body: Box::new(ErrorBody {
                 error: code.to_string(),
                 message: message.into(),
                 field: None,
@@ -27,7 +28,7 @@ impl ApiError {
                 provider: None,
                 recovery_url: None,
                 violations: Vec::new(),
-            },
+            }),
         }
     }
 
@@ -47,7 +48,11 @@ impl ApiError {
     }
 
     pub fn unauthenticated() -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, "unauthenticated", "Please sign in.")
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthenticated",
+            "Please sign in.",
+        )
     }
 
     pub fn forbidden(message: impl Into<String>) -> Self {
@@ -165,7 +170,7 @@ impl From<sqlx::Error> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let retry = self.body.retry_after_secs;
-        let mut res = (self.status, axum::Json(self.body)).into_response();
+        let mut res = (self.status, axum::Json(*self.body)).into_response();
         if let Some(secs) = retry {
             if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
                 res.headers_mut().insert(header::RETRY_AFTER, v);

@@ -10,8 +10,8 @@ use serde::de::DeserializeOwned;
 
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::store::{sessions, users};
 use crate::store::users::User;
+use crate::store::{sessions, users};
 
 /// Largest JSON body the API accepts: every request is a few short fields.
 pub const MAX_BODY: usize = 16 * 1024;
@@ -41,13 +41,26 @@ where
                 "Send the request body as application/json.",
             ));
         }
-        let bytes = axum::body::Bytes::from_request(req, state).await.map_err(|_| {
-            ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", "The request body is too large.")
+        let bytes = axum::body::Bytes::from_request(req, state)
+            .await
+            .map_err(|_| {
+                ApiError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "payload_too_large",
+                    "The request body is too large.",
+                )
+            })?;
+        let value: serde_json::Value = serde_json::from_slice(&bytes).map_err(|_| {
+            ApiError::bad_request(
+                "invalid_json",
+                "The request body is not valid JSON (UTF-8).",
+            )
         })?;
-        let value: serde_json::Value = serde_json::from_slice(&bytes)
-            .map_err(|_| ApiError::bad_request("invalid_json", "The request body is not valid JSON (UTF-8)."))?;
         if !value.is_object() {
-            return Err(ApiError::bad_request("invalid_json", "The request body must be a JSON object."));
+            return Err(ApiError::bad_request(
+                "invalid_json",
+                "The request body must be a JSON object.",
+            ));
         }
         serde_json::from_value(value).map(Json).map_err(|e| {
             let msg = e.to_string();
@@ -56,7 +69,10 @@ where
                 .nth(1)
                 .filter(|_| msg.starts_with("missing field") || msg.starts_with("invalid type"))
                 .map(str::to_string);
-            let mut err = ApiError::bad_request("invalid_request", format!("The request is not valid: {msg}."));
+            let mut err = ApiError::bad_request(
+                "invalid_request",
+                format!("The request is not valid: {msg}."),
+            );
             err.body.field = field;
             err
         })
@@ -147,7 +163,10 @@ async fn authenticate(parts: &Parts, state: &AppState) -> Result<AuthUser, ApiEr
         .await?
         .filter(|u| u.active)
         .ok_or_else(ApiError::unauthenticated)?;
-    Ok(AuthUser { user, session_id: session.id })
+    Ok(AuthUser {
+        user,
+        session_id: session.id,
+    })
 }
 
 impl<S> FromRequestParts<S> for PendingUser
@@ -158,7 +177,9 @@ where
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        authenticate(parts, &AppState::from_ref(state)).await.map(PendingUser)
+        authenticate(parts, &AppState::from_ref(state))
+            .await
+            .map(PendingUser)
     }
 }
 
@@ -172,7 +193,10 @@ where
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let u = authenticate(parts, &AppState::from_ref(state)).await?;
         if u.user.must_change_password {
-            return Err(ApiError::forbidden("Choose a new password before you continue.").code("password_change_required"));
+            return Err(
+                ApiError::forbidden("Choose a new password before you continue.")
+                    .code("password_change_required"),
+            );
         }
         Ok(u)
     }

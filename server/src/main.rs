@@ -21,7 +21,10 @@ fn main() -> ExitCode {
         }
     };
     server::telemetry::init(config.log_format);
-    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("cannot start the runtime: {e}");
@@ -58,10 +61,17 @@ async fn run(command: Command, config: server::config::Config) -> Result<String,
     let store = Store::connect(&config.database_url)
         .await
         .map_err(|e| format!("configuration error: DATABASE_URL: cannot connect ({e})"))?;
-    store.migrate().await.map_err(|e| format!("database migration failed: {e}"))?;
+    store
+        .migrate()
+        .await
+        .map_err(|e| format!("database migration failed: {e}"))?;
     let hasher = Hasher::new(1)?;
     let password = |given: Option<String>, stdin: bool| -> Result<Option<String>, String> {
-        if stdin { cli::read_stdin_line().map(Some) } else { Ok(given) }
+        if stdin {
+            cli::read_stdin_line().map(Some)
+        } else {
+            Ok(given)
+        }
     };
     match command {
         Command::Serve => Ok(String::new()),
@@ -73,16 +83,46 @@ async fn run(command: Command, config: server::config::Config) -> Result<String,
                 Ok("the database already has users; demo data not added".into())
             }
         }
-        Command::User(UserCommand::Add { email, phone, name, password: pw, password_stdin, role, sso }) => {
+        Command::User(UserCommand::Add {
+            email,
+            phone,
+            name,
+            password: pw,
+            password_stdin,
+            role,
+            sso,
+        }) => {
             let pw = password(pw, password_stdin)?;
-            cli::users::add(&store, &hasher, config.default_region, &email, phone.as_deref(), name.as_deref(), pw, &role, sso.as_deref(), now).await
+            cli::users::add(
+                &store,
+                &hasher,
+                config.default_region,
+                &email,
+                phone.as_deref(),
+                name.as_deref(),
+                pw,
+                &role,
+                sso.as_deref(),
+                now,
+            )
+            .await
         }
-        Command::User(UserCommand::SetPassword { email, password: pw, password_stdin, require_change }) => {
-            let pw = password(pw, password_stdin)?.ok_or("--password or --password-stdin is required")?;
+        Command::User(UserCommand::SetPassword {
+            email,
+            password: pw,
+            password_stdin,
+            require_change,
+        }) => {
+            let pw = password(pw, password_stdin)?
+                .ok_or("--password or --password-stdin is required")?;
             cli::users::set_password(&store, &hasher, &email, &pw, require_change, now).await
         }
-        Command::Role(RoleCommand::Add { name, permissions }) => cli::users::role_add(&store, &name, &permissions, now).await,
-        Command::Role(RoleCommand::Assign { email, role }) => cli::users::role_assign(&store, &email, &role).await,
+        Command::Role(RoleCommand::Add { name, permissions }) => {
+            cli::users::role_add(&store, &name, &permissions, now).await
+        }
+        Command::Role(RoleCommand::Assign { email, role }) => {
+            cli::users::role_assign(&store, &email, &role).await
+        }
     }
 }
 
@@ -93,7 +133,8 @@ async fn shutdown_signal() {
     };
     #[cfg(unix)]
     let term = async {
-        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
             s.recv().await;
         }
     };

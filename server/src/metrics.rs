@@ -63,18 +63,44 @@ impl Metrics {
         let mut r = Registry::with_prefix("portal");
         let requests = Family::<RouteLabels, Counter>::default();
         let latency = Family::<LatencyLabels, Histogram>::new_with_constructor(|| {
-            Histogram::new([0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5].into_iter())
+            Histogram::new([
+                0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+            ])
         });
         let notifications = Family::<NotifyLabels, Counter>::default();
         let refusals = Family::<LimitLabels, Counter>::default();
         let outbox_depth = Gauge::default();
         let outbox_oldest = Gauge::default();
-        r.register("http_requests", "HTTP requests by route and status", requests.clone());
-        r.register("http_request_duration_seconds", "HTTP request latency by route", latency.clone());
-        r.register("notifications", "Notifications by channel and outcome", notifications.clone());
-        r.register("rate_limit_refusals", "Requests refused by a rate limit", refusals.clone());
-        r.register("outbox_depth", "Messages waiting in the outbox", outbox_depth.clone());
-        r.register("outbox_oldest_age_seconds", "Age of the oldest waiting message", outbox_oldest.clone());
+        r.register(
+            "http_requests",
+            "HTTP requests by route and status",
+            requests.clone(),
+        );
+        r.register(
+            "http_request_duration_seconds",
+            "HTTP request latency by route",
+            latency.clone(),
+        );
+        r.register(
+            "notifications",
+            "Notifications by channel and outcome",
+            notifications.clone(),
+        );
+        r.register(
+            "rate_limit_refusals",
+            "Requests refused by a rate limit",
+            refusals.clone(),
+        );
+        r.register(
+            "outbox_depth",
+            "Messages waiting in the outbox",
+            outbox_depth.clone(),
+        );
+        r.register(
+            "outbox_oldest_age_seconds",
+            "Age of the oldest waiting message",
+            outbox_oldest.clone(),
+        );
         Self {
             registry: Arc::new(Mutex::new(r)),
             requests,
@@ -88,21 +114,35 @@ impl Metrics {
 
     pub fn request(&self, method: &str, route: &str, status: u16, secs: f64) {
         self.requests
-            .get_or_create(&RouteLabels { method: method.into(), route: route.into(), status })
+            .get_or_create(&RouteLabels {
+                method: method.into(),
+                route: route.into(),
+                status,
+            })
             .inc();
         self.latency
-            .get_or_create(&LatencyLabels { method: method.into(), route: route.into() })
+            .get_or_create(&LatencyLabels {
+                method: method.into(),
+                route: route.into(),
+            })
             .observe(secs);
     }
 
     pub fn notification(&self, channel: &str, outcome: &str) {
         self.notifications
-            .get_or_create(&NotifyLabels { channel: channel.into(), outcome: outcome.into() })
+            .get_or_create(&NotifyLabels {
+                channel: channel.into(),
+                outcome: outcome.into(),
+            })
             .inc();
     }
 
     pub fn refused(&self, limit: &str) {
-        self.refusals.get_or_create(&LimitLabels { limit: limit.into() }).inc();
+        self.refusals
+            .get_or_create(&LimitLabels {
+                limit: limit.into(),
+            })
+            .inc();
     }
 
     /// The exposition text, with the outbox figures read just now.

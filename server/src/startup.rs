@@ -37,12 +37,24 @@ pub fn load_secret(config: &Config) -> Result<SecretString, String> {
     let path = config.data_dir.join("secret");
     match std::fs::read_to_string(&path) {
         Ok(s) if s.trim().len() >= 32 => Ok(SecretString::from(s.trim().to_string())),
-        Ok(_) => Err(format!("configuration error: PORTAL_SECRET: the file {} is too short", path.display())),
+        Ok(_) => Err(format!(
+            "configuration error: PORTAL_SECRET: the file {} is too short",
+            path.display()
+        )),
         Err(_) => {
-            std::fs::create_dir_all(&config.data_dir)
-                .map_err(|e| format!("configuration error: PORTAL_DATA_DIR: cannot create {}: {e}", config.data_dir.display()))?;
+            std::fs::create_dir_all(&config.data_dir).map_err(|e| {
+                format!(
+                    "configuration error: PORTAL_DATA_DIR: cannot create {}: {e}",
+                    config.data_dir.display()
+                )
+            })?;
             let s = new_secret();
-            write_private(&path, &s).map_err(|e| format!("configuration error: PORTAL_DATA_DIR: cannot write {}: {e}", path.display()))?;
+            write_private(&path, &s).map_err(|e| {
+                format!(
+                    "configuration error: PORTAL_DATA_DIR: cannot write {}: {e}",
+                    path.display()
+                )
+            })?;
             tracing::info!(file = %path.display(), "generated a new server secret");
             Ok(SecretString::from(s))
         }
@@ -61,8 +73,10 @@ fn write_private(path: &Path, content: &str) -> std::io::Result<()> {
     opts.open(path)?.write_all(content.as_bytes())
 }
 
+type SharedSender = Arc<dyn Sender>;
+
 /// The email and SMS senders the configuration asks for.
-pub fn senders(config: &Config) -> Result<(Arc<dyn Sender>, Arc<dyn Sender>), String> {
+pub fn senders(config: &Config) -> Result<(SharedSender, SharedSender), String> {
     let mailbox = config.data_dir.join("mailbox");
     let email: Arc<dyn Sender> = match &config.smtp_url {
         Some(url) => Arc::new(Smtp::new(url, &config.mail_from, &config.public_host())?),
@@ -72,9 +86,17 @@ pub fn senders(config: &Config) -> Result<(Arc<dyn Sender>, Arc<dyn Sender>), St
         }
     };
     let sms: Arc<dyn Sender> = match &config.sms_provider {
-        SmsProvider::Twilio { account_sid, auth_token, from, api_base } => {
-            Arc::new(Twilio::new(api_base, account_sid, auth_token.clone(), from)?)
-        }
+        SmsProvider::Twilio {
+            account_sid,
+            auth_token,
+            from,
+            api_base,
+        } => Arc::new(Twilio::new(
+            api_base,
+            account_sid,
+            auth_token.clone(),
+            from,
+        )?),
         SmsProvider::Log => {
             tracing::warn!(dir = %mailbox.display(), "SMS_PROVIDER=log: text messages are NOT delivered; they are logged and written to the dev mailbox");
             Arc::new(DevMailbox::new(mailbox, "sms"))
@@ -98,12 +120,18 @@ impl Application {
         let store = Store::connect(&config.database_url)
             .await
             .map_err(|e| format!("configuration error: DATABASE_URL: cannot connect ({e})"))?;
-        store.migrate().await.map_err(|e| format!("database migration failed: {e}"))?;
+        store
+            .migrate()
+            .await
+            .map_err(|e| format!("database migration failed: {e}"))?;
         let (email, sms) = senders(&config)?;
         let hasher = Hasher::new(config.hash_concurrency)?;
-        let listener = TcpListener::bind(config.bind)
-            .await
-            .map_err(|e| format!("configuration error: PORTAL_BIND: cannot listen on {} ({e})", config.bind))?;
+        let listener = TcpListener::bind(config.bind).await.map_err(|e| {
+            format!(
+                "configuration error: PORTAL_BIND: cannot listen on {} ({e})",
+                config.bind
+            )
+        })?;
         let state = AppState {
             config: Arc::new(config),
             store,
@@ -113,7 +141,12 @@ impl Application {
             outbox_wake: Arc::new(Notify::new()),
             metrics: Metrics::new(),
         };
-        Ok(Self { state, listener, email, sms })
+        Ok(Self {
+            state,
+            listener,
+            email,
+            sms,
+        })
     }
 
     pub fn state(&self) -> &AppState {
@@ -126,7 +159,10 @@ impl Application {
 
     /// Serves until `shutdown` resolves: in-flight requests finish, then the outbox workers finish
     /// the message in hand and stop.
-    pub async fn run(self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> Result<(), String> {
+    pub async fn run(
+        self,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> Result<(), String> {
         let (stop_tx, stop_rx) = watch::channel(false);
         let outbox = Outbox {
             store: self.state.store.clone(),
@@ -139,9 +175,12 @@ impl Application {
         let workers = tokio::spawn(outbox.run(self.state.config.outbox_workers, stop_rx));
         let pruner = tokio::spawn(prune_loop(self.state.clone()));
         let app = router(self.state.clone());
-        let served = axum::serve(self.listener, app.into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(shutdown)
-            .await;
+        let served = axum::serve(
+            self.listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await;
         let _ = stop_tx.send(true);
         let _ = workers.await;
         pruner.abort();
@@ -195,8 +234,13 @@ async fn csrf(State(st): State<AppState>, req: Request, next: Next) -> Response 
         }
     }
     if let Some(origin) = h.get(header::ORIGIN).and_then(|v| v.to_str().ok()) {
-        let host = h.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or_default();
-        let same_host = ["http://", "https://"].iter().any(|s| origin == format!("{s}{host}"));
+        let host = h
+            .get(header::HOST)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        let same_host = ["http://", "https://"]
+            .iter()
+            .any(|s| origin == format!("{s}{host}"));
         if origin != st.config.public_origin() && !same_host {
             return forbidden_csrf();
         }
@@ -231,11 +275,23 @@ async fn headers(State(st): State<AppState>, req: Request, next: Next) -> Respon
     set(h, "x-frame-options", "DENY");
     set(h, "referrer-policy", "no-referrer");
     set(h, "cross-origin-opener-policy", "same-origin");
-    set(h, "permissions-policy", "camera=(), microphone=(), geolocation=(), otp-credentials=(self)");
+    set(
+        h,
+        "permissions-policy",
+        "camera=(), microphone=(), geolocation=(), otp-credentials=(self)",
+    );
     if st.config.is_https() {
-        set(h, "strict-transport-security", "max-age=63072000; includeSubDomains");
+        set(
+            h,
+            "strict-transport-security",
+            "max-age=63072000; includeSubDomains",
+        );
     }
-    let cache = if path.starts_with("/api/") || path == "/metrics" || path == "/readyz" || path == "/healthz" {
+    let cache = if path.starts_with("/api/")
+        || path == "/metrics"
+        || path == "/readyz"
+        || path == "/healthz"
+    {
         "no-store"
     } else if path.starts_with("/assets/") && ok {
         "public, max-age=31536000, immutable"
@@ -254,11 +310,21 @@ async fn observe(State(st): State<AppState>, req: Request, next: Next) -> Respon
     let start = Instant::now();
     let res = next.run(req).await;
     let route = if path.starts_with("/api/") {
-        if res.extensions().get::<crate::routes::UnknownApiRoute>().is_some() {
+        if res
+            .extensions()
+            .get::<crate::routes::UnknownApiRoute>()
+            .is_some()
+        {
             "/api/unknown".to_string()
         } else {
             path.split('/')
-                .map(|s| if !s.is_empty() && s.chars().all(|c| c.is_ascii_digit()) { "{id}" } else { s })
+                .map(|s| {
+                    if !s.is_empty() && s.chars().all(|c| c.is_ascii_digit()) {
+                        "{id}"
+                    } else {
+                        s
+                    }
+                })
                 .collect::<Vec<_>>()
                 .join("/")
         }
@@ -267,6 +333,11 @@ async fn observe(State(st): State<AppState>, req: Request, next: Next) -> Respon
     } else {
         "static".to_string()
     };
-    st.metrics.request(&method, &route, res.status().as_u16(), start.elapsed().as_secs_f64());
+    st.metrics.request(
+        &method,
+        &route,
+        res.status().as_u16(),
+        start.elapsed().as_secs_f64(),
+    );
     res
 }

@@ -67,10 +67,21 @@ mod tests {
 
     #[test]
     fn the_blocklist_catches_common_passwords_and_their_disguises() {
-        for p in ["password", "123456", "qwerty123", "P@ssw0rd", "dragon", "iloveyou"] {
+        for p in [
+            "password",
+            "123456",
+            "qwerty123",
+            "P@ssw0rd",
+            "dragon",
+            "iloveyou",
+        ] {
             assert!(is_common_password(p), "{p}");
         }
-        for p in ["correct horse battery staple", "Tr4v3l-Gl0be-Mist", "vinterträdgård i maj"] {
+        for p in [
+            "correct horse battery staple",
+            "Tr4v3l-Gl0be-Mist",
+            "vinterträdgård i maj",
+        ] {
             assert!(!is_common_password(p), "{p}");
         }
     }

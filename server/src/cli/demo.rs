@@ -17,13 +17,41 @@ pub struct DemoUser {
 }
 
 pub const DEMO_USERS: [DemoUser; 6] = [
-    DemoUser { email: "owner@example.com", role: "owner" },
-    DemoUser { email: "admin@example.com", role: "admin" },
-    DemoUser { email: "maja@example.com", role: "member" },
-    DemoUser { email: "mats@example.com", role: "member" },
-    DemoUser { email: "helpdesk@example.com", role: "Helpdesk (custom: users:view, users:edit)" },
-    DemoUser { email: "greta@example.com", role: "member, signs in with Google" },
+    DemoUser {
+        email: "owner@example.com",
+        role: "owner",
+    },
+    DemoUser {
+        email: "admin@example.com",
+        role: "admin",
+    },
+    DemoUser {
+        email: "maja@example.com",
+        role: "member",
+    },
+    DemoUser {
+        email: "mats@example.com",
+        role: "member",
+    },
+    DemoUser {
+        email: "helpdesk@example.com",
+        role: "Helpdesk (custom: users:view, users:edit)",
+    },
+    DemoUser {
+        email: "greta@example.com",
+        role: "member, signs in with Google",
+    },
 ];
+
+/// Name, email, phone, stored role, custom role, sign-in method.
+type Person<'a> = (
+    &'a str,
+    &'a str,
+    Option<&'a str>,
+    &'a str,
+    Option<i64>,
+    SignInMethod,
+);
 
 /// Seeds the demo account when the database has no users; returns whether it did.
 pub async fn seed_if_empty(store: &Store, hasher: &Hasher, now: i64) -> Result<bool, String> {
@@ -32,19 +60,70 @@ pub async fn seed_if_empty(store: &Store, hasher: &Hasher, now: i64) -> Result<b
         return Ok(false);
     }
     drop(c);
-    let hash = hasher.hash(SecretString::from(DEMO_PASSWORD.to_string())).await?;
+    let hash = hasher
+        .hash(SecretString::from(DEMO_PASSWORD.to_string()))
+        .await?;
     let mut tx = store.begin().await.map_err(|e| e.to_string())?;
-    let account = users::insert_account(&mut tx, "Example AB", now).await.map_err(|e| e.to_string())?;
-    let helpdesk = admin::insert_role(&mut tx, account, "Helpdesk", &["users:view".into(), "users:edit".into()])
+    let account = users::insert_account(&mut tx, "Example AB", now)
         .await
         .map_err(|e| e.to_string())?;
-    let people: [(&str, &str, Option<&str>, &str, Option<i64>, SignInMethod); 6] = [
-        ("Olivia Owner", "owner@example.com", None, "owner", None, SignInMethod::Password),
-        ("Adam Admin", "admin@example.com", None, "admin", None, SignInMethod::Password),
-        ("Maja Member", "maja@example.com", Some("+46701234567"), "member", None, SignInMethod::Password),
-        ("Mats Member", "mats@example.com", Some("+46709876543"), "member", None, SignInMethod::Password),
-        ("Hanna Helpdesk", "helpdesk@example.com", None, "custom", Some(helpdesk), SignInMethod::Password),
-        ("Greta Google", "greta@example.com", None, "member", None, SignInMethod::Google),
+    let helpdesk = admin::insert_role(
+        &mut tx,
+        account,
+        "Helpdesk",
+        &["users:view".into(), "users:edit".into()],
+    )
+    .await
+    .map_err(|e| e.to_string())?;
+    let people: [Person; 6] = [
+        (
+            "Olivia Owner",
+            "owner@example.com",
+            None,
+            "owner",
+            None,
+            SignInMethod::Password,
+        ),
+        (
+            "Adam Admin",
+            "admin@example.com",
+            None,
+            "admin",
+            None,
+            SignInMethod::Password,
+        ),
+        (
+            "Maja Member",
+            "maja@example.com",
+            Some("+46701234567"),
+            "member",
+            None,
+            SignInMethod::Password,
+        ),
+        (
+            "Mats Member",
+            "mats@example.com",
+            Some("+46709876543"),
+            "member",
+            None,
+            SignInMethod::Password,
+        ),
+        (
+            "Hanna Helpdesk",
+            "helpdesk@example.com",
+            None,
+            "custom",
+            Some(helpdesk),
+            SignInMethod::Password,
+        ),
+        (
+            "Greta Google",
+            "greta@example.com",
+            None,
+            "member",
+            None,
+            SignInMethod::Google,
+        ),
     ];
     let mut ids = Vec::new();
     for (name, email, phone, role, custom, method) in people {
@@ -78,7 +157,9 @@ pub async fn seed_if_empty(store: &Store, hasher: &Hasher, now: i64) -> Result<b
         (3, "65543210987", "Customer call", start + day + 7200, 60),
     ];
     for (who, mid, topic, at, minutes) in plan {
-        meetings::insert(&mut tx, ids[who], mid, topic, at, minutes).await.map_err(|e| e.to_string())?;
+        meetings::insert(&mut tx, ids[who], mid, topic, at, minutes)
+            .await
+            .map_err(|e| e.to_string())?;
     }
     tx.commit().await.map_err(|e| e.to_string())?;
     Ok(true)

@@ -6,7 +6,11 @@ pub mod users;
 use clap::{Parser, Subcommand};
 
 #[derive(Debug, Parser)]
-#[command(name = "portal", version, about = "The password-reset portal: API server and operator tools")]
+#[command(
+    name = "portal",
+    version,
+    about = "The password-reset portal: API server and operator tools"
+)]
 pub struct Cli {
     /// Listen address (PORTAL_BIND).
     #[arg(long, global = true)]
@@ -119,6 +123,8 @@ impl Cli {
 /// Reads one line from standard input (for `--password-stdin`).
 pub fn read_stdin_line() -> Result<String, String> {
     let mut s = String::new();
-    std::io::stdin().read_line(&mut s).map_err(|e| format!("cannot read standard input: {e}"))?;
+    std::io::stdin()
+        .read_line(&mut s)
+        .map_err(|e| format!("cannot read standard input: {e}"))?;
     Ok(s.trim_end_matches(['\n', '\r']).to_string())
 }

@@ -18,17 +18,36 @@ async fn account(store: &Store, now: i64) -> Result<i64, String> {
     let mut c = store.conn().await.map_err(db)?;
     match users::first_account(&mut c).await.map_err(db)? {
         Some(a) => Ok(a),
-        None => users::insert_account(&mut c, "Default account", now).await.map_err(db),
+        None => users::insert_account(&mut c, "Default account", now)
+            .await
+            .map_err(db),
     }
 }
 
-async fn checked_hash(store: &Store, hasher: &Hasher, account_id: i64, name: &str, email: &str, password: &str) -> Result<String, String> {
+async fn checked_hash(
+    store: &Store,
+    hasher: &Hasher,
+    account_id: i64,
+    name: &str,
+    email: &str,
+    password: &str,
+) -> Result<String, String> {
     let mut c = store.conn().await.map_err(db)?;
-    let (_, policy) = users::account_policy(&mut c, account_id).await.map_err(db)?;
+    let (_, policy) = users::account_policy(&mut c, account_id)
+        .await
+        .map_err(db)?;
     let words = app::policy::forbidden_words(name, email);
-    let pw = NewPassword::parse(&policy, password, password, &words, is_common_password)
-        .map_err(|v| format!("--password: {}", v.iter().map(|v| v.message()).collect::<Vec<_>>().join(" ")))?;
-    hasher.hash(SecretString::from(pw.expose().to_string())).await
+    let pw = NewPassword::parse(&policy, password, password, &words, is_common_password).map_err(
+        |v| {
+            format!(
+                "--password: {}",
+                v.iter().map(|v| v.message()).collect::<Vec<_>>().join(" ")
+            )
+        },
+    )?;
+    hasher
+        .hash(SecretString::from(pw.expose().to_string()))
+        .await
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -55,25 +74,47 @@ pub async fn add(
             .filter(|m| *m != SignInMethod::Password)
             .ok_or("--sso: one of google, apple, facebook, microsoft, saml")?,
     };
-    let name = name.map(str::to_string).unwrap_or_else(|| email.as_str().split('@').next().unwrap_or_default().to_string());
+    let name = name.map(str::to_string).unwrap_or_else(|| {
+        email
+            .as_str()
+            .split('@')
+            .next()
+            .unwrap_or_default()
+            .to_string()
+    });
     let account_id = account(store, now).await?;
     let mut c = store.conn().await.map_err(db)?;
     let (stored_role, custom) = match role {
         "owner" | "admin" | "member" => (role, None),
-        other => match admin::role_by_name(&mut c, account_id, other).await.map_err(db)? {
+        other => match admin::role_by_name(&mut c, account_id, other)
+            .await
+            .map_err(db)?
+        {
             Some(r) => ("custom", Some(r.id)),
-            None => return Err(format!("--role: no role named '{other}' (owner, admin, member or a custom role)")),
+            None => {
+                return Err(format!(
+                    "--role: no role named '{other}' (owner, admin, member or a custom role)"
+                ))
+            }
         },
     };
     if stored_role == "owner" {
-        let (owners, _) = admin::list_users(&mut c, account_id, "", admin::Sort::Name, false, 1000, 0).await.map_err(db)?;
-        if owners.iter().any(|u| u.role == crate::domain::permissions::Role::Owner) {
+        let (owners, _) =
+            admin::list_users(&mut c, account_id, "", admin::Sort::Name, false, 1000, 0)
+                .await
+                .map_err(db)?;
+        if owners
+            .iter()
+            .any(|u| u.role == crate::domain::permissions::Role::Owner)
+        {
             return Err("--role: the account already has an owner (there is exactly one)".into());
         }
     }
     drop(c);
     let hash = match (method, password) {
-        (SignInMethod::Password, Some(p)) => Some(checked_hash(store, hasher, account_id, &name, email.as_str(), &p).await?),
+        (SignInMethod::Password, Some(p)) => {
+            Some(checked_hash(store, hasher, account_id, &name, email.as_str(), &p).await?)
+        }
         (SignInMethod::Password, None) => None,
         (_, Some(_)) => return Err("--password: SSO users have no password here".into()),
         (_, None) => None,
@@ -97,23 +138,50 @@ pub async fn add(
     .await;
     match r {
         Ok(id) => Ok(format!("added user {id} <{}>", email.as_str())),
-        Err(e) if crate::store::is_unique_violation(&e) => Err("--email/--phone: a user with that email or phone exists".into()),
+        Err(e) if crate::store::is_unique_violation(&e) => {
+            Err("--email/--phone: a user with that email or phone exists".into())
+        }
         Err(e) => Err(db(e)),
     }
 }
 
-pub async fn set_password(store: &Store, hasher: &Hasher, email: &str, password: &str, require_change: bool, now: i64) -> Result<String, String> {
+pub async fn set_password(
+    store: &Store,
+    hasher: &Hasher,
+    email: &str,
+    password: &str,
+    require_change: bool,
+    now: i64,
+) -> Result<String, String> {
     let email = EmailAddress::parse(email).ok_or("--email: not a valid email address")?;
     let mut c = store.conn().await.map_err(db)?;
-    let user = users::by_email(&mut c, &email.lower()).await.map_err(db)?.ok_or("--email: no such user")?;
+    let user = users::by_email(&mut c, &email.lower())
+        .await
+        .map_err(db)?
+        .ok_or("--email: no such user")?;
     if user.sign_in_method != SignInMethod::Password {
-        return Err(format!("--email: this user signs in with {}", user.sign_in_method.display_name()));
+        return Err(format!(
+            "--email: this user signs in with {}",
+            user.sign_in_method.display_name()
+        ));
     }
     drop(c);
-    let hash = checked_hash(store, hasher, user.account_id, &user.name, &user.email, password).await?;
+    let hash = checked_hash(
+        store,
+        hasher,
+        user.account_id,
+        &user.name,
+        &user.email,
+        password,
+    )
+    .await?;
     let mut tx = store.begin().await.map_err(db)?;
-    users::set_password(&mut tx, user.id, &hash, require_change, now).await.map_err(db)?;
-    sessions::revoke_all(&mut tx, user.id, None, now).await.map_err(db)?;
+    users::set_password(&mut tx, user.id, &hash, require_change, now)
+        .await
+        .map_err(db)?;
+    sessions::revoke_all(&mut tx, user.id, None, now)
+        .await
+        .map_err(db)?;
     crate::store::audit::record(
         &mut tx,
         &crate::store::audit::Event {
@@ -128,19 +196,32 @@ pub async fn set_password(store: &Store, hasher: &Hasher, email: &str, password:
     .await
     .map_err(db)?;
     tx.commit().await.map_err(db)?;
-    Ok(format!("password set for <{}>; all sessions signed out", user.email))
+    Ok(format!(
+        "password set for <{}>; all sessions signed out",
+        user.email
+    ))
 }
 
 pub async fn role_add(store: &Store, name: &str, perms: &str, now: i64) -> Result<String, String> {
-    let perms: Vec<String> = perms.split(',').map(str::trim).filter(|p| !p.is_empty()).map(str::to_string).collect();
-    if let Some(p) = perms.iter().find(|p| !permission::ALL.contains(&p.as_str())) {
+    let perms: Vec<String> = perms
+        .split(',')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(str::to_string)
+        .collect();
+    if let Some(p) = perms
+        .iter()
+        .find(|p| !permission::ALL.contains(&p.as_str()))
+    {
         return Err(format!("--permissions: unknown permission '{p}'"));
     }
     let account_id = account(store, now).await?;
     let mut c = store.conn().await.map_err(db)?;
     match admin::insert_role(&mut c, account_id, name, &perms).await {
         Ok(id) => Ok(format!("added role {id} '{name}'")),
-        Err(e) if crate::store::is_unique_violation(&e) => Err(format!("--name: a role named '{name}' exists")),
+        Err(e) if crate::store::is_unique_violation(&e) => {
+            Err(format!("--name: a role named '{name}' exists"))
+        }
         Err(e) => Err(db(e)),
     }
 }
@@ -148,18 +229,26 @@ pub async fn role_add(store: &Store, name: &str, perms: &str, now: i64) -> Resul
 pub async fn role_assign(store: &Store, email: &str, role: &str) -> Result<String, String> {
     let email = EmailAddress::parse(email).ok_or("--email: not a valid email address")?;
     let mut c = store.conn().await.map_err(db)?;
-    let user = users::by_email(&mut c, &email.lower()).await.map_err(db)?.ok_or("--email: no such user")?;
+    let user = users::by_email(&mut c, &email.lower())
+        .await
+        .map_err(db)?
+        .ok_or("--email: no such user")?;
     if user.role == crate::domain::permissions::Role::Owner {
         return Err("--email: the owner's role cannot be changed".into());
     }
     let (stored, custom) = match role {
         "admin" | "member" => (role, None),
         "owner" => return Err("--role: there is exactly one owner".into()),
-        other => match admin::role_by_name(&mut c, user.account_id, other).await.map_err(db)? {
+        other => match admin::role_by_name(&mut c, user.account_id, other)
+            .await
+            .map_err(db)?
+        {
             Some(r) => ("custom", Some(r.id)),
             None => return Err(format!("--role: no role named '{other}'")),
         },
     };
-    users::set_role(&mut c, user.id, stored, custom).await.map_err(db)?;
+    users::set_role(&mut c, user.id, stored, custom)
+        .await
+        .map_err(db)?;
     Ok(format!("<{}> is now {role}", user.email))
 }

@@ -83,7 +83,11 @@ impl PhoneNumber {
 
     /// "+46 •• ••• •• 67": the country code and the last two digits.
     pub fn masked(&self) -> String {
-        let total = self.international.chars().filter(char::is_ascii_digit).count();
+        let total = self
+            .international
+            .chars()
+            .filter(char::is_ascii_digit)
+            .count();
         let cc_len = self.country_code.to_string().len();
         let mut seen = 0;
         self.international
@@ -143,7 +147,8 @@ mod tests {
 
     #[test]
     fn swedish_numbers_in_national_and_international_form_are_the_same() {
-        let a = PhoneNumber::parse("+46 70 123 45 67", Region::SE).unwrap_or_else(|| panic!("valid"));
+        let a =
+            PhoneNumber::parse("+46 70 123 45 67", Region::SE).unwrap_or_else(|| panic!("valid"));
         let b = PhoneNumber::parse("070-123 45 67", Region::SE).unwrap_or_else(|| panic!("valid"));
         assert_eq!(a, b);
         assert_eq!(a.e164(), "+46701234567");
@@ -154,14 +159,28 @@ mod tests {
 
     #[test]
     fn nonsense_is_neither() {
-        for bad in ["", "hello", "12", "+46 12", "a@b", "@example.com", "070-123 45 67 89 01 23 45"] {
+        for bad in [
+            "",
+            "hello",
+            "12",
+            "+46 12",
+            "a@b",
+            "@example.com",
+            "070-123 45 67 89 01 23 45",
+        ] {
             assert_eq!(Identifier::parse(bad, Region::SE), None, "{bad}");
         }
     }
 
     #[test]
     fn identifiers_choose_their_kind() {
-        assert!(matches!(Identifier::parse("ann@example.com", Region::SE), Some(Identifier::Email(_))));
-        assert!(matches!(Identifier::parse("+1 415 555 2671", Region::SE), Some(Identifier::Phone(_))));
+        assert!(matches!(
+            Identifier::parse("ann@example.com", Region::SE),
+            Some(Identifier::Email(_))
+        ));
+        assert!(matches!(
+            Identifier::parse("+1 415 555 2671", Region::SE),
+            Some(Identifier::Phone(_))
+        ));
     }
 }

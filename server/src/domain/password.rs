@@ -43,7 +43,13 @@ mod tests {
     #[test]
     fn mismatched_entries_are_refused_after_the_policy() {
         let p = PolicyConfig::modern();
-        let r = NewPassword::parse(&p, "a long enough passphrase", "a long enough passphrasf", &[], |_| false);
+        let r = NewPassword::parse(
+            &p,
+            "a long enough passphrase",
+            "a long enough passphrasf",
+            &[],
+            |_| false,
+        );
         assert!(matches!(r, Err(v) if v == vec![Violation::Mismatch]));
     }
 

@@ -8,7 +8,10 @@ pub enum Role {
     Owner,
     Admin,
     Member,
-    Custom { name: String, permissions: Vec<String> },
+    Custom {
+        name: String,
+        permissions: Vec<String>,
+    },
 }
 
 impl Role {
@@ -101,7 +104,11 @@ pub fn may_manage_password(actor: &Actor<'_>, target: &Target<'_>) -> Result<(),
 
 /// May `actor` give `target` the role `new_role`? Only the owner makes admins; nobody changes the
 /// owner's role here; an admin manages members and custom-role users.
-pub fn may_assign_role(actor: &Actor<'_>, target: &Target<'_>, new_role: &Role) -> Result<(), &'static str> {
+pub fn may_assign_role(
+    actor: &Actor<'_>,
+    target: &Target<'_>,
+    new_role: &Role,
+) -> Result<(), &'static str> {
     if actor.account_id != target.account_id {
         return Err("That user is not in your account.");
     }
@@ -110,7 +117,9 @@ pub fn may_assign_role(actor: &Actor<'_>, target: &Target<'_>, new_role: &Role) 
     }
     match actor.role {
         Role::Owner => Ok(()),
-        Role::Admin if !matches!(target.role, Role::Admin) && !matches!(new_role, Role::Admin) => Ok(()),
+        Role::Admin if !matches!(target.role, Role::Admin) && !matches!(new_role, Role::Admin) => {
+            Ok(())
+        }
         _ => Err("Your role does not allow assigning this role."),
     }
 }
@@ -126,10 +135,24 @@ mod tests {
         }
     }
 
-    fn check(actor: &Role, target: &Role, method: SignInMethod, same_account: bool) -> Result<(), Denied> {
+    fn check(
+        actor: &Role,
+        target: &Role,
+        method: SignInMethod,
+        same_account: bool,
+    ) -> Result<(), Denied> {
         may_manage_password(
-            &Actor { id: 1, account_id: 1, role: actor },
-            &Target { id: 2, account_id: if same_account { 1 } else { 2 }, role: target, sign_in_method: method },
+            &Actor {
+                id: 1,
+                account_id: 1,
+                role: actor,
+            },
+            &Target {
+                id: 2,
+                account_id: if same_account { 1 } else { 2 },
+                role: target,
+                sign_in_method: method,
+            },
         )
     }
 
@@ -143,7 +166,10 @@ mod tests {
         let expect = |actor: &Role, allowed: [bool; 4]| {
             for (t, ok) in targets.iter().zip(allowed) {
                 assert_eq!(check(actor, t, pw, true).is_ok(), ok, "{actor:?} -> {t:?}");
-                assert!(check(actor, t, pw, false).is_err(), "cross-account {actor:?}");
+                assert!(
+                    check(actor, t, pw, false).is_err(),
+                    "cross-account {actor:?}"
+                );
             }
         };
         expect(&Owner, [true, true, true, true]);
@@ -164,20 +190,38 @@ mod tests {
     #[test]
     fn nobody_changes_their_own_password_from_the_panel() {
         let r = may_manage_password(
-            &Actor { id: 1, account_id: 1, role: &Role::Owner },
-            &Target { id: 1, account_id: 1, role: &Role::Owner, sign_in_method: SignInMethod::Password },
+            &Actor {
+                id: 1,
+                account_id: 1,
+                role: &Role::Owner,
+            },
+            &Target {
+                id: 1,
+                account_id: 1,
+                role: &Role::Owner,
+                sign_in_method: SignInMethod::Password,
+            },
         );
         assert!(r.is_err());
     }
 
     fn actor(role: &Role) -> Actor<'_> {
-        Actor { id: 1, account_id: 1, role }
+        Actor {
+            id: 1,
+            account_id: 1,
+            role,
+        }
     }
 
     #[test]
     fn only_the_owner_makes_admins() {
         let member = Role::Member;
-        let t = Target { id: 2, account_id: 1, role: &member, sign_in_method: SignInMethod::Password };
+        let t = Target {
+            id: 2,
+            account_id: 1,
+            role: &member,
+            sign_in_method: SignInMethod::Password,
+        };
         assert!(may_assign_role(&actor(&Role::Owner), &t, &Role::Admin).is_ok());
         assert!(may_assign_role(&actor(&Role::Admin), &t, &Role::Admin).is_err());
         assert!(may_assign_role(&actor(&Role::Admin), &t, &custom(&[])).is_ok());

@@ -33,7 +33,13 @@ pub enum CodeState {
     Used,
 }
 
-pub fn code_state(expires_at: i64, attempts: u32, consumed: bool, revoked: bool, now: i64) -> CodeState {
+pub fn code_state(
+    expires_at: i64,
+    attempts: u32,
+    consumed: bool,
+    revoked: bool,
+    now: i64,
+) -> CodeState {
     if consumed {
         CodeState::Used
     } else if revoked || now >= expires_at {
@@ -60,13 +66,19 @@ mod tests {
 
     #[test]
     fn codes_die_at_expiry_exactly() {
-        assert_eq!(code_state(100, 0, false, false, 99), CodeState::Live { attempts_left: 5 });
+        assert_eq!(
+            code_state(100, 0, false, false, 99),
+            CodeState::Live { attempts_left: 5 }
+        );
         assert_eq!(code_state(100, 0, false, false, 100), CodeState::Expired);
     }
 
     #[test]
     fn five_wrong_guesses_exhaust_a_code() {
-        assert_eq!(code_state(100, 4, false, false, 0), CodeState::Live { attempts_left: 1 });
+        assert_eq!(
+            code_state(100, 4, false, false, 0),
+            CodeState::Live { attempts_left: 1 }
+        );
         assert_eq!(code_state(100, 5, false, false, 0), CodeState::Exhausted);
     }
 

@@ -44,7 +44,9 @@ impl Smtp {
         }
         let transport = b
             .timeout(Some(Duration::from_secs(15)))
-            .hello_name(lettre::transport::smtp::extension::ClientId::Domain(public_host.to_string()))
+            .hello_name(lettre::transport::smtp::extension::ClientId::Domain(
+                public_host.to_string(),
+            ))
             .build();
         Ok(Self {
             transport,
@@ -62,8 +64,15 @@ impl Smtp {
             .from(self.from.clone())
             .to(to)
             .subject(&msg.subject)
-            .message_id(Some(format!("<{}@{}>", msg.idempotency_key, self.from.email.domain())))
-            .multipart(MultiPart::alternative_plain_html(msg.body_text.clone(), msg.body_html.clone()))
+            .message_id(Some(format!(
+                "<{}@{}>",
+                msg.idempotency_key,
+                self.from.email.domain()
+            )))
+            .multipart(MultiPart::alternative_plain_html(
+                msg.body_text.clone(),
+                msg.body_html.clone(),
+            ))
             .map_err(|e| SendError::permanent(format!("cannot build message: {e}")))
     }
 }
@@ -82,7 +91,9 @@ impl Sender for Smtp {
             match self.transport.send(m).await {
                 Ok(_) => Ok(()),
                 // 5xx answers are permanent (bad mailbox); connection trouble and 4xx are not.
-                Err(e) if e.is_permanent() => Err(SendError::permanent(format!("smtp {}: {e}", self.host))),
+                Err(e) if e.is_permanent() => {
+                    Err(SendError::permanent(format!("smtp {}: {e}", self.host)))
+                }
                 Err(e) => Err(SendError::transient(format!("smtp {}: {e}", self.host))),
             }
         })
@@ -112,7 +123,9 @@ impl Sender for DevMailbox {
             tokio::fs::create_dir_all(&self.dir)
                 .await
                 .map_err(|e| SendError::transient(format!("dev mailbox: {e}")))?;
-            let file = self.dir.join(format!("{}-{}.txt", self.channel, msg.idempotency_key));
+            let file = self
+                .dir
+                .join(format!("{}-{}.txt", self.channel, msg.idempotency_key));
             let content = format!(
                 "To: {}\nSubject: {}\n\n{}\n",
                 msg.recipient, msg.subject, msg.body_text

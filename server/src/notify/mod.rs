@@ -30,11 +30,17 @@ pub struct SendError {
 
 impl SendError {
     pub fn transient(message: impl Into<String>) -> Self {
-        Self { permanent: false, message: message.into() }
+        Self {
+            permanent: false,
+            message: message.into(),
+        }
     }
 
     pub fn permanent(message: impl Into<String>) -> Self {
-        Self { permanent: true, message: message.into() }
+        Self {
+            permanent: true,
+            message: message.into(),
+        }
     }
 }
 

@@ -17,10 +17,17 @@ pub struct Twilio {
 }
 
 impl Twilio {
-    pub fn new(api_base: &Url, account_sid: &str, auth_token: SecretString, from: &str) -> Result<Self, String> {
+    pub fn new(
+        api_base: &Url,
+        account_sid: &str,
+        auth_token: SecretString,
+        from: &str,
+    ) -> Result<Self, String> {
         let base = api_base.as_str().trim_end_matches('/');
-        let endpoint = Url::parse(&format!("{base}/2010-04-01/Accounts/{account_sid}/Messages.json"))
-            .map_err(|e| format!("TWILIO_API_BASE: {e}"))?;
+        let endpoint = Url::parse(&format!(
+            "{base}/2010-04-01/Accounts/{account_sid}/Messages.json"
+        ))
+        .map_err(|e| format!("TWILIO_API_BASE: {e}"))?;
         let client = reqwest::Client::builder()
             .timeout(Duration::from_secs(10))
             .connect_timeout(Duration::from_secs(5))
@@ -50,7 +57,10 @@ impl Sender for Twilio {
                 .basic_auth(&self.account_sid, Some(self.auth_token.expose_secret()))
                 // Twilio's own idempotency header: a retried request is not sent twice.
                 .header("I-Twilio-Idempotency-Token", &msg.idempotency_key)
-                .header(reqwest::header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .header(
+                    reqwest::header::CONTENT_TYPE,
+                    "application/x-www-form-urlencoded",
+                )
                 .body(form)
                 .send()
                 .await
@@ -59,7 +69,13 @@ impl Sender for Twilio {
             if status.is_success() {
                 return Ok(());
             }
-            let body: String = res.text().await.unwrap_or_default().chars().take(300).collect();
+            let body: String = res
+                .text()
+                .await
+                .unwrap_or_default()
+                .chars()
+                .take(300)
+                .collect();
             // 429 and 5xx may pass; any other 4xx (invalid number, unverified sender) will not.
             if status.as_u16() == 429 || status.is_server_error() {
                 Err(SendError::transient(format!("twilio {status}: {body}")))

@@ -29,7 +29,12 @@ impl Lang {
     /// The first supported language in an `Accept-Language` header, by the order given.
     pub fn from_accept_language(header: &str) -> Self {
         for part in header.split(',') {
-            let tag = part.split(';').next().unwrap_or_default().trim().to_lowercase();
+            let tag = part
+                .split(';')
+                .next()
+                .unwrap_or_default()
+                .trim()
+                .to_lowercase();
             if tag == "sv" || tag.starts_with("sv-") {
                 return Self::Sv;
             }
@@ -75,7 +80,7 @@ fn html_page(lang: Lang, paragraphs: &[String]) -> String {
 
 /// "1 timme", "24 hours", "10 minuter".
 pub fn validity(lang: Lang, secs: u64) -> String {
-    let (n, en, sv_one, sv_many) = if secs >= 3600 && secs % 3600 == 0 {
+    let (n, en, sv_one, sv_many) = if secs >= 3600 && secs.is_multiple_of(3600) {
         (secs / 3600, "hour", "timme", "timmar")
     } else if secs >= 60 {
         (secs.div_ceil(60), "minute", "minut", "minuter")
@@ -91,7 +96,14 @@ pub fn validity(lang: Lang, secs: u64) -> String {
 }
 
 /// The verification code email: the code, the link, when both expire, and that it can be ignored.
-pub fn reset_code_email(lang: Lang, name: &str, code: &str, link: &str, valid_secs: u64, expires_utc: &str) -> Rendered {
+pub fn reset_code_email(
+    lang: Lang,
+    name: &str,
+    code: &str,
+    link: &str,
+    valid_secs: u64,
+    expires_utc: &str,
+) -> Rendered {
     let v = validity(lang, valid_secs);
     let (subject, lines) = match lang {
         Lang::En => (
@@ -121,15 +133,27 @@ pub fn reset_code_email(lang: Lang, name: &str, code: &str, link: &str, valid_se
         .iter()
         .enumerate()
         .map(|(i, l)| match i {
-            2 => format!("<strong style=\"font-size:1.6em;letter-spacing:.2em\">{}</strong>", esc(l)),
+            2 => format!(
+                "<strong style=\"font-size:1.6em;letter-spacing:.2em\">{}</strong>",
+                esc(l)
+            ),
             3 => {
                 let (label, _) = l.split_once('\n').unwrap_or((l, ""));
-                format!("{}<br><a href=\"{}\">{}</a>", esc(label), esc(link), esc(link))
+                format!(
+                    "{}<br><a href=\"{}\">{}</a>",
+                    esc(label),
+                    esc(link),
+                    esc(link)
+                )
             }
             _ => esc(l),
         })
         .collect();
-    Rendered { subject, text: lines.join("\n\n"), html: html_page(lang, &html) }
+    Rendered {
+        subject,
+        text: lines.join("\n\n"),
+        html: html_page(lang, &html),
+    }
 }
 
 /// The SMS: short, the code, the validity, and the Web OTP line (`@host #code`) last so browsers
@@ -140,7 +164,11 @@ pub fn reset_code_sms(lang: Lang, code: &str, valid_secs: u64, host: &str) -> Re
         Lang::En => format!("Your password reset code is {code}. It is valid for {v}. Never share it.\n\n@{host} #{code}"),
         Lang::Sv => format!("Din kod för att återställa lösenordet är {code}. Den gäller i {v}. Dela den aldrig.\n\n@{host} #{code}"),
     };
-    Rendered { subject: String::new(), text, html: String::new() }
+    Rendered {
+        subject: String::new(),
+        text,
+        html: String::new(),
+    }
 }
 
 /// Where a change came from, for the confirmation emails.
@@ -152,7 +180,13 @@ pub struct Origin {
 }
 
 /// The confirmation after a self-service reset or a change of a remembered password.
-pub fn password_changed_email(lang: Lang, name: &str, origin: &Origin, reset: bool, reset_url: &str) -> Rendered {
+pub fn password_changed_email(
+    lang: Lang,
+    name: &str,
+    origin: &Origin,
+    reset: bool,
+    reset_url: &str,
+) -> Rendered {
     let (subject, lines) = match lang {
         Lang::En => (
             if reset { "Your password has been reset" } else { "Your password has been changed" }.to_string(),
@@ -182,11 +216,22 @@ pub fn password_changed_email(lang: Lang, name: &str, origin: &Origin, reset: bo
         ),
     };
     let html: Vec<String> = lines.iter().map(|l| esc(l)).collect();
-    Rendered { subject, text: lines.join("\n\n"), html: html_page(lang, &html) }
+    Rendered {
+        subject,
+        text: lines.join("\n\n"),
+        html: html_page(lang, &html),
+    }
 }
 
 /// An administrator set the user's password.
-pub fn admin_changed_email(lang: Lang, name: &str, admin: &str, when_utc: &str, must_change: bool, reset_url: &str) -> Rendered {
+pub fn admin_changed_email(
+    lang: Lang,
+    name: &str,
+    admin: &str,
+    when_utc: &str,
+    must_change: bool,
+    reset_url: &str,
+) -> Rendered {
     let (subject, lines) = match lang {
         Lang::En => (
             "Your password was changed by an administrator".to_string(),
@@ -216,11 +261,20 @@ pub fn admin_changed_email(lang: Lang, name: &str, admin: &str, when_utc: &str, 
         ),
     };
     let html: Vec<String> = lines.iter().map(|l| esc(l)).collect();
-    Rendered { subject, text: lines.join("\n\n"), html: html_page(lang, &html) }
+    Rendered {
+        subject,
+        text: lines.join("\n\n"),
+        html: html_page(lang, &html),
+    }
 }
 
 /// Sent instead of a code when account existence is hidden and the account uses a provider.
-pub fn sso_notice_email(lang: Lang, name: &str, provider: &str, recovery: Option<&str>) -> Rendered {
+pub fn sso_notice_email(
+    lang: Lang,
+    name: &str,
+    provider: &str,
+    recovery: Option<&str>,
+) -> Rendered {
     let (subject, lines) = match lang {
         Lang::En => (
             "About your password reset request".to_string(),
@@ -240,7 +294,11 @@ pub fn sso_notice_email(lang: Lang, name: &str, provider: &str, recovery: Option
         ),
     };
     let html: Vec<String> = lines.iter().map(|l| esc(l)).collect();
-    Rendered { subject, text: lines.join("\n\n"), html: html_page(lang, &html) }
+    Rendered {
+        subject,
+        text: lines.join("\n\n"),
+        html: html_page(lang, &html),
+    }
 }
 
 /// A short description of a browser from its User-Agent, for the confirmation email.
@@ -293,7 +351,11 @@ mod tests {
         let r = password_changed_email(
             Lang::En,
             "<script>x</script>",
-            &Origin { when_utc: "now".into(), browser: "b".into(), ip: "1".into() },
+            &Origin {
+                when_utc: "now".into(),
+                browser: "b".into(),
+                ip: "1".into(),
+            },
             true,
             "u",
         );
@@ -311,7 +373,10 @@ mod tests {
 
     #[test]
     fn accept_language_picks_the_first_supported() {
-        assert_eq!(Lang::from_accept_language("sv-SE,sv;q=0.9,en;q=0.8"), Lang::Sv);
+        assert_eq!(
+            Lang::from_accept_language("sv-SE,sv;q=0.9,en;q=0.8"),
+            Lang::Sv
+        );
         assert_eq!(Lang::from_accept_language("de,en;q=0.5,sv;q=0.1"), Lang::En);
         assert_eq!(Lang::from_accept_language(""), Lang::En);
     }

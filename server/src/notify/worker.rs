@@ -38,7 +38,9 @@ pub struct Outbox {
 pub fn backoff_secs(attempts: u32, jitter: f64) -> i64 {
     let base = 2f64 * 2f64.powi(i32::try_from(attempts.saturating_sub(1).min(12)).unwrap_or(12));
     let capped = base.min(600.0);
-    (capped * (1.0 + jitter.clamp(-0.25, 0.25))).round().max(1.0) as i64
+    (capped * (1.0 + jitter.clamp(-0.25, 0.25)))
+        .round()
+        .max(1.0) as i64
 }
 
 impl Outbox {
@@ -97,20 +99,35 @@ impl Outbox {
         Ok(true)
     }
 
-    async fn settle(&self, m: &Claimed, via: &str, result: Result<(), SendError>) -> Result<(), sqlx::Error> {
+    async fn settle(
+        &self,
+        m: &Claimed,
+        via: &str,
+        result: Result<(), SendError>,
+    ) -> Result<(), sqlx::Error> {
         let now = self.clock.now();
         let mut c = self.store.conn().await?;
         match result {
             Ok(()) => {
                 outbox::mark_sent(&mut c, m.id, now).await?;
                 self.metrics.notification(m.channel.as_str(), "sent");
-                tracing::info!(id = m.id, channel = m.channel.as_str(), via, "notification sent");
+                tracing::info!(
+                    id = m.id,
+                    channel = m.channel.as_str(),
+                    via,
+                    "notification sent"
+                );
             }
             Err(e) if e.permanent || m.attempts >= MAX_ATTEMPTS => {
                 outbox::mark_failed(&mut c, m.id, now, &e.message).await?;
                 self.metrics.notification(m.channel.as_str(), "failed");
                 tracing::warn!(id = m.id, channel = m.channel.as_str(), attempts = m.attempts, error = %e.message, "notification failed for good");
-                let detail = format!("{} via {via} after {} attempt(s): {}", m.channel.as_str(), m.attempts, e.message);
+                let detail = format!(
+                    "{} via {via} after {} attempt(s): {}",
+                    m.channel.as_str(),
+                    m.attempts,
+                    e.message
+                );
                 audit::record(
                     &mut c,
                     &audit::Event {

@@ -3,8 +3,8 @@
 //! `/api/admin/audit`, `/api/admin/settings`. Every rule is the server's; the page only hides.
 
 use app::wire::{
-    permission, AccountSettings, AdminSetPasswordRequest, AdminUser, AssignRoleRequest, Role as WireRole, RoleRequest,
-    SignInMethod, UserPage,
+    permission, AccountSettings, AdminSetPasswordRequest, AdminUser, AssignRoleRequest,
+    Role as WireRole, RoleRequest, SignInMethod, UserPage,
 };
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -15,9 +15,14 @@ use serde::Deserialize;
 
 use crate::auth;
 use crate::crypto::{new_code, new_token};
-use crate::domain::permissions::{may_assign_role, may_manage_password, Actor, Denied, Role, Target};
+use crate::domain::permissions::{
+    may_assign_role, may_manage_password, Actor, Denied, Role, Target,
+};
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{AuditView, AuthUser, Client, Json, RequirePermission, RolesManage, SettingsEdit, UsersEdit, UsersView};
+use crate::extract::{
+    AuditView, AuthUser, Client, Json, RequirePermission, RolesManage, SettingsEdit, UsersEdit,
+    UsersView,
+};
 use crate::notify::templates::{self, Lang};
 use crate::state::AppState;
 use crate::store::admin::{self, Sort};
@@ -54,7 +59,11 @@ struct ListQuery {
 }
 
 fn actor(u: &AuthUser) -> Actor<'_> {
-    Actor { id: u.user.id, account_id: u.user.account_id, role: &u.user.role }
+    Actor {
+        id: u.user.id,
+        account_id: u.user.account_id,
+        role: &u.user.role,
+    }
 }
 
 fn denial(d: Denied) -> ApiError {
@@ -64,7 +73,11 @@ fn denial(d: Denied) -> ApiError {
     }
 }
 
-async fn list_users(State(st): State<AppState>, RequirePermission(u, _): RequirePermission<UsersView>, Query(q): Query<ListQuery>) -> ApiResult<Response> {
+async fn list_users(
+    State(st): State<AppState>,
+    RequirePermission(u, _): RequirePermission<UsersView>,
+    Query(q): Query<ListQuery>,
+) -> ApiResult<Response> {
     if q.q.chars().count() > 100 {
         return Err(ApiError::bad_request("too_long", "The search is too long.").field("q"));
     }
@@ -73,12 +86,22 @@ async fn list_users(State(st): State<AppState>, RequirePermission(u, _): Require
         "email" => Sort::Email,
         "role" => Sort::Role,
         "last_sign_in" => Sort::LastSignIn,
-        _ => return Err(ApiError::bad_request("invalid_sort", "Sort by name, email, role or last_sign_in.").field("sort")),
+        _ => {
+            return Err(ApiError::bad_request(
+                "invalid_sort",
+                "Sort by name, email, role or last_sign_in.",
+            )
+            .field("sort"))
+        }
     };
     let desc = match q.dir.as_deref().unwrap_or("asc") {
         "asc" => false,
         "desc" => true,
-        _ => return Err(ApiError::bad_request("invalid_dir", "The direction is asc or desc.").field("dir")),
+        _ => {
+            return Err(
+                ApiError::bad_request("invalid_dir", "The direction is asc or desc.").field("dir"),
+            )
+        }
     };
     let per_page = q.per_page.unwrap_or(20).clamp(1, 100);
     let page = q.page.unwrap_or(1).max(1);
@@ -99,7 +122,15 @@ async fn list_users(State(st): State<AppState>, RequirePermission(u, _): Require
         .into_iter()
         .map(|r| {
             let method = SignInMethod::parse(&r.sign_in_method).unwrap_or(SignInMethod::Password);
-            let verdict = may_manage_password(&a, &Target { id: r.id, account_id: u.user.account_id, role: &r.role, sign_in_method: method });
+            let verdict = may_manage_password(
+                &a,
+                &Target {
+                    id: r.id,
+                    account_id: u.user.account_id,
+                    role: &r.role,
+                    sign_in_method: method,
+                },
+            );
             let reason = match &verdict {
                 Ok(()) => None,
                 Err(Denied::Sso(p)) => Some(format!("Signs in with {}", p.display_name())),
@@ -121,7 +152,13 @@ async fn list_users(State(st): State<AppState>, RequirePermission(u, _): Require
             }
         })
         .collect();
-    Ok(axum::Json(UserPage { users, total: u64::try_from(total).unwrap_or(0), page, per_page }).into_response())
+    Ok(axum::Json(UserPage {
+        users,
+        total: u64::try_from(total).unwrap_or(0),
+        page,
+        per_page,
+    })
+    .into_response())
 }
 
 /// Loads a target user; another account's user is answered like a refusal, not a 404, so ids
@@ -134,7 +171,12 @@ async fn target(c: &mut Conn, u: &AuthUser, id: i64) -> ApiResult<User> {
 }
 
 fn target_of(t: &User) -> Target<'_> {
-    Target { id: t.id, account_id: t.account_id, role: &t.role, sign_in_method: t.sign_in_method }
+    Target {
+        id: t.id,
+        account_id: t.account_id,
+        role: &t.role,
+        sign_in_method: t.sign_in_method,
+    }
 }
 
 /// An administrator sets a user's password. The user is signed out everywhere, told by email,
@@ -150,7 +192,8 @@ async fn set_password(
     let mut c = st.store.conn().await?;
     let t = target(&mut c, &u, id).await?;
     may_manage_password(&actor(&u), &target_of(&t)).map_err(denial)?;
-    let hash = auth::prepare_password(&st, &mut c, &t, &req.new_password, &req.confirm_password).await?;
+    let hash =
+        auth::prepare_password(&st, &mut c, &t, &req.new_password, &req.confirm_password).await?;
     drop(c);
     let now = st.now();
     let mail = templates::admin_changed_email(
@@ -189,7 +232,11 @@ async fn set_password(
             target_user_id: Some(t.id),
             ip: Some(&client.ip),
             user_agent: Some(&client.user_agent),
-            detail: Some(if req.require_change { "must change at next sign-in" } else { "no forced change" }),
+            detail: Some(if req.require_change {
+                "must change at next sign-in"
+            } else {
+                "no forced change"
+            }),
         },
         now,
     )
@@ -199,7 +246,12 @@ async fn set_password(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-async fn unlock(State(st): State<AppState>, RequirePermission(u, _): RequirePermission<UsersEdit>, client: Client, Path(id): Path<i64>) -> ApiResult<Response> {
+async fn unlock(
+    State(st): State<AppState>,
+    RequirePermission(u, _): RequirePermission<UsersEdit>,
+    client: Client,
+    Path(id): Path<i64>,
+) -> ApiResult<Response> {
     let mut c = st.store.conn().await?;
     let t = target(&mut c, &u, id).await?;
     may_manage_password(&actor(&u), &target_of(&t)).map_err(denial)?;
@@ -223,7 +275,12 @@ async fn unlock(State(st): State<AppState>, RequirePermission(u, _): RequirePerm
 
 /// Starts the self-service flow for a user: they get the code and the link by email, exactly as
 /// if they had asked (same caps, same lifetime, the previous code dies).
-async fn send_reset(State(st): State<AppState>, u: AuthUser, client: Client, Path(id): Path<i64>) -> ApiResult<Response> {
+async fn send_reset(
+    State(st): State<AppState>,
+    u: AuthUser,
+    client: Client,
+    Path(id): Path<i64>,
+) -> ApiResult<Response> {
     let mut c = st.store.conn().await?;
     let t = target(&mut c, &u, id).await?;
     may_manage_password(&actor(&u), &target_of(&t)).map_err(denial)?;
@@ -233,7 +290,9 @@ async fn send_reset(State(st): State<AppState>, u: AuthUser, client: Client, Pat
         (format!("codes_h:{key}"), st.config.codes_per_hour, 3600),
         (format!("codes_d:{key}"), st.config.codes_per_day, 86_400),
     ] {
-        if let crate::store::limits::Verdict::Refused { retry_after } = crate::store::limits::hit(&mut c, &bucket, max, window, now).await? {
+        if let crate::store::limits::Verdict::Refused { retry_after } =
+            crate::store::limits::hit(&mut c, &bucket, max, window, now).await?
+        {
             return Err(ApiError::too_many(retry_after));
         }
     }
@@ -241,7 +300,9 @@ async fn send_reset(State(st): State<AppState>, u: AuthUser, client: Client, Pat
     let ttl = i64::try_from(st.config.code_ttl_secs).unwrap_or(86_400);
     let code = new_code();
     let link = new_token();
-    let email = crate::domain::identifier::EmailAddress::parse(&t.email).map(|e| e.masked()).unwrap_or_default();
+    let email = crate::domain::identifier::EmailAddress::parse(&t.email)
+        .map(|e| e.masked())
+        .unwrap_or_default();
     let lang = Lang::parse(&t.lang);
     let msg = templates::reset_code_email(
         lang,
@@ -317,18 +378,33 @@ async fn send_reset(State(st): State<AppState>, u: AuthUser, client: Client, Pat
 fn valid_role_request(req: &RoleRequest) -> ApiResult<(String, Vec<String>)> {
     let name = req.name.trim().to_string();
     if name.is_empty() || name.chars().count() > 40 {
-        return Err(ApiError::bad_request("invalid_name", "A role name has 1 to 40 characters.").field("name"));
+        return Err(
+            ApiError::bad_request("invalid_name", "A role name has 1 to 40 characters.")
+                .field("name"),
+        );
     }
     if ["owner", "admin", "member", "custom"].contains(&name.to_lowercase().as_str()) {
-        return Err(ApiError::bad_request("reserved_name", "That name belongs to a built-in role.").field("name"));
+        return Err(ApiError::bad_request(
+            "reserved_name",
+            "That name belongs to a built-in role.",
+        )
+        .field("name"));
     }
     let mut perms = Vec::new();
     for p in &req.permissions {
         if !permission::ALL.contains(&p.as_str()) {
-            return Err(ApiError::bad_request("invalid_permission", format!("Unknown permission {p}.")).field("permissions"));
+            return Err(ApiError::bad_request(
+                "invalid_permission",
+                format!("Unknown permission {p}."),
+            )
+            .field("permissions"));
         }
         if p == permission::SETTINGS_EDIT {
-            return Err(ApiError::bad_request("invalid_permission", "Account settings belong to the owner.").field("permissions"));
+            return Err(ApiError::bad_request(
+                "invalid_permission",
+                "Account settings belong to the owner.",
+            )
+            .field("permissions"));
         }
         if !perms.contains(p) {
             perms.push(p.clone());
@@ -337,27 +413,51 @@ fn valid_role_request(req: &RoleRequest) -> ApiResult<(String, Vec<String>)> {
     Ok((name, perms))
 }
 
-async fn list_roles(State(st): State<AppState>, RequirePermission(u, _): RequirePermission<UsersView>) -> ApiResult<Response> {
+async fn list_roles(
+    State(st): State<AppState>,
+    RequirePermission(u, _): RequirePermission<UsersView>,
+) -> ApiResult<Response> {
     let mut c = st.store.conn().await?;
     let roles: Vec<WireRole> = admin::roles(&mut c, u.user.account_id)
         .await?
         .into_iter()
-        .map(|r| WireRole { id: r.id, name: r.name, permissions: r.permissions })
+        .map(|r| WireRole {
+            id: r.id,
+            name: r.name,
+            permissions: r.permissions,
+        })
         .collect();
     Ok(axum::Json(roles).into_response())
 }
 
-async fn create_role(State(st): State<AppState>, RequirePermission(u, _): RequirePermission<RolesManage>, Json(req): Json<RoleRequest>) -> ApiResult<Response> {
+async fn create_role(
+    State(st): State<AppState>,
+    RequirePermission(u, _): RequirePermission<RolesManage>,
+    Json(req): Json<RoleRequest>,
+) -> ApiResult<Response> {
     let (name, perms) = valid_role_request(&req)?;
     let mut c = st.store.conn().await?;
     let id = match admin::insert_role(&mut c, u.user.account_id, &name, &perms).await {
         Ok(id) => id,
         Err(e) if crate::store::is_unique_violation(&e) => {
-            return Err(ApiError::new(StatusCode::CONFLICT, "role_exists", "A role with that name exists.").field("name"))
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "role_exists",
+                "A role with that name exists.",
+            )
+            .field("name"))
         }
         Err(e) => return Err(e.into()),
     };
-    Ok((StatusCode::CREATED, axum::Json(WireRole { id, name, permissions: perms })).into_response())
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(WireRole {
+            id,
+            name,
+            permissions: perms,
+        }),
+    )
+        .into_response())
 }
 
 async fn update_role(
@@ -369,19 +469,37 @@ async fn update_role(
     let (name, perms) = valid_role_request(&req)?;
     let mut c = st.store.conn().await?;
     match admin::update_role(&mut c, u.user.account_id, id, &name, &perms).await {
-        Ok(true) => Ok(axum::Json(WireRole { id, name, permissions: perms }).into_response()),
-        Ok(false) => Err(ApiError::not_found("role_not_found", "There is no such role.")),
-        Err(e) if crate::store::is_unique_violation(&e) => {
-            Err(ApiError::new(StatusCode::CONFLICT, "role_exists", "A role with that name exists.").field("name"))
-        }
+        Ok(true) => Ok(axum::Json(WireRole {
+            id,
+            name,
+            permissions: perms,
+        })
+        .into_response()),
+        Ok(false) => Err(ApiError::not_found(
+            "role_not_found",
+            "There is no such role.",
+        )),
+        Err(e) if crate::store::is_unique_violation(&e) => Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "role_exists",
+            "A role with that name exists.",
+        )
+        .field("name")),
         Err(e) => Err(e.into()),
     }
 }
 
-async fn delete_role(State(st): State<AppState>, RequirePermission(u, _): RequirePermission<RolesManage>, Path(id): Path<i64>) -> ApiResult<Response> {
+async fn delete_role(
+    State(st): State<AppState>,
+    RequirePermission(u, _): RequirePermission<RolesManage>,
+    Path(id): Path<i64>,
+) -> ApiResult<Response> {
     let mut tx = st.store.begin().await?;
     if !admin::delete_role(&mut tx, u.user.account_id, id).await? {
-        return Err(ApiError::not_found("role_not_found", "There is no such role."));
+        return Err(ApiError::not_found(
+            "role_not_found",
+            "There is no such role.",
+        ));
     }
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT.into_response())
@@ -402,8 +520,19 @@ async fn assign_role(
         "member" => (Role::Member, "member", None),
         "owner" => (Role::Owner, "owner", None),
         _ => match admin::role_by_name(&mut c, u.user.account_id, name).await? {
-            Some(r) => (Role::Custom { name: r.name.clone(), permissions: r.permissions.clone() }, "custom", Some(r.id)),
-            None => return Err(ApiError::bad_request("role_not_found", "There is no such role.").field("role")),
+            Some(r) => (
+                Role::Custom {
+                    name: r.name.clone(),
+                    permissions: r.permissions.clone(),
+                },
+                "custom",
+                Some(r.id),
+            ),
+            None => {
+                return Err(
+                    ApiError::bad_request("role_not_found", "There is no such role.").field("role"),
+                )
+            }
         },
     };
     may_assign_role(&actor(&u), &target_of(&t), &role).map_err(ApiError::forbidden)?;
@@ -436,7 +565,11 @@ struct AuditQuery {
     page: Option<u32>,
 }
 
-async fn list_audit(State(st): State<AppState>, RequirePermission(u, _): RequirePermission<AuditView>, Query(q): Query<AuditQuery>) -> ApiResult<Response> {
+async fn list_audit(
+    State(st): State<AppState>,
+    RequirePermission(u, _): RequirePermission<AuditView>,
+    Query(q): Query<AuditQuery>,
+) -> ApiResult<Response> {
     let user = q.user.as_deref().map(str::trim).filter(|s| !s.is_empty());
     let kind = q.kind.as_deref().map(str::trim).filter(|s| !s.is_empty());
     if user.is_some_and(|s| s.len() > 254) || kind.is_some_and(|s| s.len() > 64) {
@@ -448,7 +581,10 @@ async fn list_audit(State(st): State<AppState>, RequirePermission(u, _): Require
     Ok(axum::Json(events).into_response())
 }
 
-async fn get_settings(State(st): State<AppState>, RequirePermission(u, _): RequirePermission<UsersView>) -> ApiResult<Response> {
+async fn get_settings(
+    State(st): State<AppState>,
+    RequirePermission(u, _): RequirePermission<UsersView>,
+) -> ApiResult<Response> {
     let mut c = st.store.conn().await?;
     let (_, policy) = users::account_policy(&mut c, u.user.account_id).await?;
     Ok(axum::Json(AccountSettings { policy }).into_response())

@@ -12,7 +12,10 @@ use crate::store::outbox;
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/healthz", get(|| async { Json(json!({ "status": "alive" })) }))
+        .route(
+            "/healthz",
+            get(|| async { Json(json!({ "status": "alive" })) }),
+        )
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
 }
@@ -21,7 +24,11 @@ pub fn router() -> Router<AppState> {
 async fn readyz(State(st): State<AppState>) -> impl IntoResponse {
     let db = st.store.ping().await;
     let migrated = db && st.store.is_ready().await;
-    let status = if db && migrated { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    let status = if db && migrated {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
     (
         status,
         Json(json!({
@@ -39,7 +46,10 @@ async fn metrics(State(st): State<AppState>) -> impl IntoResponse {
         Err(_) => (-1, -1),
     };
     (
-        [(axum::http::header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")],
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
         st.metrics.render(depth, oldest),
     )
 }

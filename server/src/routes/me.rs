@@ -39,7 +39,11 @@ async fn policy(State(st): State<AppState>, PendingUser(u): PendingUser) -> ApiR
 async fn list_meetings(State(st): State<AppState>, u: AuthUser) -> ApiResult<Response> {
     let mut c = st.store.conn().await?;
     let list = meetings::upcoming(&mut c, u.user.id, st.now()).await?;
-    Ok(axum::Json(MeetingList { time_zone: u.user.time_zone.clone(), meetings: list }).into_response())
+    Ok(axum::Json(MeetingList {
+        time_zone: u.user.time_zone.clone(),
+        meetings: list,
+    })
+    .into_response())
 }
 
 /// Changes a remembered password. The session that asks stays signed in; every other session of
@@ -56,19 +60,30 @@ async fn change_password(
     let mut c = st.store.conn().await?;
     if !user.must_change_password {
         if req.current_password.is_empty() {
-            return Err(ApiError::bad_request("required", "Enter your current password.").field("current_password"));
+            return Err(
+                ApiError::bad_request("required", "Enter your current password.")
+                    .field("current_password"),
+            );
         }
         let ok = st
             .hasher
-            .verify(SecretString::from(req.current_password.clone()), user.password_hash.clone())
+            .verify(
+                SecretString::from(req.current_password.clone()),
+                user.password_hash.clone(),
+            )
             .await
             .map_err(ApiError::internal)?;
         if !ok {
-            return Err(ApiError::new(StatusCode::UNAUTHORIZED, "wrong_password", "Your current password is not correct.")
-                .field("current_password"));
+            return Err(ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "wrong_password",
+                "Your current password is not correct.",
+            )
+            .field("current_password"));
         }
     }
-    let hash = auth::prepare_password(&st, &mut c, user, &req.new_password, &req.confirm_password).await?;
+    let hash =
+        auth::prepare_password(&st, &mut c, user, &req.new_password, &req.confirm_password).await?;
     drop(c);
     let now = st.now();
     let lang = Lang::parse(&user.lang);
@@ -121,8 +136,14 @@ async fn change_password(
 /// uses it), stores nothing, logs nothing.
 async fn password_strength(Json(req): Json<StrengthRequest>) -> ApiResult<Response> {
     if req.password.len() > 1024 {
-        return Err(ApiError::bad_request("too_long", "The password is too long.").field("password"));
+        return Err(
+            ApiError::bad_request("too_long", "The password is too long.").field("password"),
+        );
     }
     let pw = app::policy::normalize(&req.password);
-    Ok(axum::Json(StrengthResponse { score: strength(&pw, &[]), blocklisted: is_common_password(&pw) }).into_response())
+    Ok(axum::Json(StrengthResponse {
+        score: strength(&pw, &[]),
+        blocklisted: is_common_password(&pw),
+    })
+    .into_response())
 }

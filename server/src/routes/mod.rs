@@ -21,7 +21,8 @@ pub fn api_router() -> Router<AppState> {
         .merge(reset::router())
         .merge(admin::router())
         .fallback(|| async {
-            let mut res = ApiError::not_found("not_found", "There is no such API endpoint.").into_response();
+            let mut res =
+                ApiError::not_found("not_found", "There is no such API endpoint.").into_response();
             res.extensions_mut().insert(UnknownApiRoute);
             res
         })
@@ -32,7 +33,14 @@ pub fn api_router() -> Router<AppState> {
 pub struct UnknownApiRoute;
 
 /// A `Set-Cookie` value: host-only (no Domain), HttpOnly, `Secure` on https.
-pub fn cookie(name: &str, value: &str, path: &str, max_age: Option<u64>, same_site: &str, secure: bool) -> HeaderValue {
+pub fn cookie(
+    name: &str,
+    value: &str,
+    path: &str,
+    max_age: Option<u64>,
+    same_site: &str,
+    secure: bool,
+) -> HeaderValue {
     let mut s = format!("{name}={value}; Path={path}; HttpOnly; SameSite={same_site}");
     if let Some(age) = max_age {
         s.push_str(&format!("; Max-Age={age}"));
@@ -49,7 +57,11 @@ pub fn clear_cookie(name: &str, path: &str, secure: bool) -> HeaderValue {
 }
 
 /// A JSON response with extra `Set-Cookie` headers.
-pub fn with_cookies(status: StatusCode, body: impl IntoResponse, cookies: Vec<HeaderValue>) -> Response {
+pub fn with_cookies(
+    status: StatusCode,
+    body: impl IntoResponse,
+    cookies: Vec<HeaderValue>,
+) -> Response {
     let mut res = (status, body).into_response();
     for c in cookies {
         res.headers_mut().append(header::SET_COOKIE, c);

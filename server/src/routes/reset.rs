@@ -8,8 +8,8 @@
 
 use app::ident::normalize_code;
 use app::wire::{
-    Channel as WireChannel, LinkState, OpenLinkRequest, ResetDone, ResetFlow, ResetStep, SetPasswordRequest,
-    SignInMethod, StartResetRequest, VerifyCodeRequest,
+    Channel as WireChannel, LinkState, OpenLinkRequest, ResetDone, ResetFlow, ResetStep,
+    SetPasswordRequest, SignInMethod, StartResetRequest, VerifyCodeRequest,
 };
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
@@ -44,23 +44,47 @@ pub fn router() -> Router<AppState> {
 const FLOW_PATH: &str = "/api/reset";
 
 fn flow_cookie(st: &AppState, token: &str) -> HeaderValue {
-    super::cookie(FLOW_COOKIE, token, FLOW_PATH, Some(st.config.code_ttl_secs), "Strict", st.config.is_https())
+    super::cookie(
+        FLOW_COOKIE,
+        token,
+        FLOW_PATH,
+        Some(st.config.code_ttl_secs),
+        "Strict",
+        st.config.is_https(),
+    )
 }
 
 fn no_flow() -> ApiError {
-    ApiError::not_found("no_flow", "There is no password reset in progress in this browser. Start again.")
+    ApiError::not_found(
+        "no_flow",
+        "There is no password reset in progress in this browser. Start again.",
+    )
 }
 
 fn expired() -> ApiError {
-    ApiError::gone("code_expired", "This code has expired or was replaced by a newer one. Request a new code.")
+    ApiError::gone(
+        "code_expired",
+        "This code has expired or was replaced by a newer one. Request a new code.",
+    )
 }
 
 fn link_expired() -> ApiError {
-    ApiError::gone("link_expired", "This link has expired or was already used. Send a new code.")
+    ApiError::gone(
+        "link_expired",
+        "This link has expired or was already used. Send a new code.",
+    )
 }
 
 /// Applies one rate limit, counting the refusal in the metrics.
-async fn cap(st: &AppState, c: &mut Conn, name: &str, bucket: &str, max: u32, window: i64, now: i64) -> ApiResult<()> {
+async fn cap(
+    st: &AppState,
+    c: &mut Conn,
+    name: &str,
+    bucket: &str,
+    max: u32,
+    window: i64,
+    now: i64,
+) -> ApiResult<()> {
     match limits::hit(c, bucket, max, window, now).await? {
         Verdict::Allowed => Ok(()),
         Verdict::Refused { retry_after } => {
@@ -68,7 +92,10 @@ async fn cap(st: &AppState, c: &mut Conn, name: &str, bucket: &str, max: u32, wi
             Err(ApiError::rate_limited(
                 "rate_limited",
                 retry_after,
-                format!("Too many codes were requested. Try again in {}.", human_duration(retry_after)),
+                format!(
+                    "Too many codes were requested. Try again in {}.",
+                    human_duration(retry_after)
+                ),
             ))
         }
     }
@@ -93,11 +120,19 @@ fn sender(st: &AppState, channel: Channel) -> String {
 }
 
 fn wire_channel(ch: &str) -> WireChannel {
-    if ch == "sms" { WireChannel::Sms } else { WireChannel::Email }
+    if ch == "sms" {
+        WireChannel::Sms
+    } else {
+        WireChannel::Email
+    }
 }
 
 fn channel_of(ch: &str) -> Channel {
-    if ch == "sms" { Channel::Sms } else { Channel::Email }
+    if ch == "sms" {
+        Channel::Sms
+    } else {
+        Channel::Email
+    }
 }
 
 /// The flow as the page sees it.
@@ -139,7 +174,9 @@ async fn flow_from_cookie(st: &AppState, c: &mut Conn, headers: &HeaderMap) -> A
     let flow = q::flow_by_token(c, &st.keys.token_hash("reset-flow", &token))
         .await?
         .ok_or_else(no_flow)?;
-    if flow.expires_at + i64::try_from(rules::GRANT_TTL_SECS).unwrap_or(900) < st.now() && flow.step != "done" {
+    if flow.expires_at + i64::try_from(rules::GRANT_TTL_SECS).unwrap_or(900) < st.now()
+        && flow.step != "done"
+    {
         return Err(no_flow());
     }
     Ok(flow)
@@ -220,7 +257,12 @@ async fn issue_code(
                 u64::try_from(ttl).unwrap_or(0),
                 &auth::utc(now + ttl),
             ),
-            Channel::Sms => templates::reset_code_sms(lang, &code, u64::try_from(ttl).unwrap_or(0), &st.config.public_host()),
+            Channel::Sms => templates::reset_code_sms(
+                lang,
+                &code,
+                u64::try_from(ttl).unwrap_or(0),
+                &st.config.public_host(),
+            ),
         };
         outbox::enqueue(
             &mut tx,
@@ -261,13 +303,41 @@ async fn issue_code(
 
 /// The abuse caps on SMS (SMS pumping: OWASP Forgot Password Cheat Sheet, "SMS": limit per
 /// number, per range and overall; only send to countries the business serves).
-async fn sms_caps(st: &AppState, c: &mut Conn, e164: &str, prefix: &str, user: &User, client: &Client, now: i64) -> ApiResult<()> {
+async fn sms_caps(
+    st: &AppState,
+    c: &mut Conn,
+    e164: &str,
+    prefix: &str,
+    user: &User,
+    client: &Client,
+    now: i64,
+) -> ApiResult<()> {
     let cfg = &st.config;
     let checks = [
-        ("sms_number_hour", format!("sms_num_h:{e164}"), cfg.sms_per_number_hour, 3600),
-        ("sms_number_day", format!("sms_num_d:{e164}"), cfg.sms_per_number_day, 86_400),
-        ("sms_prefix_hour", format!("sms_prefix_h:{prefix}"), cfg.sms_per_prefix_hour, 3600),
-        ("sms_global_hour", "sms_global_h".to_string(), cfg.sms_global_hour, 3600),
+        (
+            "sms_number_hour",
+            format!("sms_num_h:{e164}"),
+            cfg.sms_per_number_hour,
+            3600,
+        ),
+        (
+            "sms_number_day",
+            format!("sms_num_d:{e164}"),
+            cfg.sms_per_number_day,
+            86_400,
+        ),
+        (
+            "sms_prefix_hour",
+            format!("sms_prefix_h:{prefix}"),
+            cfg.sms_per_prefix_hour,
+            3600,
+        ),
+        (
+            "sms_global_hour",
+            "sms_global_h".to_string(),
+            cfg.sms_global_hour,
+            3600,
+        ),
     ];
     for (name, bucket, max, window) in checks {
         if let Err(e) = cap(st, c, name, &bucket, max, window, now).await {
@@ -293,11 +363,20 @@ async fn sms_caps(st: &AppState, c: &mut Conn, e164: &str, prefix: &str, user: &
 }
 
 #[tracing::instrument(skip_all, fields(ip = %client.ip))]
-async fn start(State(st): State<AppState>, client: Client, headers: HeaderMap, Json(req): Json<StartResetRequest>) -> ApiResult<Response> {
+async fn start(
+    State(st): State<AppState>,
+    client: Client,
+    headers: HeaderMap,
+    Json(req): Json<StartResetRequest>,
+) -> ApiResult<Response> {
     let now = st.now();
     let lang = super::request_lang(&headers);
     let ident = Identifier::parse(&req.identifier, st.config.default_region).ok_or_else(|| {
-        ApiError::bad_request("invalid_identifier", "Enter a valid email address or phone number.").field("identifier")
+        ApiError::bad_request(
+            "invalid_identifier",
+            "Enter a valid email address or phone number.",
+        )
+        .field("identifier")
     })?;
     if let Identifier::Phone(p) = &ident {
         if !st.config.sms_country_codes.contains(&p.country_code()) {
@@ -310,22 +389,42 @@ async fn start(State(st): State<AppState>, client: Client, headers: HeaderMap, J
         }
     }
     let mut c = st.store.conn().await?;
-    cap(&st, &mut c, "reset_ip", &format!("reset_ip:{}", client.ip), st.config.ip_requests_per_hour, 3600, now).await?;
+    cap(
+        &st,
+        &mut c,
+        "reset_ip",
+        &format!("reset_ip:{}", client.ip),
+        st.config.ip_requests_per_hour,
+        3600,
+        now,
+    )
+    .await?;
     let user = match &ident {
         Identifier::Email(e) => users::by_email(&mut c, &e.lower()).await?,
         Identifier::Phone(p) => users::by_phone(&mut c, p.e164()).await?,
     }
     .filter(|u| u.active);
     let delivery = match &ident {
-        Identifier::Email(e) => Delivery { channel: Channel::Email, recipient: e.as_str().to_string(), masked: e.masked() },
-        Identifier::Phone(p) => Delivery { channel: Channel::Sms, recipient: p.e164().to_string(), masked: p.masked() },
+        Identifier::Email(e) => Delivery {
+            channel: Channel::Email,
+            recipient: e.as_str().to_string(),
+            masked: e.masked(),
+        },
+        Identifier::Phone(p) => Delivery {
+            channel: Channel::Sms,
+            recipient: p.e164().to_string(),
+            masked: p.masked(),
+        },
     };
     let hide = st.config.hide_account_existence;
     // The per-identity caps are keyed by what was typed, so a decoy answer does the same work.
-    let ident_key = st.keys.mac(&["ident", &match &ident {
-        Identifier::Email(e) => e.lower(),
-        Identifier::Phone(p) => p.e164().to_string(),
-    }]);
+    let ident_key = st.keys.mac(&[
+        "ident",
+        &match &ident {
+            Identifier::Email(e) => e.lower(),
+            Identifier::Phone(p) => p.e164().to_string(),
+        },
+    ]);
     let user = match user {
         Some(u) if u.sign_in_method == SignInMethod::Password => Some(u),
         Some(u) if !hide => {
@@ -343,7 +442,10 @@ async fn start(State(st): State<AppState>, client: Client, headers: HeaderMap, J
                 now,
             )
             .await?;
-            return Err(ApiError::sso(u.sign_in_method, "Reset your password with that provider."));
+            return Err(ApiError::sso(
+                u.sign_in_method,
+                "Reset your password with that provider.",
+            ));
         }
         Some(u) => {
             // Hidden mode: answer as for anyone, and tell the owner of the address by email.
@@ -359,8 +461,26 @@ async fn start(State(st): State<AppState>, client: Client, headers: HeaderMap, J
         }
         None => None,
     };
-    cap(&st, &mut c, "codes_hour", &format!("codes_h:{ident_key}"), st.config.codes_per_hour, 3600, now).await?;
-    cap(&st, &mut c, "codes_day", &format!("codes_d:{ident_key}"), st.config.codes_per_day, 86_400, now).await?;
+    cap(
+        &st,
+        &mut c,
+        "codes_hour",
+        &format!("codes_h:{ident_key}"),
+        st.config.codes_per_hour,
+        3600,
+        now,
+    )
+    .await?;
+    cap(
+        &st,
+        &mut c,
+        "codes_day",
+        &format!("codes_d:{ident_key}"),
+        st.config.codes_per_day,
+        86_400,
+        now,
+    )
+    .await?;
     if let Some(u) = &user {
         if let Some(until) = u.reset_blocked_until.filter(|t| *t > now) {
             return Err(reset_blocked(&st, until, now));
@@ -370,12 +490,28 @@ async fn start(State(st): State<AppState>, client: Client, headers: HeaderMap, J
         }
     }
     drop(c);
-    let (flow_id, token) = issue_code(&st, None, user.as_ref(), &delivery, lang, &client, "reset_requested", now).await?;
+    let (flow_id, token) = issue_code(
+        &st,
+        None,
+        user.as_ref(),
+        &delivery,
+        lang,
+        &client,
+        "reset_requested",
+        now,
+    )
+    .await?;
     let mut c = st.store.conn().await?;
     let flow = q::flow_by_id(&mut c, flow_id).await?.ok_or_else(no_flow)?;
     let body = describe(&st, &mut c, &flow, now).await?;
-    let cookies = token.map(|t| vec![flow_cookie(&st, &t)]).unwrap_or_default();
-    Ok(super::with_cookies(StatusCode::OK, axum::Json(body), cookies))
+    let cookies = token
+        .map(|t| vec![flow_cookie(&st, &t)])
+        .unwrap_or_default();
+    Ok(super::with_cookies(
+        StatusCode::OK,
+        axum::Json(body),
+        cookies,
+    ))
 }
 
 fn reset_blocked(st: &AppState, until: i64, now: i64) -> ApiError {
@@ -392,11 +528,24 @@ fn reset_blocked(st: &AppState, until: i64, now: i64) -> ApiError {
 }
 
 /// Hidden mode and an SSO account: no code, but the owner learns by email where to reset.
-async fn sso_notice(st: &AppState, c: &mut Conn, u: &User, lang: Lang, ident_key: &str, now: i64) -> ApiResult<()> {
-    if limits::hit(c, &format!("sso_notice:{ident_key}"), 3, 86_400, now).await? != Verdict::Allowed {
+async fn sso_notice(
+    st: &AppState,
+    c: &mut Conn,
+    u: &User,
+    lang: Lang,
+    ident_key: &str,
+    now: i64,
+) -> ApiResult<()> {
+    if limits::hit(c, &format!("sso_notice:{ident_key}"), 3, 86_400, now).await? != Verdict::Allowed
+    {
         return Ok(());
     }
-    let m = templates::sso_notice_email(lang, &u.name, u.sign_in_method.display_name(), u.sign_in_method.recovery_url());
+    let m = templates::sso_notice_email(
+        lang,
+        &u.name,
+        u.sign_in_method.display_name(),
+        u.sign_in_method.recovery_url(),
+    );
     outbox::enqueue(
         c,
         &NewMessage {
@@ -437,7 +586,11 @@ async fn forget_flow(State(st): State<AppState>) -> Response {
 }
 
 #[tracing::instrument(skip_all, fields(ip = %client.ip))]
-async fn resend(State(st): State<AppState>, client: Client, headers: HeaderMap) -> ApiResult<Response> {
+async fn resend(
+    State(st): State<AppState>,
+    client: Client,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
     let now = st.now();
     let mut c = st.store.conn().await?;
     let flow = flow_from_cookie(&st, &mut c, &headers).await?;
@@ -452,20 +605,56 @@ async fn resend(State(st): State<AppState>, client: Client, headers: HeaderMap) 
             format!("You can ask for a new code in {}.", human_duration(wait)),
         ));
     }
-    cap(&st, &mut c, "reset_ip", &format!("reset_ip:{}", client.ip), st.config.ip_requests_per_hour, 3600, now).await?;
+    cap(
+        &st,
+        &mut c,
+        "reset_ip",
+        &format!("reset_ip:{}", client.ip),
+        st.config.ip_requests_per_hour,
+        3600,
+        now,
+    )
+    .await?;
     let user = match flow.user_id {
-        Some(uid) => users::by_id(&mut c, uid).await?.filter(|u| u.active && u.sign_in_method == SignInMethod::Password),
+        Some(uid) => users::by_id(&mut c, uid)
+            .await?
+            .filter(|u| u.active && u.sign_in_method == SignInMethod::Password),
         None => None,
     };
     if flow.user_id.is_some() && user.is_none() {
         return Err(no_flow());
     }
     let ident_key = match &user {
-        Some(u) => st.keys.mac(&["ident", &if flow.channel == "sms" { u.phone.clone().unwrap_or_default() } else { u.email.to_lowercase() }]),
+        Some(u) => st.keys.mac(&[
+            "ident",
+            &if flow.channel == "sms" {
+                u.phone.clone().unwrap_or_default()
+            } else {
+                u.email.to_lowercase()
+            },
+        ]),
         None => st.keys.mac(&["flow", &flow.id.to_string()]),
     };
-    cap(&st, &mut c, "codes_hour", &format!("codes_h:{ident_key}"), st.config.codes_per_hour, 3600, now).await?;
-    cap(&st, &mut c, "codes_day", &format!("codes_d:{ident_key}"), st.config.codes_per_day, 86_400, now).await?;
+    cap(
+        &st,
+        &mut c,
+        "codes_hour",
+        &format!("codes_h:{ident_key}"),
+        st.config.codes_per_hour,
+        3600,
+        now,
+    )
+    .await?;
+    cap(
+        &st,
+        &mut c,
+        "codes_day",
+        &format!("codes_d:{ident_key}"),
+        st.config.codes_per_day,
+        86_400,
+        now,
+    )
+    .await?;
     let channel = channel_of(&flow.channel);
     let recipient = match (&user, channel) {
         (Some(u), Channel::Email) => u.email.clone(),
@@ -477,21 +666,42 @@ async fn resend(State(st): State<AppState>, client: Client, headers: HeaderMap) 
             return Err(reset_blocked(&st, until, now));
         }
         if channel == Channel::Sms {
-            if let Some(p) = crate::domain::identifier::PhoneNumber::parse(&recipient, st.config.default_region) {
+            if let Some(p) =
+                crate::domain::identifier::PhoneNumber::parse(&recipient, st.config.default_region)
+            {
                 sms_caps(&st, &mut c, p.e164(), &p.prefix(), u, &client, now).await?;
             }
         }
     }
     drop(c);
-    let d = Delivery { channel, recipient, masked: flow.destination.clone() };
-    issue_code(&st, Some(&flow), user.as_ref(), &d, Lang::parse(&flow.lang), &client, "code_resent", now).await?;
+    let d = Delivery {
+        channel,
+        recipient,
+        masked: flow.destination.clone(),
+    };
+    issue_code(
+        &st,
+        Some(&flow),
+        user.as_ref(),
+        &d,
+        Lang::parse(&flow.lang),
+        &client,
+        "code_resent",
+        now,
+    )
+    .await?;
     let mut c = st.store.conn().await?;
     let flow = q::flow_by_id(&mut c, flow.id).await?.ok_or_else(no_flow)?;
     Ok(axum::Json(describe(&st, &mut c, &flow, now).await?).into_response())
 }
 
 #[tracing::instrument(skip_all, fields(ip = %client.ip))]
-async fn verify(State(st): State<AppState>, client: Client, headers: HeaderMap, Json(req): Json<VerifyCodeRequest>) -> ApiResult<Response> {
+async fn verify(
+    State(st): State<AppState>,
+    client: Client,
+    headers: HeaderMap,
+    Json(req): Json<VerifyCodeRequest>,
+) -> ApiResult<Response> {
     let now = st.now();
     let mut c = st.store.conn().await?;
     let flow = flow_from_cookie(&st, &mut c, &headers).await?;
@@ -499,18 +709,41 @@ async fn verify(State(st): State<AppState>, client: Client, headers: HeaderMap, 
         return Ok(axum::Json(describe(&st, &mut c, &flow, now).await?).into_response());
     }
     let Some(code) = normalize_code(&req.code) else {
-        return Err(ApiError::bad_request("invalid_code_format", "Enter the 6-digit code from the message.").field("code"));
+        return Err(ApiError::bad_request(
+            "invalid_code_format",
+            "Enter the 6-digit code from the message.",
+        )
+        .field("code"));
     };
-    cap(&st, &mut c, "verify_ip", &format!("verify_ip:{}", client.ip), st.config.ip_verifications_per_hour, 3600, now).await?;
+    cap(
+        &st,
+        &mut c,
+        "verify_ip",
+        &format!("verify_ip:{}", client.ip),
+        st.config.ip_verifications_per_hour,
+        3600,
+        now,
+    )
+    .await?;
     let user = match flow.user_id {
         Some(uid) => users::by_id(&mut c, uid).await?,
         None => None,
     };
-    if let Some(until) = user.as_ref().and_then(|u| u.reset_blocked_until).filter(|t| *t > now) {
+    if let Some(until) = user
+        .as_ref()
+        .and_then(|u| u.reset_blocked_until)
+        .filter(|t| *t > now)
+    {
         return Err(reset_blocked(&st, until, now));
     }
     let stored = q::latest_code(&mut c, flow.id).await?.ok_or_else(expired)?;
-    match code_state(stored.expires_at, stored.attempts, stored.consumed, stored.revoked, now) {
+    match code_state(
+        stored.expires_at,
+        stored.attempts,
+        stored.consumed,
+        stored.revoked,
+        now,
+    ) {
         CodeState::Live { .. } => {}
         CodeState::Exhausted => return Err(exhausted()),
         CodeState::Expired | CodeState::Used => return Err(expired()),
@@ -520,7 +753,12 @@ async fn verify(State(st): State<AppState>, client: Client, headers: HeaderMap, 
         if !q::consume_code(&mut tx, stored.id, rules::MAX_ATTEMPTS, now).await? {
             return Err(expired());
         }
-        q::grant(&mut tx, flow.id, now + i64::try_from(rules::GRANT_TTL_SECS).unwrap_or(900)).await?;
+        q::grant(
+            &mut tx,
+            flow.id,
+            now + i64::try_from(rules::GRANT_TTL_SECS).unwrap_or(900),
+        )
+        .await?;
         if let Some(u) = &user {
             audit::record(
                 &mut tx,
@@ -541,7 +779,9 @@ async fn verify(State(st): State<AppState>, client: Client, headers: HeaderMap, 
         return Ok(axum::Json(describe(&st, &mut c, &flow, now).await?).into_response());
     }
     // A wrong guess: count it on the code and on the account.
-    let used = q::wrong_guess(&mut c, stored.id, rules::MAX_ATTEMPTS).await?.unwrap_or(rules::MAX_ATTEMPTS);
+    let used = q::wrong_guess(&mut c, stored.id, rules::MAX_ATTEMPTS)
+        .await?
+        .unwrap_or(rules::MAX_ATTEMPTS);
     if let Some(u) = &user {
         let bucket = format!("verify_fail_user:{}", u.id);
         limits::record(&mut c, &bucket, now).await?;
@@ -558,7 +798,9 @@ async fn verify(State(st): State<AppState>, client: Client, headers: HeaderMap, 
             now,
         )
         .await?;
-        if limits::count(&mut c, &bucket, 86_400, now).await? >= i64::from(rules::ACCOUNT_FAILURES_PER_DAY) {
+        if limits::count(&mut c, &bucket, 86_400, now).await?
+            >= i64::from(rules::ACCOUNT_FAILURES_PER_DAY)
+        {
             let until = now + i64::try_from(rules::ACCOUNT_BLOCK_SECS).unwrap_or(3600);
             let mut tx = st.store.begin().await?;
             users::block_resets(&mut tx, u.id, until).await?;
@@ -586,7 +828,10 @@ async fn verify(State(st): State<AppState>, client: Client, headers: HeaderMap, 
     }
     let mut e = ApiError::bad_request(
         "invalid_code",
-        format!("That code is not right. {left} attempt{} left.", if left == 1 { "" } else { "s" }),
+        format!(
+            "That code is not right. {left} attempt{} left.",
+            if left == 1 { "" } else { "s" }
+        ),
     )
     .field("code");
     e.body.attempts_left = Some(left);
@@ -594,49 +839,97 @@ async fn verify(State(st): State<AppState>, client: Client, headers: HeaderMap, 
 }
 
 fn exhausted() -> ApiError {
-    ApiError::gone("code_exhausted", "Too many wrong attempts: this code no longer works. Request a new code.")
+    ApiError::gone(
+        "code_exhausted",
+        "Too many wrong attempts: this code no longer works. Request a new code.",
+    )
 }
 
 /// Looks up a live link; the code row it belongs to must still be live.
-async fn live_link(st: &AppState, c: &mut Conn, token: &str) -> ApiResult<(crate::store::reset::Code, User, Flow)> {
+async fn live_link(
+    st: &AppState,
+    c: &mut Conn,
+    token: &str,
+) -> ApiResult<(crate::store::reset::Code, User, Flow)> {
     if token.is_empty() || token.len() > 128 {
         return Err(link_expired());
     }
-    let code = q::code_by_link(c, &st.keys.token_hash("reset-link", token)).await?.ok_or_else(link_expired)?;
-    if !matches!(code_state(code.expires_at, code.attempts, code.consumed, code.revoked, st.now()), CodeState::Live { .. }) {
+    let code = q::code_by_link(c, &st.keys.token_hash("reset-link", token))
+        .await?
+        .ok_or_else(link_expired)?;
+    if !matches!(
+        code_state(
+            code.expires_at,
+            code.attempts,
+            code.consumed,
+            code.revoked,
+            st.now()
+        ),
+        CodeState::Live { .. }
+    ) {
         return Err(link_expired());
     }
     let user = match code.user_id {
-        Some(uid) => users::by_id(c, uid).await?.filter(|u| u.active).ok_or_else(link_expired)?,
+        Some(uid) => users::by_id(c, uid)
+            .await?
+            .filter(|u| u.active)
+            .ok_or_else(link_expired)?,
         None => return Err(link_expired()),
     };
-    let flow = q::flow_by_id(c, code.flow_id).await?.ok_or_else(link_expired)?;
+    let flow = q::flow_by_id(c, code.flow_id)
+        .await?
+        .ok_or_else(link_expired)?;
     Ok((code, user, flow))
 }
 
 /// Opening the emailed link changes nothing (mail scanners fetch links); the token moves into an
 /// HttpOnly cookie so the page can take it out of the address bar and history.
-async fn open_link(State(st): State<AppState>, Json(req): Json<OpenLinkRequest>) -> ApiResult<Response> {
+async fn open_link(
+    State(st): State<AppState>,
+    Json(req): Json<OpenLinkRequest>,
+) -> ApiResult<Response> {
     let mut c = st.store.conn().await?;
     let (code, user, flow) = live_link(&st, &mut c, req.token.trim()).await?;
-    let body = LinkState { masked_destination: flow.destination.clone(), policy: auth::policy_for(&mut c, &user).await? };
+    let body = LinkState {
+        masked_destination: flow.destination.clone(),
+        policy: auth::policy_for(&mut c, &user).await?,
+    };
     let max_age = secs_until(code.expires_at, st.now());
-    let set = super::cookie(LINK_COOKIE, req.token.trim(), FLOW_PATH, Some(max_age), "Strict", st.config.is_https());
-    Ok(super::with_cookies(StatusCode::OK, axum::Json(body), vec![set]))
+    let set = super::cookie(
+        LINK_COOKIE,
+        req.token.trim(),
+        FLOW_PATH,
+        Some(max_age),
+        "Strict",
+        st.config.is_https(),
+    );
+    Ok(super::with_cookies(
+        StatusCode::OK,
+        axum::Json(body),
+        vec![set],
+    ))
 }
 
 async fn link_state(State(st): State<AppState>, headers: HeaderMap) -> ApiResult<Response> {
     let token = cookie(&headers, LINK_COOKIE).ok_or_else(link_expired)?;
     let mut c = st.store.conn().await?;
     let (_, user, flow) = live_link(&st, &mut c, &token).await?;
-    let body = LinkState { masked_destination: flow.destination.clone(), policy: auth::policy_for(&mut c, &user).await? };
+    let body = LinkState {
+        masked_destination: flow.destination.clone(),
+        policy: auth::policy_for(&mut c, &user).await?,
+    };
     Ok(axum::Json(body).into_response())
 }
 
 /// Save: consumes the grant (or the link) and sets the password, revokes every session, signs in
 /// only the browser that started the flow, and queues the confirmation email; one transaction.
 #[tracing::instrument(skip_all, fields(ip = %client.ip))]
-async fn set_password(State(st): State<AppState>, client: Client, headers: HeaderMap, Json(req): Json<SetPasswordRequest>) -> ApiResult<Response> {
+async fn set_password(
+    State(st): State<AppState>,
+    client: Client,
+    headers: HeaderMap,
+    Json(req): Json<SetPasswordRequest>,
+) -> ApiResult<Response> {
     let mut c = st.store.conn().await?;
     let browser_flow = match cookie(&headers, FLOW_COOKIE) {
         Some(t) => q::flow_by_token(&mut c, &st.keys.token_hash("reset-flow", &t)).await?,
@@ -658,15 +951,22 @@ async fn set_password(State(st): State<AppState>, client: Client, headers: Heade
             return Err(grant_expired());
         }
         let user = match flow.user_id {
-            Some(uid) => users::by_id(&mut c, uid).await?.filter(|u| u.active).ok_or_else(grant_expired)?,
+            Some(uid) => users::by_id(&mut c, uid)
+                .await?
+                .filter(|u| u.active)
+                .ok_or_else(grant_expired)?,
             None => return Err(grant_expired()),
         };
         (Via::Grant(flow.id), user, true)
     };
-    let hash = auth::prepare_password(&st, &mut c, &user, &req.new_password, &req.confirm_password).await?;
+    let hash = auth::prepare_password(&st, &mut c, &user, &req.new_password, &req.confirm_password)
+        .await?;
     drop(c);
     let now = st.now();
-    let lang = browser_flow.as_ref().map(|f| Lang::parse(&f.lang)).unwrap_or_else(|| super::request_lang(&headers));
+    let lang = browser_flow
+        .as_ref()
+        .map(|f| Lang::parse(&f.lang))
+        .unwrap_or_else(|| super::request_lang(&headers));
     let mut tx = st.store.begin().await?;
     let won = match via {
         Via::Link(code_id) => {
@@ -725,14 +1025,24 @@ async fn set_password(State(st): State<AppState>, client: Client, headers: Heade
             target_user_id: Some(user.id),
             ip: Some(&client.ip),
             user_agent: Some(&client.user_agent),
-            detail: Some(if signs_in { "signed in" } else { "link opened in another browser" }),
+            detail: Some(if signs_in {
+                "signed in"
+            } else {
+                "link opened in another browser"
+            }),
         },
         now,
     )
     .await?;
     tx.commit().await?;
     st.outbox_wake.notify_one();
-    Ok(super::with_cookies(StatusCode::OK, axum::Json(ResetDone { signed_in: signs_in }), cookies))
+    Ok(super::with_cookies(
+        StatusCode::OK,
+        axum::Json(ResetDone {
+            signed_in: signs_in,
+        }),
+        cookies,
+    ))
 }
 
 fn grant_expired() -> ApiError {

@@ -31,11 +31,19 @@ pub fn router() -> Router<AppState> {
 
 fn invalid() -> ApiError {
     // One message for a wrong email and a wrong password: it must not say which was wrong.
-    ApiError::new(StatusCode::UNAUTHORIZED, "invalid_credentials", "The email or password is incorrect.")
+    ApiError::new(
+        StatusCode::UNAUTHORIZED,
+        "invalid_credentials",
+        "The email or password is incorrect.",
+    )
 }
 
 #[tracing::instrument(skip_all, fields(ip = %client.ip))]
-async fn sign_in(State(st): State<AppState>, client: Client, Json(req): Json<SignInRequest>) -> ApiResult<Response> {
+async fn sign_in(
+    State(st): State<AppState>,
+    client: Client,
+    Json(req): Json<SignInRequest>,
+) -> ApiResult<Response> {
     if req.email.trim().is_empty() {
         return Err(ApiError::bad_request("required", "Enter your email address.").field("email"));
     }
@@ -45,12 +53,16 @@ async fn sign_in(State(st): State<AppState>, client: Client, Json(req): Json<Sig
     let now = st.now();
     let mut c = st.store.conn().await?;
     let ip_bucket = format!("signin_fail_ip:{}", client.ip);
-    if let Verdict::Refused { retry_after } = limits::check(&mut c, &ip_bucket, IP_FAILURES, 900, now).await? {
+    if let Verdict::Refused { retry_after } =
+        limits::check(&mut c, &ip_bucket, IP_FAILURES, 900, now).await?
+    {
         st.metrics.refused("signin_ip");
         return Err(ApiError::too_many(retry_after));
     }
     let user = match EmailAddress::parse(&req.email) {
-        Some(e) => users::by_email(&mut c, &e.lower()).await?.filter(|u| u.active),
+        Some(e) => users::by_email(&mut c, &e.lower())
+            .await?
+            .filter(|u| u.active),
         None => None,
     };
     if let Some(u) = &user {
@@ -90,7 +102,11 @@ async fn sign_in(State(st): State<AppState>, client: Client, Json(req): Json<Sig
             audit::record(
                 &mut c,
                 &audit::Event {
-                    kind: if lock.is_some() { "sign_in_locked" } else { "sign_in_failed" },
+                    kind: if lock.is_some() {
+                        "sign_in_locked"
+                    } else {
+                        "sign_in_failed"
+                    },
                     account_id: Some(u.account_id),
                     target_user_id: Some(u.id),
                     ip: Some(&client.ip),
@@ -107,7 +123,9 @@ async fn sign_in(State(st): State<AppState>, client: Client, Json(req): Json<Sig
         }
         return Err(invalid());
     }
-    let Some(user) = user else { return Err(invalid()) };
+    let Some(user) = user else {
+        return Err(invalid());
+    };
     let mut tx = st.store.begin().await?;
     users::record_signin(&mut tx, user.id, now).await?;
     let set = auth::start_session(&st, &mut tx, user.id, &client).await?;
@@ -127,7 +145,11 @@ async fn sign_in(State(st): State<AppState>, client: Client, Json(req): Json<Sig
     .await?;
     let me: Me = auth::me(&mut tx, &user).await?;
     tx.commit().await?;
-    Ok(super::with_cookies(StatusCode::OK, axum::Json(me), vec![set]))
+    Ok(super::with_cookies(
+        StatusCode::OK,
+        axum::Json(me),
+        vec![set],
+    ))
 }
 
 async fn sign_out(State(st): State<AppState>, headers: HeaderMap) -> ApiResult<Response> {
@@ -140,5 +162,9 @@ async fn sign_out(State(st): State<AppState>, headers: HeaderMap) -> ApiResult<R
             sessions::revoke(&mut c, s.id, now).await?;
         }
     }
-    Ok(super::with_cookies(StatusCode::NO_CONTENT, (), vec![auth::end_session_cookie(&st)]))
+    Ok(super::with_cookies(
+        StatusCode::NO_CONTENT,
+        (),
+        vec![auth::end_session_cookie(&st)],
+    ))
 }

@@ -49,8 +49,15 @@ pub async fn list_users(
     let pattern = format!("%{}%", escape_like(&query.to_lowercase()));
     let filter = "u.account_id = $1 AND ($2 = '%%' OR LOWER(u.name) LIKE $2 ESCAPE '\\' \
                   OR u.email_lower LIKE $2 ESCAPE '\\' OR ($3 <> '' AND COALESCE(u.phone, '') LIKE $3 ESCAPE '\\'))";
-    let digits: String = query.chars().filter(|c| c.is_ascii_digit() || *c == '+').collect();
-    let phone_pattern = if digits.is_empty() { String::new() } else { format!("%{digits}%") };
+    let digits: String = query
+        .chars()
+        .filter(|c| c.is_ascii_digit() || *c == '+')
+        .collect();
+    let phone_pattern = if digits.is_empty() {
+        String::new()
+    } else {
+        format!("%{digits}%")
+    };
     let rows = sqlx::query(&format!(
         "SELECT u.id, u.name, u.email, u.phone, u.role, u.sign_in_method, u.status, u.locked_until, \
          u.last_sign_in_at, r.name AS custom_name, r.permissions AS custom_permissions \
@@ -79,7 +86,11 @@ pub async fn list_users(
                 name: r.try_get("name")?,
                 email: r.try_get("email")?,
                 phone: r.try_get("phone")?,
-                role: role_from(&role, r.try_get("custom_name")?, r.try_get("custom_permissions")?),
+                role: role_from(
+                    &role,
+                    r.try_get("custom_name")?,
+                    r.try_get("custom_permissions")?,
+                ),
                 sign_in_method: r.try_get("sign_in_method")?,
                 status: r.try_get("status")?,
                 locked_until: r.try_get("locked_until")?,
@@ -91,7 +102,9 @@ pub async fn list_users(
 }
 
 fn escape_like(s: &str) -> String {
-    s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+    s.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
 }
 
 #[derive(Debug, Clone)]
@@ -102,10 +115,12 @@ pub struct RoleRow {
 }
 
 pub async fn roles(c: &mut Conn, account_id: i64) -> Result<Vec<RoleRow>, sqlx::Error> {
-    let rows = sqlx::query("SELECT id, name, permissions FROM roles WHERE account_id = $1 ORDER BY LOWER(name)")
-        .bind(account_id)
-        .fetch_all(&mut *c)
-        .await?;
+    let rows = sqlx::query(
+        "SELECT id, name, permissions FROM roles WHERE account_id = $1 ORDER BY LOWER(name)",
+    )
+    .bind(account_id)
+    .fetch_all(&mut *c)
+    .await?;
     rows.iter()
         .map(|r| {
             Ok(RoleRow {
@@ -117,27 +132,49 @@ pub async fn roles(c: &mut Conn, account_id: i64) -> Result<Vec<RoleRow>, sqlx::
         .collect()
 }
 
-pub async fn role_by_name(c: &mut Conn, account_id: i64, name: &str) -> Result<Option<RoleRow>, sqlx::Error> {
-    Ok(roles(c, account_id).await?.into_iter().find(|r| r.name.eq_ignore_ascii_case(name)))
+pub async fn role_by_name(
+    c: &mut Conn,
+    account_id: i64,
+    name: &str,
+) -> Result<Option<RoleRow>, sqlx::Error> {
+    Ok(roles(c, account_id)
+        .await?
+        .into_iter()
+        .find(|r| r.name.eq_ignore_ascii_case(name)))
 }
 
-pub async fn insert_role(c: &mut Conn, account_id: i64, name: &str, perms: &[String]) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar("INSERT INTO roles (account_id, name, permissions) VALUES ($1, $2, $3) RETURNING id")
-        .bind(account_id)
-        .bind(name)
-        .bind(perms.join(","))
-        .fetch_one(&mut *c)
-        .await
+pub async fn insert_role(
+    c: &mut Conn,
+    account_id: i64,
+    name: &str,
+    perms: &[String],
+) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "INSERT INTO roles (account_id, name, permissions) VALUES ($1, $2, $3) RETURNING id",
+    )
+    .bind(account_id)
+    .bind(name)
+    .bind(perms.join(","))
+    .fetch_one(&mut *c)
+    .await
 }
 
-pub async fn update_role(c: &mut Conn, account_id: i64, id: i64, name: &str, perms: &[String]) -> Result<bool, sqlx::Error> {
-    let r = sqlx::query("UPDATE roles SET name = $1, permissions = $2 WHERE id = $3 AND account_id = $4")
-        .bind(name)
-        .bind(perms.join(","))
-        .bind(id)
-        .bind(account_id)
-        .execute(&mut *c)
-        .await?;
+pub async fn update_role(
+    c: &mut Conn,
+    account_id: i64,
+    id: i64,
+    name: &str,
+    perms: &[String],
+) -> Result<bool, sqlx::Error> {
+    let r = sqlx::query(
+        "UPDATE roles SET name = $1, permissions = $2 WHERE id = $3 AND account_id = $4",
+    )
+    .bind(name)
+    .bind(perms.join(","))
+    .bind(id)
+    .bind(account_id)
+    .execute(&mut *c)
+    .await?;
     Ok(r.rows_affected() == 1)
 }
 

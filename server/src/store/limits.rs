@@ -10,22 +10,32 @@ use super::Conn;
 pub enum Verdict {
     Allowed,
     /// Refused; the caller may try again after this many seconds.
-    Refused { retry_after: u64 },
+    Refused {
+        retry_after: u64,
+    },
 }
 
 /// Records one event in `bucket` and allows it when at most `max` events fall in the last
 /// `window` seconds; a refused event is removed again so refusals do not extend the block.
-pub async fn hit(c: &mut Conn, bucket: &str, max: u32, window: i64, now: i64) -> Result<Verdict, sqlx::Error> {
-    let id: i64 = sqlx::query_scalar("INSERT INTO rate_events (bucket, at) VALUES ($1, $2) RETURNING id")
-        .bind(bucket)
-        .bind(now)
-        .fetch_one(&mut *c)
-        .await?;
-    let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM rate_events WHERE bucket = $1 AND at > $2")
-        .bind(bucket)
-        .bind(now - window)
-        .fetch_one(&mut *c)
-        .await?;
+pub async fn hit(
+    c: &mut Conn,
+    bucket: &str,
+    max: u32,
+    window: i64,
+    now: i64,
+) -> Result<Verdict, sqlx::Error> {
+    let id: i64 =
+        sqlx::query_scalar("INSERT INTO rate_events (bucket, at) VALUES ($1, $2) RETURNING id")
+            .bind(bucket)
+            .bind(now)
+            .fetch_one(&mut *c)
+            .await?;
+    let count: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM rate_events WHERE bucket = $1 AND at > $2")
+            .bind(bucket)
+            .bind(now - window)
+            .fetch_one(&mut *c)
+            .await?;
     if count <= i64::from(max) {
         return Ok(Verdict::Allowed);
     }
@@ -39,12 +49,19 @@ pub async fn hit(c: &mut Conn, bucket: &str, max: u32, window: i64, now: i64) ->
 }
 
 /// Is the bucket already full (without recording anything)?
-pub async fn check(c: &mut Conn, bucket: &str, max: u32, window: i64, now: i64) -> Result<Verdict, sqlx::Error> {
-    let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM rate_events WHERE bucket = $1 AND at > $2")
-        .bind(bucket)
-        .bind(now - window)
-        .fetch_one(&mut *c)
-        .await?;
+pub async fn check(
+    c: &mut Conn,
+    bucket: &str,
+    max: u32,
+    window: i64,
+    now: i64,
+) -> Result<Verdict, sqlx::Error> {
+    let count: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM rate_events WHERE bucket = $1 AND at > $2")
+            .bind(bucket)
+            .bind(now - window)
+            .fetch_one(&mut *c)
+            .await?;
     if count < i64::from(max) {
         Ok(Verdict::Allowed)
     } else {
@@ -73,7 +90,13 @@ pub async fn count(c: &mut Conn, bucket: &str, window: i64, now: i64) -> Result<
 }
 
 /// When the window will have room again: when the oldest event that keeps it full falls out.
-async fn retry_after(c: &mut Conn, bucket: &str, max: u32, window: i64, now: i64) -> Result<u64, sqlx::Error> {
+async fn retry_after(
+    c: &mut Conn,
+    bucket: &str,
+    max: u32,
+    window: i64,
+    now: i64,
+) -> Result<u64, sqlx::Error> {
     let nth_newest: Option<i64> = sqlx::query_scalar(
         "SELECT at FROM rate_events WHERE bucket = $1 AND at > $2 ORDER BY at DESC LIMIT 1 OFFSET $3",
     )

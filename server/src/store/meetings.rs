@@ -21,13 +21,21 @@ pub async fn upcoming(c: &mut Conn, user_id: i64, now: i64) -> Result<Vec<Meetin
                 meeting_id: r.try_get("meeting_id")?,
                 topic: r.try_get("topic")?,
                 starts_at: r.try_get("starts_at")?,
-                duration_minutes: u32::try_from(r.try_get::<i64, _>("duration_minutes")?).unwrap_or(0),
+                duration_minutes: u32::try_from(r.try_get::<i64, _>("duration_minutes")?)
+                    .unwrap_or(0),
             })
         })
         .collect()
 }
 
-pub async fn insert(c: &mut Conn, host: i64, meeting_id: &str, topic: &str, starts_at: i64, minutes: i64) -> Result<(), sqlx::Error> {
+pub async fn insert(
+    c: &mut Conn,
+    host: i64,
+    meeting_id: &str,
+    topic: &str,
+    starts_at: i64,
+    minutes: i64,
+) -> Result<(), sqlx::Error> {
     sqlx::query("INSERT INTO meetings (meeting_id, host_user_id, topic, starts_at, duration_minutes) VALUES ($1, $2, $3, $4, $5)")
         .bind(meeting_id)
         .bind(host)

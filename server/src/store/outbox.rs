@@ -72,7 +72,11 @@ pub struct Claimed {
 /// Claims the oldest due message for `lease_secs`. The conditional UPDATE re-checks the lease, so
 /// when two workers pick the same row only one gets it back (PostgreSQL re-evaluates the WHERE
 /// on the locked row; SQLite serialises writers).
-pub async fn claim(c: &mut Conn, now: i64, lease_secs: i64) -> Result<Option<Claimed>, sqlx::Error> {
+pub async fn claim(
+    c: &mut Conn,
+    now: i64,
+    lease_secs: i64,
+) -> Result<Option<Claimed>, sqlx::Error> {
     let row = sqlx::query(
         "UPDATE outbox SET locked_until = $1, attempts = attempts + 1 \
          WHERE id = (SELECT id FROM outbox WHERE sent_at IS NULL AND failed_at IS NULL \
@@ -90,7 +94,11 @@ pub async fn claim(c: &mut Conn, now: i64, lease_secs: i64) -> Result<Option<Cla
         Ok(Claimed {
             id: r.try_get("id")?,
             idempotency_key: r.try_get("idempotency_key")?,
-            channel: if channel == "sms" { Channel::Sms } else { Channel::Email },
+            channel: if channel == "sms" {
+                Channel::Sms
+            } else {
+                Channel::Email
+            },
             recipient: r.try_get("recipient")?,
             subject: r.try_get("subject")?,
             body_text: r.try_get("body_text")?,
@@ -115,7 +123,12 @@ pub async fn mark_sent(c: &mut Conn, id: i64, now: i64) -> Result<(), sqlx::Erro
     Ok(())
 }
 
-pub async fn mark_retry(c: &mut Conn, id: i64, next_attempt_at: i64, error: &str) -> Result<(), sqlx::Error> {
+pub async fn mark_retry(
+    c: &mut Conn,
+    id: i64,
+    next_attempt_at: i64,
+    error: &str,
+) -> Result<(), sqlx::Error> {
     sqlx::query("UPDATE outbox SET next_attempt_at = $1, locked_until = NULL, last_error = $2 WHERE id = $3")
         .bind(next_attempt_at)
         .bind(error)

@@ -66,23 +66,32 @@ pub async fn insert_flow(c: &mut Conn, f: &NewFlow<'_>, now: i64) -> Result<i64,
 }
 
 pub async fn flow_by_token(c: &mut Conn, token_hash: &str) -> Result<Option<Flow>, sqlx::Error> {
-    let r = sqlx::query(&format!("SELECT {FLOW_COLS} FROM reset_flows WHERE token_hash = $1"))
-        .bind(token_hash)
-        .fetch_optional(&mut *c)
-        .await?;
+    let r = sqlx::query(&format!(
+        "SELECT {FLOW_COLS} FROM reset_flows WHERE token_hash = $1"
+    ))
+    .bind(token_hash)
+    .fetch_optional(&mut *c)
+    .await?;
     r.as_ref().map(flow_from).transpose()
 }
 
 pub async fn flow_by_id(c: &mut Conn, id: i64) -> Result<Option<Flow>, sqlx::Error> {
-    let r = sqlx::query(&format!("SELECT {FLOW_COLS} FROM reset_flows WHERE id = $1"))
-        .bind(id)
-        .fetch_optional(&mut *c)
-        .await?;
+    let r = sqlx::query(&format!(
+        "SELECT {FLOW_COLS} FROM reset_flows WHERE id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(&mut *c)
+    .await?;
     r.as_ref().map(flow_from).transpose()
 }
 
 /// After a resend: the new code's lifetime and the next allowed send.
-pub async fn flow_resent(c: &mut Conn, id: i64, expires_at: i64, next_resend_at: i64) -> Result<(), sqlx::Error> {
+pub async fn flow_resent(
+    c: &mut Conn,
+    id: i64,
+    expires_at: i64,
+    next_resend_at: i64,
+) -> Result<(), sqlx::Error> {
     sqlx::query("UPDATE reset_flows SET resend_count = resend_count + 1, expires_at = $1, next_resend_at = $2 WHERE id = $3")
         .bind(expires_at)
         .bind(next_resend_at)
@@ -94,11 +103,13 @@ pub async fn flow_resent(c: &mut Conn, id: i64, expires_at: i64, next_resend_at:
 
 /// The code was verified: the flow now holds a short-lived grant to set the password.
 pub async fn grant(c: &mut Conn, id: i64, grant_expires_at: i64) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE reset_flows SET step = 'new_password', grant_expires_at = $1 WHERE id = $2")
-        .bind(grant_expires_at)
-        .bind(id)
-        .execute(&mut *c)
-        .await?;
+    sqlx::query(
+        "UPDATE reset_flows SET step = 'new_password', grant_expires_at = $1 WHERE id = $2",
+    )
+    .bind(grant_expires_at)
+    .bind(id)
+    .execute(&mut *c)
+    .await?;
     Ok(())
 }
 
@@ -157,7 +168,8 @@ fn code_from(r: &AnyRow) -> Result<Code, sqlx::Error> {
     })
 }
 
-const CODE_COLS: &str = "id, flow_id, user_id, code_hash, expires_at, attempts, consumed_at, revoked_at";
+const CODE_COLS: &str =
+    "id, flow_id, user_id, code_hash, expires_at, attempts, consumed_at, revoked_at";
 
 pub struct NewCode<'a> {
     pub flow_id: i64,
@@ -202,18 +214,22 @@ pub async fn replace_code(c: &mut Conn, n: &NewCode<'_>, now: i64) -> Result<i64
 
 /// The newest code of a flow, live or not.
 pub async fn latest_code(c: &mut Conn, flow_id: i64) -> Result<Option<Code>, sqlx::Error> {
-    let r = sqlx::query(&format!("SELECT {CODE_COLS} FROM reset_codes WHERE flow_id = $1 ORDER BY id DESC LIMIT 1"))
-        .bind(flow_id)
-        .fetch_optional(&mut *c)
-        .await?;
+    let r = sqlx::query(&format!(
+        "SELECT {CODE_COLS} FROM reset_codes WHERE flow_id = $1 ORDER BY id DESC LIMIT 1"
+    ))
+    .bind(flow_id)
+    .fetch_optional(&mut *c)
+    .await?;
     r.as_ref().map(code_from).transpose()
 }
 
 pub async fn code_by_link(c: &mut Conn, link_hash: &str) -> Result<Option<Code>, sqlx::Error> {
-    let r = sqlx::query(&format!("SELECT {CODE_COLS} FROM reset_codes WHERE link_hash = $1"))
-        .bind(link_hash)
-        .fetch_optional(&mut *c)
-        .await?;
+    let r = sqlx::query(&format!(
+        "SELECT {CODE_COLS} FROM reset_codes WHERE link_hash = $1"
+    ))
+    .bind(link_hash)
+    .fetch_optional(&mut *c)
+    .await?;
     r.as_ref().map(code_from).transpose()
 }
 
@@ -231,7 +247,12 @@ pub async fn wrong_guess(c: &mut Conn, code_id: i64, max: u32) -> Result<Option<
 }
 
 /// Consumes a live code: true for exactly one caller.
-pub async fn consume_code(c: &mut Conn, code_id: i64, max_attempts: u32, now: i64) -> Result<bool, sqlx::Error> {
+pub async fn consume_code(
+    c: &mut Conn,
+    code_id: i64,
+    max_attempts: u32,
+    now: i64,
+) -> Result<bool, sqlx::Error> {
     let r = sqlx::query(
         "UPDATE reset_codes SET consumed_at = $1 WHERE id = $2 AND consumed_at IS NULL \
          AND revoked_at IS NULL AND expires_at > $1 AND attempts < $3",

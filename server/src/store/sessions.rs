@@ -35,7 +35,12 @@ pub async fn insert(c: &mut Conn, s: &NewSession<'_>, now: i64) -> Result<i64, s
 }
 
 /// A live session: not revoked, within its absolute lifetime, and used within the idle timeout.
-pub async fn live(c: &mut Conn, token_hash: &str, now: i64, idle_secs: i64) -> Result<Option<Session>, sqlx::Error> {
+pub async fn live(
+    c: &mut Conn,
+    token_hash: &str,
+    now: i64,
+    idle_secs: i64,
+) -> Result<Option<Session>, sqlx::Error> {
     let row = sqlx::query(
         "SELECT id, user_id, last_seen_at FROM sessions WHERE token_hash = $1 AND revoked_at IS NULL \
          AND expires_at > $2 AND last_seen_at > $3",
@@ -74,7 +79,12 @@ pub async fn revoke(c: &mut Conn, id: i64, now: i64) -> Result<(), sqlx::Error> 
 }
 
 /// Revokes every session of the user but `keep` (the one making the change, when it stays).
-pub async fn revoke_all(c: &mut Conn, user_id: i64, keep: Option<i64>, now: i64) -> Result<u64, sqlx::Error> {
+pub async fn revoke_all(
+    c: &mut Conn,
+    user_id: i64,
+    keep: Option<i64>,
+    now: i64,
+) -> Result<u64, sqlx::Error> {
     let r = sqlx::query(
         "UPDATE sessions SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL AND id <> $3",
     )

@@ -29,13 +29,18 @@ pub struct User {
     pub last_sign_in_at: Option<i64>,
 }
 
-const SELECT: &str = "SELECT u.id, u.account_id, u.name, u.email, u.phone, u.role, u.sign_in_method, \
+const SELECT: &str =
+    "SELECT u.id, u.account_id, u.name, u.email, u.phone, u.role, u.sign_in_method, \
      u.status, u.password_hash, u.must_change_password, u.time_zone, u.lang, u.failed_signins, \
      u.locked_until, u.reset_blocked_until, u.last_sign_in_at, r.name AS custom_name, \
      r.permissions AS custom_permissions \
      FROM users u LEFT JOIN roles r ON r.id = u.custom_role_id";
 
-pub(crate) fn role_from(role: &str, custom_name: Option<String>, custom_perms: Option<String>) -> Role {
+pub(crate) fn role_from(
+    role: &str,
+    custom_name: Option<String>,
+    custom_perms: Option<String>,
+) -> Role {
     match role {
         "owner" => Role::Owner,
         "admin" => Role::Admin,
@@ -52,7 +57,10 @@ pub(crate) fn role_from(role: &str, custom_name: Option<String>, custom_perms: O
 }
 
 pub(crate) fn split_permissions(s: &str) -> Vec<String> {
-    s.split(',').filter(|p| !p.is_empty()).map(str::to_string).collect()
+    s.split(',')
+        .filter(|p| !p.is_empty())
+        .map(str::to_string)
+        .collect()
 }
 
 fn from_row(r: &AnyRow) -> Result<User, sqlx::Error> {
@@ -65,7 +73,11 @@ fn from_row(r: &AnyRow) -> Result<User, sqlx::Error> {
         name: r.try_get("name")?,
         email: r.try_get("email")?,
         phone: r.try_get("phone")?,
-        role: role_from(&role, r.try_get("custom_name")?, r.try_get("custom_permissions")?),
+        role: role_from(
+            &role,
+            r.try_get("custom_name")?,
+            r.try_get("custom_permissions")?,
+        ),
         sign_in_method: SignInMethod::parse(&method).unwrap_or(SignInMethod::Password),
         active: status == "active",
         password_hash: r.try_get("password_hash")?,
@@ -144,13 +156,21 @@ pub async fn insert(c: &mut Conn, u: &NewUser<'_>, now: i64) -> Result<i64, sqlx
 }
 
 pub async fn count(c: &mut Conn) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar("SELECT COUNT(*) FROM users").fetch_one(&mut *c).await
+    sqlx::query_scalar("SELECT COUNT(*) FROM users")
+        .fetch_one(&mut *c)
+        .await
 }
 
 /// Sets the password hash and records it in the history. `must_change` is set when an
 /// administrator chose the password. A successful set also lifts a sign-in lockout: whoever set
 /// it proved control of the account.
-pub async fn set_password(c: &mut Conn, user_id: i64, hash: &str, must_change: bool, now: i64) -> Result<(), sqlx::Error> {
+pub async fn set_password(
+    c: &mut Conn,
+    user_id: i64,
+    hash: &str,
+    must_change: bool,
+    now: i64,
+) -> Result<(), sqlx::Error> {
     sqlx::query(
         "UPDATE users SET password_hash = $1, must_change_password = $2, failed_signins = 0, \
          locked_until = NULL WHERE id = $3",
@@ -182,15 +202,25 @@ async fn push_history(c: &mut Conn, user_id: i64, hash: &str, now: i64) -> Resul
 }
 
 /// The user's last `depth` password hashes, newest first (the current one included).
-pub async fn recent_hashes(c: &mut Conn, user_id: i64, depth: u32) -> Result<Vec<String>, sqlx::Error> {
-    sqlx::query_scalar("SELECT hash FROM password_history WHERE user_id = $1 ORDER BY id DESC LIMIT $2")
-        .bind(user_id)
-        .bind(i64::from(depth))
-        .fetch_all(&mut *c)
-        .await
+pub async fn recent_hashes(
+    c: &mut Conn,
+    user_id: i64,
+    depth: u32,
+) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT hash FROM password_history WHERE user_id = $1 ORDER BY id DESC LIMIT $2",
+    )
+    .bind(user_id)
+    .bind(i64::from(depth))
+    .fetch_all(&mut *c)
+    .await
 }
 
-pub async fn record_failed_signin(c: &mut Conn, user_id: i64, lock_until: Option<i64>) -> Result<i64, sqlx::Error> {
+pub async fn record_failed_signin(
+    c: &mut Conn,
+    user_id: i64,
+    lock_until: Option<i64>,
+) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar(
         "UPDATE users SET failed_signins = failed_signins + 1, \
          locked_until = COALESCE($1, locked_until) WHERE id = $2 RETURNING failed_signins",
@@ -227,7 +257,12 @@ pub async fn block_resets(c: &mut Conn, user_id: i64, until: i64) -> Result<(), 
     Ok(())
 }
 
-pub async fn set_role(c: &mut Conn, user_id: i64, role: &str, custom_role_id: Option<i64>) -> Result<(), sqlx::Error> {
+pub async fn set_role(
+    c: &mut Conn,
+    user_id: i64,
+    role: &str,
+    custom_role_id: Option<i64>,
+) -> Result<(), sqlx::Error> {
     sqlx::query("UPDATE users SET role = $1, custom_role_id = $2 WHERE id = $3")
         .bind(role)
         .bind(custom_role_id)
@@ -238,7 +273,10 @@ pub async fn set_role(c: &mut Conn, user_id: i64, role: &str, custom_role_id: Op
 }
 
 /// The account's password policy and name.
-pub async fn account_policy(c: &mut Conn, account_id: i64) -> Result<(String, PolicyConfig), sqlx::Error> {
+pub async fn account_policy(
+    c: &mut Conn,
+    account_id: i64,
+) -> Result<(String, PolicyConfig), sqlx::Error> {
     let r = sqlx::query("SELECT name, policy_kind, min_length, max_length, history_depth FROM accounts WHERE id = $1")
         .bind(account_id)
         .fetch_one(&mut *c)
@@ -250,7 +288,11 @@ pub async fn account_policy(c: &mut Conn, account_id: i64) -> Result<(String, Po
     Ok((
         r.try_get("name")?,
         PolicyConfig {
-            kind: if kind == "classic" { PolicyKind::Classic } else { PolicyKind::Modern },
+            kind: if kind == "classic" {
+                PolicyKind::Classic
+            } else {
+                PolicyKind::Modern
+            },
             min_length: num("min_length")?,
             max_length: num("max_length")?,
             history_depth: num("history_depth")?,
@@ -258,7 +300,11 @@ pub async fn account_policy(c: &mut Conn, account_id: i64) -> Result<(String, Po
     ))
 }
 
-pub async fn set_account_policy(c: &mut Conn, account_id: i64, p: &PolicyConfig) -> Result<(), sqlx::Error> {
+pub async fn set_account_policy(
+    c: &mut Conn,
+    account_id: i64,
+    p: &PolicyConfig,
+) -> Result<(), sqlx::Error> {
     sqlx::query("UPDATE accounts SET policy_kind = $1, min_length = $2, max_length = $3, history_depth = $4 WHERE id = $5")
         .bind(match p.kind {
             PolicyKind::Classic => "classic",

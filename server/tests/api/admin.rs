@@ -22,27 +22,83 @@ struct World {
 async fn world() -> World {
     let app = spawn_app().await;
     let mut c = app.store.conn().await.unwrap();
-    let editor_role = server::store::admin::insert_role(&mut c, app.account_id, "Editor", &["users:view".into(), "users:edit".into()]).await.unwrap();
-    let viewer_role = server::store::admin::insert_role(&mut c, app.account_id, "Viewer", &["users:view".into()]).await.unwrap();
-    let plain_role = server::store::admin::insert_role(&mut c, app.account_id, "Plain", &[]).await.unwrap();
-    let other_account = server::store::users::insert_account(&mut c, "Other AB", T0).await.unwrap();
+    let editor_role = server::store::admin::insert_role(
+        &mut c,
+        app.account_id,
+        "Editor",
+        &["users:view".into(), "users:edit".into()],
+    )
+    .await
+    .unwrap();
+    let viewer_role =
+        server::store::admin::insert_role(&mut c, app.account_id, "Viewer", &["users:view".into()])
+            .await
+            .unwrap();
+    let plain_role = server::store::admin::insert_role(&mut c, app.account_id, "Plain", &[])
+        .await
+        .unwrap();
+    let other_account = server::store::users::insert_account(&mut c, "Other AB", T0)
+        .await
+        .unwrap();
     drop(c);
-    let owner = app.add_user("owner@a.test", "owner", None, SignInMethod::Password).await;
-    let admin = app.add_user("admin@a.test", "admin", None, SignInMethod::Password).await;
-    let admin2 = app.add_user("admin2@a.test", "admin", None, SignInMethod::Password).await;
-    let member = app.add_user("member@a.test", "member", None, SignInMethod::Password).await;
-    let custom_user = app.add_user("custom@a.test", "member", None, SignInMethod::Password).await;
-    let editor = app.add_user("editor@a.test", "member", None, SignInMethod::Password).await;
-    let viewer = app.add_user("viewer@a.test", "member", None, SignInMethod::Password).await;
-    let sso = app.add_user("sso@a.test", "member", None, SignInMethod::Apple).await;
-    app.add_user("plain@a.test", "member", None, SignInMethod::Password).await;
-    let foreign = app.add_user_in(other_account, "member@b.test", "member", None, SignInMethod::Password).await;
+    let owner = app
+        .add_user("owner@a.test", "owner", None, SignInMethod::Password)
+        .await;
+    let admin = app
+        .add_user("admin@a.test", "admin", None, SignInMethod::Password)
+        .await;
+    let admin2 = app
+        .add_user("admin2@a.test", "admin", None, SignInMethod::Password)
+        .await;
+    let member = app
+        .add_user("member@a.test", "member", None, SignInMethod::Password)
+        .await;
+    let custom_user = app
+        .add_user("custom@a.test", "member", None, SignInMethod::Password)
+        .await;
+    let editor = app
+        .add_user("editor@a.test", "member", None, SignInMethod::Password)
+        .await;
+    let viewer = app
+        .add_user("viewer@a.test", "member", None, SignInMethod::Password)
+        .await;
+    let sso = app
+        .add_user("sso@a.test", "member", None, SignInMethod::Apple)
+        .await;
+    app.add_user("plain@a.test", "member", None, SignInMethod::Password)
+        .await;
+    let foreign = app
+        .add_user_in(
+            other_account,
+            "member@b.test",
+            "member",
+            None,
+            SignInMethod::Password,
+        )
+        .await;
     let mut c = app.store.conn().await.unwrap();
-    server::store::users::set_role(&mut c, custom_user, "custom", Some(plain_role)).await.unwrap();
-    server::store::users::set_role(&mut c, editor, "custom", Some(editor_role)).await.unwrap();
-    server::store::users::set_role(&mut c, viewer, "custom", Some(viewer_role)).await.unwrap();
+    server::store::users::set_role(&mut c, custom_user, "custom", Some(plain_role))
+        .await
+        .unwrap();
+    server::store::users::set_role(&mut c, editor, "custom", Some(editor_role))
+        .await
+        .unwrap();
+    server::store::users::set_role(&mut c, viewer, "custom", Some(viewer_role))
+        .await
+        .unwrap();
     drop(c);
-    World { app, owner, admin, admin2, member, custom_user, editor, viewer, sso, foreign }
+    World {
+        app,
+        owner,
+        admin,
+        admin2,
+        member,
+        custom_user,
+        editor,
+        viewer,
+        sso,
+        foreign,
+    }
 }
 
 #[tokio::test]
@@ -62,25 +118,47 @@ async fn the_matrix_of_who_may_change_whose_password_and_send_a_reset() {
     let mut n = 0;
     for (actor, expected) in matrix {
         let b = browser();
-        assert_eq!(app.sign_in(&b, actor, PASSWORD).await.status(), StatusCode::OK, "{actor}");
+        assert_eq!(
+            app.sign_in(&b, actor, PASSWORD).await.status(),
+            StatusCode::OK,
+            "{actor}"
+        );
         for (target, want) in targets.iter().zip(expected) {
             n += 1;
             let pw = format!("admin chosen passphrase {n}");
             let r = app
-                .post(&b, &format!("/api/admin/users/{target}/password"), json!({ "new_password": pw, "confirm_password": pw, "require_change": true }))
+                .post(
+                    &b,
+                    &format!("/api/admin/users/{target}/password"),
+                    json!({ "new_password": pw, "confirm_password": pw, "require_change": true }),
+                )
                 .await;
             let status = r.status().as_u16();
             let body = r.text().await.unwrap();
-            assert_eq!(status, want, "{actor} changes the password of user {target}: {body}");
+            assert_eq!(
+                status, want,
+                "{actor} changes the password of user {target}: {body}"
+            );
             if want == 403 {
                 assert!(body.contains("\"error\":\"forbidden\""), "{body}");
             }
-            let r = app.post(&b, &format!("/api/admin/users/{target}/reset"), json!({})).await;
-            assert_eq!(r.status().as_u16(), want, "{actor} sends a reset to user {target}");
+            let r = app
+                .post(&b, &format!("/api/admin/users/{target}/reset"), json!({}))
+                .await;
+            assert_eq!(
+                r.status().as_u16(),
+                want,
+                "{actor} sends a reset to user {target}"
+            );
         }
     }
     // Nobody changed the owner: the owner still signs in with the original password.
-    assert_eq!(app.sign_in(&browser(), "owner@a.test", PASSWORD).await.status(), StatusCode::OK);
+    assert_eq!(
+        app.sign_in(&browser(), "owner@a.test", PASSWORD)
+            .await
+            .status(),
+        StatusCode::OK
+    );
     let _ = (w.admin, w.editor, w.viewer);
 }
 
@@ -89,17 +167,28 @@ async fn an_admin_password_change_signs_the_user_out_emails_them_and_forces_a_ne
     let w = world().await;
     let app = &w.app;
     let member_browser = browser();
-    app.sign_in(&member_browser, "member@a.test", PASSWORD).await;
+    app.sign_in(&member_browser, "member@a.test", PASSWORD)
+        .await;
     let admin = browser();
     app.sign_in(&admin, "admin@a.test", PASSWORD).await;
     let chosen = "temporary admin passphrase";
     let r = app
-        .post(&admin, &format!("/api/admin/users/{}/password", w.member), json!({ "new_password": chosen, "confirm_password": chosen, "require_change": true }))
+        .post(
+            &admin,
+            &format!("/api/admin/users/{}/password", w.member),
+            json!({ "new_password": chosen, "confirm_password": chosen, "require_change": true }),
+        )
         .await;
     assert_eq!(r.status(), StatusCode::NO_CONTENT);
-    assert_eq!(app.get(&member_browser, "/api/me").await.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        app.get(&member_browser, "/api/me").await.status(),
+        StatusCode::UNAUTHORIZED
+    );
     let mail = app.mail.wait_nth("member@a.test", 1).await;
-    assert_eq!(mail.subject, "Your password was changed by an administrator");
+    assert_eq!(
+        mail.subject,
+        "Your password was changed by an administrator"
+    );
     assert!(mail.text.contains("Test admin"));
     assert_eq!(app.audit_count("admin_password_change").await, 1);
 
@@ -123,14 +212,34 @@ async fn send_reset_mails_the_user_a_working_code_and_link() {
     let app = &w.app;
     let owner = browser();
     app.sign_in(&owner, "owner@a.test", PASSWORD).await;
-    let r = app.post(&owner, &format!("/api/admin/users/{}/reset", w.member), json!({})).await;
+    let r = app
+        .post(
+            &owner,
+            &format!("/api/admin/users/{}/reset", w.member),
+            json!({}),
+        )
+        .await;
     assert_eq!(r.status(), StatusCode::NO_CONTENT);
     let mail = app.mail.wait_nth("member@a.test", 1).await;
     let phone = browser();
-    assert_eq!(app.post(&phone, "/api/reset/link", json!({ "token": mail.link_token() })).await.status(), StatusCode::OK);
+    assert_eq!(
+        app.post(
+            &phone,
+            "/api/reset/link",
+            json!({ "token": mail.link_token() })
+        )
+        .await
+        .status(),
+        StatusCode::OK
+    );
     let r = app.save(&phone, NEW_PASSWORD).await;
     assert_eq!(json(r).await["signed_in"], false);
-    assert_eq!(app.sign_in(&browser(), "member@a.test", NEW_PASSWORD).await.status(), StatusCode::OK);
+    assert_eq!(
+        app.sign_in(&browser(), "member@a.test", NEW_PASSWORD)
+            .await
+            .status(),
+        StatusCode::OK
+    );
 }
 
 #[tokio::test]
@@ -143,16 +252,34 @@ async fn the_user_list_searches_sorts_pages_and_says_what_the_viewer_may_do() {
     assert_eq!(page["total"], 1);
     assert_eq!(page["users"][0]["email"], "custom@a.test");
     assert_eq!(page["users"][0]["role"], "Plain");
-    let page = json(app.get(&admin, "/api/admin/users?sort=email&dir=desc&per_page=3&page=1").await).await;
+    let page = json(
+        app.get(
+            &admin,
+            "/api/admin/users?sort=email&dir=desc&per_page=3&page=1",
+        )
+        .await,
+    )
+    .await;
     assert_eq!(page["total"], 9, "the other account's user is not listed");
     assert_eq!(page["users"].as_array().unwrap().len(), 3);
     assert_eq!(page["users"][0]["email"], "viewer@a.test");
     let all = json(app.get(&admin, "/api/admin/users?per_page=100").await).await;
-    let row = |email: &str| all["users"].as_array().unwrap().iter().find(|u| u["email"] == email).unwrap().clone();
+    let row = |email: &str| {
+        all["users"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|u| u["email"] == email)
+            .unwrap()
+            .clone()
+    };
     assert_eq!(row("owner@a.test")["can_change_password"], false);
     assert_eq!(row("member@a.test")["can_change_password"], true);
     assert_eq!(row("sso@a.test")["disabled_reason"], "Signs in with Apple");
-    assert_eq!(row("admin2@a.test")["disabled_reason"], "Your role does not allow changing this user's password.");
+    assert_eq!(
+        row("admin2@a.test")["disabled_reason"],
+        "Your role does not allow changing this user's password."
+    );
     let r = app.get(&admin, "/api/admin/users?sort=password_hash").await;
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
 
@@ -179,15 +306,35 @@ async fn unlock_clears_a_sign_in_lockout() {
     let w = world().await;
     let app = &w.app;
     for _ in 0..5 {
-        app.sign_in(&browser(), "member@a.test", "not the right one").await;
+        app.sign_in(&browser(), "member@a.test", "not the right one")
+            .await;
     }
-    assert_eq!(app.sign_in(&browser(), "member@a.test", PASSWORD).await.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(
+        app.sign_in(&browser(), "member@a.test", PASSWORD)
+            .await
+            .status(),
+        StatusCode::TOO_MANY_REQUESTS
+    );
     let admin = browser();
     app.sign_in(&admin, "admin@a.test", PASSWORD).await;
     let list = json(app.get(&admin, "/api/admin/users?q=member@a").await).await;
     assert_eq!(list["users"][0]["locked"], true);
-    assert_eq!(app.post(&admin, &format!("/api/admin/users/{}/unlock", w.member), json!({})).await.status(), StatusCode::NO_CONTENT);
-    assert_eq!(app.sign_in(&browser(), "member@a.test", PASSWORD).await.status(), StatusCode::OK);
+    assert_eq!(
+        app.post(
+            &admin,
+            &format!("/api/admin/users/{}/unlock", w.member),
+            json!({})
+        )
+        .await
+        .status(),
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        app.sign_in(&browser(), "member@a.test", PASSWORD)
+            .await
+            .status(),
+        StatusCode::OK
+    );
 }
 
 #[tokio::test]
@@ -196,28 +343,71 @@ async fn roles_can_be_created_renamed_assigned_and_deleted() {
     let app = &w.app;
     let owner = browser();
     app.sign_in(&owner, "owner@a.test", PASSWORD).await;
-    let r = app.post(&owner, "/api/admin/roles", json!({ "name": "Support", "permissions": ["users:view", "users:edit"] })).await;
+    let r = app
+        .post(
+            &owner,
+            "/api/admin/roles",
+            json!({ "name": "Support", "permissions": ["users:view", "users:edit"] }),
+        )
+        .await;
     assert_eq!(r.status(), StatusCode::CREATED);
     let id = json(r).await["id"].as_i64().unwrap();
-    let r = app.post(&owner, "/api/admin/roles", json!({ "name": "Support", "permissions": [] })).await;
+    let r = app
+        .post(
+            &owner,
+            "/api/admin/roles",
+            json!({ "name": "Support", "permissions": [] }),
+        )
+        .await;
     assert_eq!(r.status(), StatusCode::CONFLICT);
-    let r = app.post(&owner, "/api/admin/roles", json!({ "name": "Bad", "permissions": ["root"] })).await;
+    let r = app
+        .post(
+            &owner,
+            "/api/admin/roles",
+            json!({ "name": "Bad", "permissions": ["root"] }),
+        )
+        .await;
     assert_eq!(json(r).await["error"], "invalid_permission");
-    let r = owner.put(app.api(&format!("/api/admin/users/{}/role", w.member))).json(&json!({ "role": "Support" })).send().await.unwrap();
+    let r = owner
+        .put(app.api(&format!("/api/admin/users/{}/role", w.member)))
+        .json(&json!({ "role": "Support" }))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::NO_CONTENT);
     // The member now has full user management over members.
     let support = browser();
     app.sign_in(&support, "member@a.test", PASSWORD).await;
-    assert_eq!(app.get(&support, "/api/admin/users").await.status(), StatusCode::OK);
-    let r = owner.put(app.api(&format!("/api/admin/roles/{id}"))).json(&json!({ "name": "Support desk", "permissions": ["users:view"] })).send().await.unwrap();
+    assert_eq!(
+        app.get(&support, "/api/admin/users").await.status(),
+        StatusCode::OK
+    );
+    let r = owner
+        .put(app.api(&format!("/api/admin/roles/{id}")))
+        .json(&json!({ "name": "Support desk", "permissions": ["users:view"] }))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
-    let r = owner.delete(app.api(&format!("/api/admin/roles/{id}"))).send().await.unwrap();
+    let r = owner
+        .delete(app.api(&format!("/api/admin/roles/{id}")))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::NO_CONTENT);
-    assert_eq!(app.get(&support, "/api/admin/users").await.status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        app.get(&support, "/api/admin/users").await.status(),
+        StatusCode::FORBIDDEN
+    );
     // Admins may not make admins.
     let admin = browser();
     app.sign_in(&admin, "admin@a.test", PASSWORD).await;
-    let r = admin.put(app.api(&format!("/api/admin/users/{}/role", w.member))).json(&json!({ "role": "admin" })).send().await.unwrap();
+    let r = admin
+        .put(app.api(&format!("/api/admin/users/{}/role", w.member)))
+        .json(&json!({ "role": "admin" }))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
 }
 
@@ -228,7 +418,11 @@ async fn the_audit_log_and_settings_are_for_those_allowed() {
     let owner = browser();
     app.sign_in(&owner, "owner@a.test", PASSWORD).await;
     let events = json(app.get(&owner, "/api/admin/audit?kind=sign_in").await).await;
-    assert!(events.as_array().unwrap().iter().all(|e| e["kind"] == "sign_in"));
+    assert!(events
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|e| e["kind"] == "sign_in"));
     assert!(!events.as_array().unwrap().is_empty());
     let r = owner.put(app.api("/api/admin/settings")).json(&json!({ "policy": { "kind": "classic", "min_length": 10, "max_length": 64, "history_depth": 3 } })).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::OK);
@@ -238,8 +432,15 @@ async fn the_audit_log_and_settings_are_for_those_allowed() {
     let admin = browser();
     app.sign_in(&admin, "admin@a.test", PASSWORD).await;
     let r = admin.put(app.api("/api/admin/settings")).json(&json!({ "policy": { "kind": "modern", "min_length": 15, "max_length": 64, "history_depth": 5 } })).send().await.unwrap();
-    assert_eq!(r.status(), StatusCode::FORBIDDEN, "the password policy belongs to the owner");
+    assert_eq!(
+        r.status(),
+        StatusCode::FORBIDDEN,
+        "the password policy belongs to the owner"
+    );
     let viewer = browser();
     app.sign_in(&viewer, "viewer@a.test", PASSWORD).await;
-    assert_eq!(app.get(&viewer, "/api/admin/audit").await.status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        app.get(&viewer, "/api/admin/audit").await.status(),
+        StatusCode::FORBIDDEN
+    );
 }

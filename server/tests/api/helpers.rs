@@ -2,7 +2,12 @@
 //! PostgreSQL when `PORTAL_TEST_DB=postgres`), a real SMTP server that captures what lettre
 //! delivers, and a local Twilio-compatible endpoint. Codes are read only from what those received.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, dead_code)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::field_reassign_with_default,
+    dead_code
+)]
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
@@ -39,11 +44,20 @@ async fn fresh_database_url() -> String {
     let id: u64 = rand::random();
     if backend() == "postgres" {
         use sqlx::Connection;
-        let admin = std::env::var("PORTAL_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
-        let mut c = sqlx::PgConnection::connect(&admin).await.expect("PostgreSQL for tests");
+        let admin = std::env::var("PORTAL_TEST_POSTGRES_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+        let mut c = sqlx::PgConnection::connect(&admin)
+            .await
+            .expect("PostgreSQL for tests");
         let name = format!("portal_test_{id:x}");
-        sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut c).await.expect("create database");
-        let base = admin.rsplit_once('/').map(|(b, _)| b.to_string()).unwrap_or(admin);
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(&mut c)
+            .await
+            .expect("create database");
+        let base = admin
+            .rsplit_once('/')
+            .map(|(b, _)| b.to_string())
+            .unwrap_or(admin);
         format!("{base}/{name}")
     } else {
         let dir = std::env::temp_dir().join(format!("portal-test-{id:x}"));
@@ -83,7 +97,10 @@ impl Mail {
     /// The token of the `/reset?token=` link in the message.
     pub fn link_token(&self) -> String {
         let start = self.text.find("/reset?token=").expect("a reset link") + "/reset?token=".len();
-        self.text[start..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_').collect()
+        self.text[start..]
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+            .collect()
     }
 }
 
@@ -121,12 +138,20 @@ impl Handler for MailHandler {
 
     fn data_end(&mut self) -> Response {
         let raw = String::from_utf8_lossy(&self.buf).to_string();
-        let parsed = mail_parser::MessageParser::default().parse(&self.buf).expect("a parsable message");
+        let parsed = mail_parser::MessageParser::default()
+            .parse(&self.buf)
+            .expect("a parsable message");
         let mail = Mail {
             to: self.to.clone(),
             subject: parsed.subject().unwrap_or_default().to_string(),
-            text: parsed.body_text(0).map(|c| c.to_string()).unwrap_or_default(),
-            html: parsed.body_html(0).map(|c| c.to_string()).unwrap_or_default(),
+            text: parsed
+                .body_text(0)
+                .map(|c| c.to_string())
+                .unwrap_or_default(),
+            html: parsed
+                .body_html(0)
+                .map(|c| c.to_string())
+                .unwrap_or_default(),
             message_id: parsed.message_id().unwrap_or_default().to_string(),
             raw,
         };
@@ -147,10 +172,16 @@ impl MailCapture {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();
         let shared = Arc::new(MailShared::default());
-        let handler = MailHandler { shared: shared.clone(), buf: Vec::new(), to: Vec::new() };
+        let handler = MailHandler {
+            shared: shared.clone(),
+            buf: Vec::new(),
+            to: Vec::new(),
+        };
         std::thread::spawn(move || {
             let mut s = mailin_embedded::Server::new(handler);
-            s.with_name("capture.test").with_num_threads(8).with_tcp_listener(listener);
+            s.with_name("capture.test")
+                .with_num_threads(8)
+                .with_tcp_listener(listener);
             let _ = s.serve();
         });
         Self { shared, addr }
@@ -166,7 +197,10 @@ impl MailCapture {
     }
 
     pub fn to(&self, addr: &str) -> Vec<Mail> {
-        self.all().into_iter().filter(|m| m.to.iter().any(|t| t.eq_ignore_ascii_case(addr))).collect()
+        self.all()
+            .into_iter()
+            .filter(|m| m.to.iter().any(|t| t.eq_ignore_ascii_case(addr)))
+            .collect()
     }
 
     /// Waits until `addr` has received `n` messages; returns the n-th.
@@ -178,7 +212,10 @@ impl MailCapture {
             }
             tokio::time::sleep(Duration::from_millis(25)).await;
         }
-        panic!("{addr} did not receive {n} message(s); got {:?}", self.to(addr).iter().map(|m| &m.subject).collect::<Vec<_>>());
+        panic!(
+            "{addr} did not receive {n} message(s); got {:?}",
+            self.to(addr).iter().map(|m| &m.subject).collect::<Vec<_>>()
+        );
     }
 
     /// Waits for the next message to `addr`, after the `before` already there.
@@ -200,7 +237,7 @@ pub struct Sms {
 
 impl Sms {
     pub fn code(&self) -> String {
-        self.body.split('#').last().unwrap().trim().to_string()
+        self.body.rsplit('#').next().unwrap().trim().to_string()
     }
 }
 
@@ -226,22 +263,47 @@ pub struct SmsCapture {
     pub base: String,
 }
 
-async fn twilio(State(s): State<Arc<SmsShared>>, uri: axum::http::Uri, headers: HeaderMap, body: String) -> (StatusCode, String) {
+async fn twilio(
+    State(s): State<Arc<SmsShared>>,
+    uri: axum::http::Uri,
+    headers: HeaderMap,
+    body: String,
+) -> (StatusCode, String) {
     *s.attempts.lock().unwrap() += 1;
     match s.mode.load(Ordering::SeqCst) {
-        1 => return (StatusCode::INTERNAL_SERVER_ERROR, r#"{"code":20500,"message":"Internal"}"#.into()),
-        2 => return (StatusCode::BAD_REQUEST, r#"{"code":21211,"message":"The 'To' number is not a valid phone number."}"#.into()),
+        1 => {
+            return (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                r#"{"code":20500,"message":"Internal"}"#.into(),
+            )
+        }
+        2 => {
+            return (
+                StatusCode::BAD_REQUEST,
+                r#"{"code":21211,"message":"The 'To' number is not a valid phone number."}"#.into(),
+            )
+        }
         _ => {}
     }
-    let form: std::collections::HashMap<String, String> = url::form_urlencoded::parse(body.as_bytes()).into_owned().collect();
+    let form: std::collections::HashMap<String, String> =
+        url::form_urlencoded::parse(body.as_bytes())
+            .into_owned()
+            .collect();
     s.received.lock().unwrap().push(Sms {
         to: form.get("To").cloned().unwrap_or_default(),
         from: form.get("From").cloned().unwrap_or_default(),
         body: form.get("Body").cloned().unwrap_or_default(),
-        authorization: headers.get("authorization").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string(),
+        authorization: headers
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string(),
         path: uri.path().to_string(),
     });
-    (StatusCode::CREATED, r#"{"sid":"SM00000000000000000000000000000000","status":"queued"}"#.into())
+    (
+        StatusCode::CREATED,
+        r#"{"sid":"SM00000000000000000000000000000000","status":"queued"}"#.into(),
+    )
 }
 
 impl SmsCapture {
@@ -253,7 +315,10 @@ impl SmsCapture {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         tokio::spawn(async move { axum::serve(listener, app).await });
-        Self { shared, base: format!("http://{addr}") }
+        Self {
+            shared,
+            base: format!("http://{addr}"),
+        }
     }
 
     pub fn set_mode(&self, m: SmsMode) {
@@ -301,7 +366,10 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut RawConfig)) -> TestApp {
     let mut raw = RawConfig::default();
     raw.bind = "127.0.0.1:0".into();
     raw.database_url = Some(fresh_database_url().await);
-    raw.data_dir = std::env::temp_dir().join(format!("portal-data-{:x}", rand::random::<u64>())).display().to_string();
+    raw.data_dir = std::env::temp_dir()
+        .join(format!("portal-data-{:x}", rand::random::<u64>()))
+        .display()
+        .to_string();
     raw.public_url = Some("http://portal.test".into());
     raw.smtp_url = Some(format!("smtp://{}", mail.addr));
     raw.mail_from = Some("no-reply@portal.test".into());
@@ -315,7 +383,9 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut RawConfig)) -> TestApp {
     tweak(&mut raw);
     let config = raw.parse().expect("test configuration");
     let clock = Arc::new(ManualClock::new(T0));
-    let app = Application::build(config, clock.clone()).await.expect("the app builds");
+    let app = Application::build(config, clock.clone())
+        .await
+        .expect("the app builds");
     let addr = app.local_addr().unwrap();
     let store = app.state().store.clone();
     let hasher = app.state().hasher.clone();
@@ -325,7 +395,17 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut RawConfig)) -> TestApp {
     }));
     let mut c = store.conn().await.unwrap();
     let account_id = users::insert_account(&mut c, "Test AB", T0).await.unwrap();
-    TestApp { url: format!("http://{addr}"), addr, clock, mail, sms, store, hasher, account_id, _shutdown: tx }
+    TestApp {
+        url: format!("http://{addr}"),
+        addr,
+        clock,
+        mail,
+        sms,
+        store,
+        hasher,
+        account_id,
+        _shutdown: tx,
+    }
 }
 
 pub async fn spawn_app() -> TestApp {
@@ -342,13 +422,32 @@ pub fn browser() -> reqwest::Client {
 }
 
 impl TestApp {
-    pub async fn add_user(&self, email: &str, role: &str, phone: Option<&str>, method: SignInMethod) -> i64 {
-        self.add_user_in(self.account_id, email, role, phone, method).await
+    pub async fn add_user(
+        &self,
+        email: &str,
+        role: &str,
+        phone: Option<&str>,
+        method: SignInMethod,
+    ) -> i64 {
+        self.add_user_in(self.account_id, email, role, phone, method)
+            .await
     }
 
-    pub async fn add_user_in(&self, account: i64, email: &str, role: &str, phone: Option<&str>, method: SignInMethod) -> i64 {
+    pub async fn add_user_in(
+        &self,
+        account: i64,
+        email: &str,
+        role: &str,
+        phone: Option<&str>,
+        method: SignInMethod,
+    ) -> i64 {
         let hash = match method {
-            SignInMethod::Password => Some(self.hasher.hash(SecretString::from(PASSWORD.to_string())).await.unwrap()),
+            SignInMethod::Password => Some(
+                self.hasher
+                    .hash(SecretString::from(PASSWORD.to_string()))
+                    .await
+                    .unwrap(),
+            ),
             _ => None,
         };
         let name = format!("Test {}", email.split('@').next().unwrap());
@@ -376,7 +475,12 @@ impl TestApp {
         format!("{}{path}", self.url)
     }
 
-    pub async fn post(&self, b: &reqwest::Client, path: &str, body: serde_json::Value) -> reqwest::Response {
+    pub async fn post(
+        &self,
+        b: &reqwest::Client,
+        path: &str,
+        body: serde_json::Value,
+    ) -> reqwest::Response {
         b.post(self.api(path)).json(&body).send().await.unwrap()
     }
 
@@ -384,26 +488,49 @@ impl TestApp {
         b.get(self.api(path)).send().await.unwrap()
     }
 
-    pub async fn sign_in(&self, b: &reqwest::Client, email: &str, password: &str) -> reqwest::Response {
-        self.post(b, "/api/session", serde_json::json!({ "email": email, "password": password })).await
+    pub async fn sign_in(
+        &self,
+        b: &reqwest::Client,
+        email: &str,
+        password: &str,
+    ) -> reqwest::Response {
+        self.post(
+            b,
+            "/api/session",
+            serde_json::json!({ "email": email, "password": password }),
+        )
+        .await
     }
 
     /// Step 1 in a browser.
     pub async fn start_reset(&self, b: &reqwest::Client, identifier: &str) -> reqwest::Response {
-        self.post(b, "/api/reset/start", serde_json::json!({ "identifier": identifier })).await
+        self.post(
+            b,
+            "/api/reset/start",
+            serde_json::json!({ "identifier": identifier }),
+        )
+        .await
     }
 
     pub async fn verify(&self, b: &reqwest::Client, code: &str) -> reqwest::Response {
-        self.post(b, "/api/reset/verify", serde_json::json!({ "code": code })).await
+        self.post(b, "/api/reset/verify", serde_json::json!({ "code": code }))
+            .await
     }
 
     pub async fn save(&self, b: &reqwest::Client, password: &str) -> reqwest::Response {
-        self.post(b, "/api/reset/password", serde_json::json!({ "new_password": password, "confirm_password": password })).await
+        self.post(
+            b,
+            "/api/reset/password",
+            serde_json::json!({ "new_password": password, "confirm_password": password }),
+        )
+        .await
     }
 
     pub async fn audit_count(&self, kind: &str) -> i64 {
         let mut c = self.store.conn().await.unwrap();
-        server::store::audit::count_kind(&mut c, kind).await.unwrap()
+        server::store::audit::count_kind(&mut c, kind)
+            .await
+            .unwrap()
     }
 }
 

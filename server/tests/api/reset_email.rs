@@ -9,7 +9,8 @@ use crate::helpers::*;
 #[tokio::test]
 async fn a_user_resets_by_code_and_is_signed_in_with_the_new_password_only() {
     let app = spawn_app().await;
-    app.add_user("ann@example.com", "member", None, SignInMethod::Password).await;
+    app.add_user("ann@example.com", "member", None, SignInMethod::Password)
+        .await;
     let b = browser();
     let r = app.start_reset(&b, "  Ann@Example.com ").await;
     assert_eq!(r.status(), StatusCode::OK);
@@ -23,7 +24,11 @@ async fn a_user_resets_by_code_and_is_signed_in_with_the_new_password_only() {
     assert_eq!(flow["attempts_left"], 5);
 
     let mail = app.mail.wait_nth("ann@example.com", 1).await;
-    assert!(mail.subject.contains("password reset code"), "{}", mail.subject);
+    assert!(
+        mail.subject.contains("password reset code"),
+        "{}",
+        mail.subject
+    );
     assert!(mail.text.contains("24 hours") && mail.text.contains("ignore this email"));
     assert!(mail.text.contains("http://portal.test/reset?token="));
     assert!(!mail.html.is_empty());
@@ -46,15 +51,26 @@ async fn a_user_resets_by_code_and_is_signed_in_with_the_new_password_only() {
     assert!(confirm.text.contains("If this was not you"));
 
     let other = browser();
-    assert_eq!(app.sign_in(&other, "ann@example.com", PASSWORD).await.status(), StatusCode::UNAUTHORIZED);
-    assert_eq!(app.sign_in(&other, "ann@example.com", NEW_PASSWORD).await.status(), StatusCode::OK);
+    assert_eq!(
+        app.sign_in(&other, "ann@example.com", PASSWORD)
+            .await
+            .status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        app.sign_in(&other, "ann@example.com", NEW_PASSWORD)
+            .await
+            .status(),
+        StatusCode::OK
+    );
     assert_eq!(app.audit_count("password_reset").await, 1);
 }
 
 #[tokio::test]
 async fn codes_pasted_with_spaces_or_dashes_work() {
     let app = spawn_app().await;
-    app.add_user("bo@example.com", "member", None, SignInMethod::Password).await;
+    app.add_user("bo@example.com", "member", None, SignInMethod::Password)
+        .await;
     let b = browser();
     app.start_reset(&b, "bo@example.com").await;
     let code = app.mail.wait_nth("bo@example.com", 1).await.code();
@@ -76,7 +92,8 @@ async fn an_unknown_address_is_told_the_account_does_not_exist() {
 #[tokio::test]
 async fn hidden_mode_answers_unknown_addresses_exactly_like_real_ones_and_sends_nothing() {
     let app = spawn_app_with(|c| c.hide_account_existence = true).await;
-    app.add_user("real@example.com", "member", None, SignInMethod::Password).await;
+    app.add_user("real@example.com", "member", None, SignInMethod::Password)
+        .await;
     let known = app.start_reset(&browser(), "real@example.com").await;
     let unknown = app.start_reset(&browser(), "fake@example.com").await;
     assert_eq!(known.status(), unknown.status());
@@ -86,7 +103,10 @@ async fn hidden_mode_answers_unknown_addresses_exactly_like_real_ones_and_sends_
     // The masked address is the one typed; everything else is byte-identical.
     k["masked_destination"] = json!("");
     u["masked_destination"] = json!("");
-    assert_eq!(serde_json::to_string(&k).unwrap(), serde_json::to_string(&u).unwrap());
+    assert_eq!(
+        serde_json::to_string(&k).unwrap(),
+        serde_json::to_string(&u).unwrap()
+    );
     app.mail.wait_nth("real@example.com", 1).await;
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     assert!(app.mail.to("fake@example.com").is_empty());
@@ -105,13 +125,17 @@ async fn hidden_mode_decoy_flows_refuse_every_code_like_a_real_one() {
 #[tokio::test]
 async fn sso_users_are_sent_to_their_provider_and_get_no_code() {
     let app = spawn_app().await;
-    app.add_user("gg@example.com", "member", None, SignInMethod::Google).await;
+    app.add_user("gg@example.com", "member", None, SignInMethod::Google)
+        .await;
     let r = app.start_reset(&browser(), "gg@example.com").await;
     assert_eq!(r.status(), StatusCode::CONFLICT);
     let body = json(r).await;
     assert_eq!(body["error"], "sso_account");
     assert_eq!(body["provider"], "google");
-    assert!(body["recovery_url"].as_str().unwrap().starts_with("https://accounts.google.com/"));
+    assert!(body["recovery_url"]
+        .as_str()
+        .unwrap()
+        .starts_with("https://accounts.google.com/"));
     assert!(body["message"].as_str().unwrap().contains("Google"));
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     assert!(app.mail.to("gg@example.com").is_empty());
@@ -120,7 +144,8 @@ async fn sso_users_are_sent_to_their_provider_and_get_no_code() {
 #[tokio::test]
 async fn a_code_expires_after_24_hours() {
     let app = spawn_app().await;
-    app.add_user("cy@example.com", "member", None, SignInMethod::Password).await;
+    app.add_user("cy@example.com", "member", None, SignInMethod::Password)
+        .await;
     let b = browser();
     app.start_reset(&b, "cy@example.com").await;
     let mail = app.mail.wait_nth("cy@example.com", 1).await;
@@ -129,7 +154,13 @@ async fn a_code_expires_after_24_hours() {
     assert_eq!(r.status(), StatusCode::GONE);
     assert_eq!(json(r).await["error"], "code_expired");
     // The link dies with it.
-    let r = app.post(&browser(), "/api/reset/link", json!({ "token": mail.link_token() })).await;
+    let r = app
+        .post(
+            &browser(),
+            "/api/reset/link",
+            json!({ "token": mail.link_token() }),
+        )
+        .await;
     assert_eq!(r.status(), StatusCode::GONE);
     assert_eq!(json(r).await["error"], "link_expired");
 }
@@ -137,7 +168,8 @@ async fn a_code_expires_after_24_hours() {
 #[tokio::test]
 async fn a_code_still_works_one_second_before_expiry() {
     let app = spawn_app().await;
-    app.add_user("cz@example.com", "member", None, SignInMethod::Password).await;
+    app.add_user("cz@example.com", "member", None, SignInMethod::Password)
+        .await;
     let b = browser();
     app.start_reset(&b, "cz@example.com").await;
     let code = app.mail.wait_nth("cz@example.com", 1).await.code();
@@ -148,7 +180,8 @@ async fn a_code_still_works_one_second_before_expiry() {
 #[tokio::test]
 async fn resend_waits_for_the_cooldown_which_doubles_and_a_new_code_kills_the_old_one() {
     let app = spawn_app().await;
-    app.add_user("di@example.com", "member", None, SignInMethod::Password).await;
+    app.add_user("di@example.com", "member", None, SignInMethod::Password)
+        .await;
     let b = browser();
     app.start_reset(&b, "di@example.com").await;
     let first = app.mail.wait_nth("di@example.com", 1).await;
@@ -166,17 +199,31 @@ async fn resend_waits_for_the_cooldown_which_doubles_and_a_new_code_kills_the_ol
     assert_ne!(first.code(), second.code());
 
     // The old link and the old code are dead; the new ones work.
-    let r = app.post(&browser(), "/api/reset/link", json!({ "token": first.link_token() })).await;
+    let r = app
+        .post(
+            &browser(),
+            "/api/reset/link",
+            json!({ "token": first.link_token() }),
+        )
+        .await;
     assert_eq!(r.status(), StatusCode::GONE);
     let r = app.verify(&b, &first.code()).await;
-    assert_eq!(r.status(), StatusCode::BAD_REQUEST, "the old code is not the current one");
-    assert_eq!(app.verify(&b, &second.code()).await.status(), StatusCode::OK);
+    assert_eq!(
+        r.status(),
+        StatusCode::BAD_REQUEST,
+        "the old code is not the current one"
+    );
+    assert_eq!(
+        app.verify(&b, &second.code()).await.status(),
+        StatusCode::OK
+    );
 }
 
 #[tokio::test]
 async fn a_new_request_from_another_browser_kills_the_first_browsers_code() {
     let app = spawn_app().await;
-    app.add_user("ed@example.com", "member", None, SignInMethod::Password).await;
+    app.add_user("ed@example.com", "member", None, SignInMethod::Password)
+        .await;
     let (b1, b2) = (browser(), browser());
     app.start_reset(&b1, "ed@example.com").await;
     let first = app.mail.wait_nth("ed@example.com", 1).await;
@@ -190,7 +237,8 @@ async fn a_new_request_from_another_browser_kills_the_first_browsers_code() {
 #[tokio::test]
 async fn five_wrong_codes_kill_the_code_and_say_how_many_attempts_remain() {
     let app = spawn_app().await;
-    app.add_user("fi@example.com", "member", None, SignInMethod::Password).await;
+    app.add_user("fi@example.com", "member", None, SignInMethod::Password)
+        .await;
     let b = browser();
     app.start_reset(&b, "fi@example.com").await;
     let code = app.mail.wait_nth("fi@example.com", 1).await.code();
@@ -214,12 +262,16 @@ async fn five_wrong_codes_kill_the_code_and_say_how_many_attempts_remain() {
 #[tokio::test]
 async fn ten_failed_verifications_in_a_day_block_resets_for_an_hour_but_not_sign_in() {
     let app = spawn_app().await;
-    app.add_user("gu@example.com", "member", None, SignInMethod::Password).await;
+    app.add_user("gu@example.com", "member", None, SignInMethod::Password)
+        .await;
     let mut failures = 0;
     let mut status = StatusCode::OK;
     while failures < 10 {
         let b = browser();
-        assert_eq!(app.start_reset(&b, "gu@example.com").await.status(), StatusCode::OK);
+        assert_eq!(
+            app.start_reset(&b, "gu@example.com").await.status(),
+            StatusCode::OK
+        );
         for _ in 0..5 {
             if failures == 10 {
                 break;
@@ -235,33 +287,53 @@ async fn ten_failed_verifications_in_a_day_block_resets_for_an_hour_but_not_sign
     let r = app.start_reset(&browser(), "gu@example.com").await;
     assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(json(r).await["error"], "reset_blocked");
-    assert_eq!(app.sign_in(&browser(), "gu@example.com", PASSWORD).await.status(), StatusCode::OK);
+    assert_eq!(
+        app.sign_in(&browser(), "gu@example.com", PASSWORD)
+            .await
+            .status(),
+        StatusCode::OK
+    );
     app.clock.advance(3601);
-    assert_eq!(app.start_reset(&browser(), "gu@example.com").await.status(), StatusCode::OK);
+    assert_eq!(
+        app.start_reset(&browser(), "gu@example.com").await.status(),
+        StatusCode::OK
+    );
 }
 
 #[tokio::test]
 async fn at_most_five_codes_an_hour_are_sent_to_one_address() {
     let app = spawn_app().await;
-    app.add_user("hu@example.com", "member", None, SignInMethod::Password).await;
+    app.add_user("hu@example.com", "member", None, SignInMethod::Password)
+        .await;
     for _ in 0..5 {
-        assert_eq!(app.start_reset(&browser(), "hu@example.com").await.status(), StatusCode::OK);
+        assert_eq!(
+            app.start_reset(&browser(), "hu@example.com").await.status(),
+            StatusCode::OK
+        );
     }
     let r = app.start_reset(&browser(), "hu@example.com").await;
     assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
-    let retry: u64 = r.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    let retry: u64 = r.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
     assert!((1..=3600).contains(&retry));
     assert_eq!(json(r).await["retry_after_secs"], retry);
     app.mail.wait_nth("hu@example.com", 5).await;
     app.clock.advance(3601);
-    assert_eq!(app.start_reset(&browser(), "hu@example.com").await.status(), StatusCode::OK);
+    assert_eq!(
+        app.start_reset(&browser(), "hu@example.com").await.status(),
+        StatusCode::OK
+    );
 }
 
 #[tokio::test]
 async fn one_address_on_the_network_is_capped_across_accounts() {
     let app = spawn_app_with(|c| c.ip_requests_per_hour = 3).await;
     for i in 0..3 {
-        app.start_reset(&browser(), &format!("x{i}@example.com")).await;
+        app.start_reset(&browser(), &format!("x{i}@example.com"))
+            .await;
     }
     let r = app.start_reset(&browser(), "x9@example.com").await;
     assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
@@ -270,7 +342,8 @@ async fn one_address_on_the_network_is_capped_across_accounts() {
 #[tokio::test]
 async fn the_grant_lasts_fifteen_minutes_and_the_code_alone_cannot_set_a_password() {
     let app = spawn_app().await;
-    app.add_user("iv@example.com", "member", None, SignInMethod::Password).await;
+    app.add_user("iv@example.com", "member", None, SignInMethod::Password)
+        .await;
     let b = browser();
     app.start_reset(&b, "iv@example.com").await;
     // Before verification there is no grant.
@@ -287,7 +360,8 @@ async fn the_grant_lasts_fifteen_minutes_and_the_code_alone_cannot_set_a_passwor
 #[tokio::test]
 async fn the_flow_only_works_in_the_browser_that_started_it() {
     let app = spawn_app().await;
-    app.add_user("jo@example.com", "member", None, SignInMethod::Password).await;
+    app.add_user("jo@example.com", "member", None, SignInMethod::Password)
+        .await;
     app.start_reset(&browser(), "jo@example.com").await;
     let code = app.mail.wait_nth("jo@example.com", 1).await.code();
     let r = app.verify(&browser(), &code).await;
@@ -298,12 +372,16 @@ async fn the_flow_only_works_in_the_browser_that_started_it() {
 #[tokio::test]
 async fn two_concurrent_saves_with_one_grant_give_exactly_one_success() {
     let app = spawn_app().await;
-    app.add_user("ka@example.com", "member", None, SignInMethod::Password).await;
+    app.add_user("ka@example.com", "member", None, SignInMethod::Password)
+        .await;
     let b = browser();
     app.start_reset(&b, "ka@example.com").await;
     let code = app.mail.wait_nth("ka@example.com", 1).await.code();
     app.verify(&b, &code).await;
-    let (r1, r2) = tokio::join!(app.save(&b, "first concurrent passphrase"), app.save(&b, "second concurrent passphrase"));
+    let (r1, r2) = tokio::join!(
+        app.save(&b, "first concurrent passphrase"),
+        app.save(&b, "second concurrent passphrase")
+    );
     let mut statuses = [r1.status().as_u16(), r2.status().as_u16()];
     statuses.sort();
     assert_eq!(statuses, [200, 410]);
@@ -312,40 +390,55 @@ async fn two_concurrent_saves_with_one_grant_give_exactly_one_success() {
 #[tokio::test]
 async fn opening_the_link_consumes_nothing_and_another_browser_gets_no_session() {
     let app = spawn_app().await;
-    app.add_user("li@example.com", "member", None, SignInMethod::Password).await;
+    app.add_user("li@example.com", "member", None, SignInMethod::Password)
+        .await;
     let started = browser();
     app.start_reset(&started, "li@example.com").await;
     let token = app.mail.wait_nth("li@example.com", 1).await.link_token();
     // A mail scanner opens the link twice: nothing is used up.
     for _ in 0..2 {
-        let r = app.post(&browser(), "/api/reset/link", json!({ "token": token })).await;
+        let r = app
+            .post(&browser(), "/api/reset/link", json!({ "token": token }))
+            .await;
         assert_eq!(r.status(), StatusCode::OK);
     }
     let phone = browser();
-    let r = app.post(&phone, "/api/reset/link", json!({ "token": token })).await;
+    let r = app
+        .post(&phone, "/api/reset/link", json!({ "token": token }))
+        .await;
     let set_cookie = r.headers()["set-cookie"].to_str().unwrap().to_string();
     assert!(set_cookie.contains("HttpOnly") && set_cookie.contains("SameSite=Strict"));
     let body = json(r).await;
     assert_eq!(body["masked_destination"], "l•••@example.com");
     // Refresh: the page asks again without the token in the URL.
-    assert_eq!(app.get(&phone, "/api/reset/link").await.status(), StatusCode::OK);
+    assert_eq!(
+        app.get(&phone, "/api/reset/link").await.status(),
+        StatusCode::OK
+    );
     let r = app.save(&phone, NEW_PASSWORD).await;
     assert_eq!(r.status(), StatusCode::OK);
     assert_eq!(json(r).await["signed_in"], false);
-    assert_eq!(app.get(&phone, "/api/meetings").await.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        app.get(&phone, "/api/meetings").await.status(),
+        StatusCode::UNAUTHORIZED
+    );
     // Single use.
-    let r = app.post(&browser(), "/api/reset/link", json!({ "token": token })).await;
+    let r = app
+        .post(&browser(), "/api/reset/link", json!({ "token": token }))
+        .await;
     assert_eq!(r.status(), StatusCode::GONE);
 }
 
 #[tokio::test]
 async fn the_link_opened_in_the_starting_browser_signs_it_in() {
     let app = spawn_app().await;
-    app.add_user("ma@example.com", "member", None, SignInMethod::Password).await;
+    app.add_user("ma@example.com", "member", None, SignInMethod::Password)
+        .await;
     let b = browser();
     app.start_reset(&b, "ma@example.com").await;
     let token = app.mail.wait_nth("ma@example.com", 1).await.link_token();
-    app.post(&b, "/api/reset/link", json!({ "token": token })).await;
+    app.post(&b, "/api/reset/link", json!({ "token": token }))
+        .await;
     let r = app.save(&b, NEW_PASSWORD).await;
     assert_eq!(json(r).await["signed_in"], true);
     assert_eq!(app.get(&b, "/api/meetings").await.status(), StatusCode::OK);
@@ -354,22 +447,32 @@ async fn the_link_opened_in_the_starting_browser_signs_it_in() {
 #[tokio::test]
 async fn a_reset_signs_out_every_other_session() {
     let app = spawn_app().await;
-    app.add_user("ni@example.com", "member", None, SignInMethod::Password).await;
+    app.add_user("ni@example.com", "member", None, SignInMethod::Password)
+        .await;
     let laptop = browser();
-    assert_eq!(app.sign_in(&laptop, "ni@example.com", PASSWORD).await.status(), StatusCode::OK);
+    assert_eq!(
+        app.sign_in(&laptop, "ni@example.com", PASSWORD)
+            .await
+            .status(),
+        StatusCode::OK
+    );
     assert_eq!(app.get(&laptop, "/api/me").await.status(), StatusCode::OK);
     let b = browser();
     app.start_reset(&b, "ni@example.com").await;
     let code = app.mail.wait_nth("ni@example.com", 1).await.code();
     app.verify(&b, &code).await;
     app.save(&b, NEW_PASSWORD).await;
-    assert_eq!(app.get(&laptop, "/api/me").await.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        app.get(&laptop, "/api/me").await.status(),
+        StatusCode::UNAUTHORIZED
+    );
 }
 
 #[tokio::test]
 async fn the_new_password_must_follow_the_policy_and_both_entries_must_match() {
     let app = spawn_app().await;
-    app.add_user("ol@example.com", "member", None, SignInMethod::Password).await;
+    app.add_user("ol@example.com", "member", None, SignInMethod::Password)
+        .await;
     let b = browser();
     app.start_reset(&b, "ol@example.com").await;
     let code = app.mail.wait_nth("ol@example.com", 1).await.code();
@@ -380,7 +483,13 @@ async fn the_new_password_must_follow_the_policy_and_both_entries_must_match() {
     assert_eq!(body["error"], "password_policy");
     assert_eq!(body["field"], "new_password");
     assert_eq!(body["violations"][0]["rule"], "too_short");
-    let r = app.post(&b, "/api/reset/password", json!({ "new_password": NEW_PASSWORD, "confirm_password": "something else entirely" })).await;
+    let r = app
+        .post(
+            &b,
+            "/api/reset/password",
+            json!({ "new_password": NEW_PASSWORD, "confirm_password": "something else entirely" }),
+        )
+        .await;
     let body = json(r).await;
     assert_eq!(body["error"], "password_mismatch");
     assert_eq!(body["field"], "confirm_password");
@@ -394,7 +503,8 @@ async fn the_new_password_must_follow_the_policy_and_both_entries_must_match() {
 #[tokio::test]
 async fn a_refreshed_page_picks_the_flow_up_where_it_was() {
     let app = spawn_app().await;
-    app.add_user("pe@example.com", "member", None, SignInMethod::Password).await;
+    app.add_user("pe@example.com", "member", None, SignInMethod::Password)
+        .await;
     let b = browser();
     app.start_reset(&b, "pe@example.com").await;
     app.clock.advance(20);
@@ -411,7 +521,8 @@ async fn a_refreshed_page_picks_the_flow_up_where_it_was() {
 #[tokio::test]
 async fn smtp_down_then_up_loses_nothing_and_the_request_never_waits() {
     let app = spawn_app().await;
-    app.add_user("qu@example.com", "member", None, SignInMethod::Password).await;
+    app.add_user("qu@example.com", "member", None, SignInMethod::Password)
+        .await;
     app.mail.set_down(true);
     let started = std::time::Instant::now();
     let r = app.start_reset(&browser(), "qu@example.com").await;

@@ -10,15 +10,55 @@ async fn bad_bodies_get_a_4xx_json_error_never_a_500() {
     let c = reqwest::Client::new();
     let url = app.api("/api/reset/start");
     let cases: Vec<(Option<&str>, Vec<u8>, u16, &str)> = vec![
-        (Some("text/plain"), b"{}".to_vec(), 415, "unsupported_media_type"),
+        (
+            Some("text/plain"),
+            b"{}".to_vec(),
+            415,
+            "unsupported_media_type",
+        ),
         (None, b"{}".to_vec(), 415, "unsupported_media_type"),
-        (Some("application/json"), b"{not json".to_vec(), 400, "invalid_json"),
-        (Some("application/json"), vec![b'{', b'"', 0xff, 0xfe, b'"', b':', b'1', b'}'], 400, "invalid_json"),
-        (Some("application/json"), b"[1,2,3]".to_vec(), 400, "invalid_json"),
-        (Some("application/json"), b"\"just a string\"".to_vec(), 400, "invalid_json"),
-        (Some("application/json"), b"{}".to_vec(), 400, "invalid_request"),
-        (Some("application/json"), br#"{"identifier": 42}"#.to_vec(), 400, "invalid_request"),
-        (Some("application/json"), format!(r#"{{"identifier":"{}"}}"#, "a".repeat(20_000)).into_bytes(), 413, "payload_too_large"),
+        (
+            Some("application/json"),
+            b"{not json".to_vec(),
+            400,
+            "invalid_json",
+        ),
+        (
+            Some("application/json"),
+            vec![b'{', b'"', 0xff, 0xfe, b'"', b':', b'1', b'}'],
+            400,
+            "invalid_json",
+        ),
+        (
+            Some("application/json"),
+            b"[1,2,3]".to_vec(),
+            400,
+            "invalid_json",
+        ),
+        (
+            Some("application/json"),
+            b"\"just a string\"".to_vec(),
+            400,
+            "invalid_json",
+        ),
+        (
+            Some("application/json"),
+            b"{}".to_vec(),
+            400,
+            "invalid_request",
+        ),
+        (
+            Some("application/json"),
+            br#"{"identifier": 42}"#.to_vec(),
+            400,
+            "invalid_request",
+        ),
+        (
+            Some("application/json"),
+            format!(r#"{{"identifier":"{}"}}"#, "a".repeat(20_000)).into_bytes(),
+            413,
+            "payload_too_large",
+        ),
     ];
     for (ct, body, status, code) in cases {
         let mut req = c.post(&url).body(body);
@@ -31,7 +71,12 @@ async fn bad_bodies_get_a_4xx_json_error_never_a_500() {
         assert_eq!(body["error"], code);
         assert!(body["message"].as_str().is_some_and(|m| !m.is_empty()));
     }
-    let r = c.post(&url).json(&serde_json::json!({})).send().await.unwrap();
+    let r = c
+        .post(&url)
+        .json(&serde_json::json!({}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(json(r).await["field"], "identifier");
 }
 
@@ -51,7 +96,12 @@ async fn health_and_readiness_answer() {
     let r = reqwest::get(app.api("/readyz")).await.unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     assert_eq!(json(r).await["status"], "ready");
-    let metrics = reqwest::get(app.api("/metrics")).await.unwrap().text().await.unwrap();
+    let metrics = reqwest::get(app.api("/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(metrics.contains("portal_outbox_depth"));
 }
 
