@@ -19,10 +19,9 @@ pub fn classify(input: &str) -> Option<IdentifierKind> {
         return is_plausible_email(s).then_some(IdentifierKind::Email);
     }
     let digits = s.chars().filter(char::is_ascii_digit).count();
-    let allowed = s
-        .chars()
-        .enumerate()
-        .all(|(i, c)| c.is_ascii_digit() || matches!(c, ' ' | '-' | '(' | ')' | '.') || (i == 0 && c == '+'));
+    let allowed = s.chars().enumerate().all(|(i, c)| {
+        c.is_ascii_digit() || matches!(c, ' ' | '-' | '(' | ')' | '.') || (i == 0 && c == '+')
+    });
     (allowed && (6..=15).contains(&digits)).then_some(IdentifierKind::Phone)
 }
 
@@ -39,10 +38,15 @@ pub fn is_plausible_email(s: &str) -> bool {
         && local.len() <= 64
         && !domain.contains('@')
         && domain.contains('.')
-        && domain.split('.').all(|l| {
-            !l.is_empty() && l.len() <= 63 && !l.starts_with('-') && !l.ends_with('-')
+        && domain
+            .split('.')
+            .all(|l| !l.is_empty() && l.len() <= 63 && !l.starts_with('-') && !l.ends_with('-'))
+        && !domain.chars().any(|c| {
+            matches!(
+                c,
+                '(' | ')' | '<' | '>' | ',' | ';' | ':' | '\\' | '"' | '[' | ']'
+            )
         })
-        && !domain.chars().any(|c| matches!(c, '(' | ')' | '<' | '>' | ',' | ';' | ':' | '\\' | '"' | '[' | ']'))
 }
 
 /// Number of digits in a verification code.

@@ -83,8 +83,12 @@ impl PolicyConfig {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "rule", rename_all = "snake_case")]
 pub enum Violation {
-    TooShort { min: u32 },
-    TooLong { max: u32 },
+    TooShort {
+        min: u32,
+    },
+    TooLong {
+        max: u32,
+    },
     NeedsLetter,
     NeedsDigit,
     NeedsUpper,
@@ -94,7 +98,9 @@ pub enum Violation {
     /// On the list of common passwords (server only).
     Common,
     /// One of the user's recent passwords (server only).
-    Reused { depth: u32 },
+    Reused {
+        depth: u32,
+    },
     /// The two entries differ.
     Mismatch,
 }
@@ -179,7 +185,10 @@ pub fn check(config: &PolicyConfig, password: &str, forbidden: &[String]) -> Vec
         }
     }
     let lower = pw.to_lowercase();
-    if forbidden.iter().any(|w| !w.is_empty() && lower.contains(w.as_str())) {
+    if forbidden
+        .iter()
+        .any(|w| !w.is_empty() && lower.contains(w.as_str()))
+    {
         out.push(Violation::ContainsPersonalInfo);
     }
     out
@@ -195,7 +204,11 @@ mod tests {
 
     #[test]
     fn a_long_passphrase_passes_the_modern_policy() {
-        let v = check(&PolicyConfig::modern(), "correct horse battery staple", &words());
+        let v = check(
+            &PolicyConfig::modern(),
+            "correct horse battery staple",
+            &words(),
+        );
         assert!(v.is_empty(), "{v:?}");
     }
 
@@ -256,10 +269,7 @@ mod tests {
             vec![Violation::NeedsDigit, Violation::NeedsUpper]
         );
         assert!(check(&p, "Abcdefg1", &[]).is_empty());
-        assert_eq!(
-            check(&p, "Ab1", &[]),
-            vec![Violation::TooShort { min: 8 }]
-        );
+        assert_eq!(check(&p, "Ab1", &[]), vec![Violation::TooShort { min: 8 }]);
     }
 
     #[test]

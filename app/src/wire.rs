@@ -109,7 +109,13 @@ pub mod permission {
     pub const ROLES_MANAGE: &str = "roles:manage";
     pub const AUDIT_VIEW: &str = "audit:view";
     pub const SETTINGS_EDIT: &str = "settings:edit";
-    pub const ALL: [&str; 5] = [USERS_VIEW, USERS_EDIT, ROLES_MANAGE, AUDIT_VIEW, SETTINGS_EDIT];
+    pub const ALL: [&str; 5] = [
+        USERS_VIEW,
+        USERS_EDIT,
+        ROLES_MANAGE,
+        AUDIT_VIEW,
+        SETTINGS_EDIT,
+    ];
 }
 
 // ---------------------------------------------------------------- sessions and the signed-in user

@@ -26,9 +26,11 @@ pub async fn policy_for(c: &mut Conn, user: &User) -> ApiResult<PolicyResponse> 
 
 /// Checks a new password against the account's policy, the blocklist and the user's history,
 /// then hashes it (on the bounded blocking pool). Errors name the field and the failed rules.
+///
+/// No database connection is held while hashing: a burst of saves queues on the hasher without
+/// starving everything else of connections.
 pub async fn prepare_password(
     st: &AppState,
-    c: &mut Conn,
     user: &User,
     new: &str,
     confirm: &str,
@@ -42,7 +44,8 @@ pub async fn prepare_password(
             }],
         ));
     }
-    let pr = policy_for(c, user).await?;
+    let mut c = st.store.conn().await?;
+    let pr = policy_for(&mut c, user).await?;
     let pw = NewPassword::parse(
         &pr.policy,
         new,
@@ -58,7 +61,8 @@ pub async fn prepare_password(
         }
     })?;
     if pr.policy.history_depth > 0 {
-        let recent = users::recent_hashes(c, user.id, pr.policy.history_depth).await?;
+        let recent = users::recent_hashes(&mut c, user.id, pr.policy.history_depth).await?;
+        drop(c);
         if !recent.is_empty() {
             let reused = st
                 .hasher

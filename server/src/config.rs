@@ -6,23 +6,49 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use figment::providers::{Env, Format, Serialized, Toml};
+use figment::providers::{Format, Serialized, Toml};
 use figment::Figment;
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use url::Url;
+
+/// Reads a setting as text even when the environment layer took it for a number
+/// (`TWILIO_FROM=+46700000000`, an all-digit `PORTAL_SECRET`).
+fn text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Loose {
+        S(String),
+        U(u64),
+        I(i64),
+        F(f64),
+        B(bool),
+    }
+    Ok(Option::<Loose>::deserialize(d)?.map(|v| match v {
+        Loose::S(s) => s,
+        Loose::U(n) => n.to_string(),
+        Loose::I(n) => n.to_string(),
+        Loose::F(n) => n.to_string(),
+        Loose::B(b) => b.to_string(),
+    }))
+}
 
 /// The settings as they arrive, before they are parsed into [`Config`].
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default)]
 pub struct RawConfig {
     pub bind: String,
+    #[serde(deserialize_with = "text")]
     pub database_url: Option<String>,
     pub data_dir: String,
     pub static_dir: String,
+    #[serde(deserialize_with = "text")]
     pub public_url: Option<String>,
+    #[serde(deserialize_with = "text")]
     pub smtp_url: Option<String>,
+    #[serde(deserialize_with = "text")]
     pub mail_from: Option<String>,
+    #[serde(deserialize_with = "text")]
     pub secret: Option<String>,
     pub hide_account_existence: bool,
     pub resend_cooldown_secs: u64,
@@ -32,13 +58,17 @@ pub struct RawConfig {
     pub session_absolute_secs: u64,
     pub default_region: String,
     pub sms_provider: String,
+    #[serde(deserialize_with = "text")]
     pub sms_countries: Option<String>,
     pub sms_per_number_hour: u32,
     pub sms_per_number_day: u32,
     pub sms_per_prefix_hour: u32,
     pub sms_global_hour: u32,
+    #[serde(deserialize_with = "text")]
     pub twilio_account_sid: Option<String>,
+    #[serde(deserialize_with = "text")]
     pub twilio_auth_token: Option<String>,
+    #[serde(deserialize_with = "text")]
     pub twilio_from: Option<String>,
     pub twilio_api_base: String,
     pub codes_per_hour: u32,
@@ -185,17 +215,29 @@ impl RawConfig {
     /// environment. Flags are merged by the caller with [`RawConfig::load_with`].
     pub fn load_with(overrides: &[(&str, String)]) -> Result<Self, ConfigError> {
         let file = std::env::var("PORTAL_CONFIG").unwrap_or_else(|_| "portal.toml".into());
-        let mut fig = Figment::from(Serialized::defaults(RawConfig::default()))
-            .merge(Toml::file(&file))
-            .merge(Env::prefixed("PORTAL_").ignore(&["CONFIG"]))
-            .merge(Env::raw().only(&RAW_ENV).map(|k| {
-                // SMS_COUNTRIES is documented as PORTAL_SMS_COUNTRIES too.
-                k.as_str().to_lowercase().into()
-            }));
+        let mut fig =
+            Figment::from(Serialized::defaults(RawConfig::default())).merge(Toml::file(&file));
+        // The environment is read as text and converted only where a number or a flag is
+        // expected: figment's own Env provider would turn TWILIO_FROM=+46700000000 into a number.
+        let mut vars: Vec<(String, String)> = std::env::vars()
+            .filter_map(|(k, v)| {
+                let key = match k.strip_prefix("PORTAL_") {
+                    Some("CONFIG") => return None,
+                    Some(rest) => rest.to_lowercase(),
+                    None if RAW_ENV.contains(&k.as_str()) => k.to_lowercase(),
+                    None => return None,
+                };
+                Some((key, v))
+            })
+            .collect();
+        vars.sort();
+        for (k, v) in vars {
+            fig = fig.merge(Serialized::default(&k, v));
+        }
         for (k, v) in overrides {
             fig = fig.merge(Serialized::default(k, v));
         }
-        fig.extract::<RawConfig>().map_err(|e| {
+        fig.extract_lossy::<RawConfig>().map_err(|e| {
             let key = e.path.last().cloned().unwrap_or_else(|| "config".into());
             err(&env_name(&key), e.kind.to_string())
         })
@@ -486,6 +528,19 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    #[allow(clippy::result_large_err)] // figment's Jail decides the closure's error type
+    fn numbers_from_the_environment_are_read_as_text() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("TWILIO_FROM", "+46700000000");
+            jail.set_env("PORTAL_SECRET", "1234567890123456789012345678901234567890");
+            let raw = RawConfig::load_with(&[]).map_err(|e| e.to_string())?;
+            assert_eq!(raw.twilio_from.as_deref(), Some("+46700000000"));
+            assert_eq!(raw.secret.as_deref().map(str::len), Some(40));
+            Ok(())
+        });
     }
 
     #[test]

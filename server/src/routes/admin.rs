@@ -192,9 +192,8 @@ async fn set_password(
     let mut c = st.store.conn().await?;
     let t = target(&mut c, &u, id).await?;
     may_manage_password(&actor(&u), &target_of(&t)).map_err(denial)?;
-    let hash =
-        auth::prepare_password(&st, &mut c, &t, &req.new_password, &req.confirm_password).await?;
     drop(c);
+    let hash = auth::prepare_password(&st, &t, &req.new_password, &req.confirm_password).await?;
     let now = st.now();
     let mail = templates::admin_changed_email(
         Lang::parse(&t.lang),

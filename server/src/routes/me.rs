@@ -57,7 +57,6 @@ async fn change_password(
     Json(req): Json<ChangePasswordRequest>,
 ) -> ApiResult<Response> {
     let user = &u.user;
-    let mut c = st.store.conn().await?;
     if !user.must_change_password {
         if req.current_password.is_empty() {
             return Err(
@@ -82,9 +81,7 @@ async fn change_password(
             .field("current_password"));
         }
     }
-    let hash =
-        auth::prepare_password(&st, &mut c, user, &req.new_password, &req.confirm_password).await?;
-    drop(c);
+    let hash = auth::prepare_password(&st, user, &req.new_password, &req.confirm_password).await?;
     let now = st.now();
     let lang = Lang::parse(&user.lang);
     let mail = templates::password_changed_email(

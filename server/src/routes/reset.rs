@@ -706,7 +706,11 @@ async fn verify(
     let mut c = st.store.conn().await?;
     let flow = flow_from_cookie(&st, &mut c, &headers).await?;
     if flow.step != "verify" {
-        return Ok(axum::Json(describe(&st, &mut c, &flow, now).await?).into_response());
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "already_verified",
+            "This code was already used. Continue with your new password.",
+        ));
     }
     let Some(code) = normalize_code(&req.code) else {
         return Err(ApiError::bad_request(
@@ -749,7 +753,7 @@ async fn verify(
         CodeState::Expired | CodeState::Used => return Err(expired()),
     }
     if same(&st.keys.code_hash(stored.user_id, &code), &stored.code_hash) {
-        let mut tx = st.store.begin().await?;
+        let mut tx = st.store.begin_on(&mut c).await?;
         if !q::consume_code(&mut tx, stored.id, rules::MAX_ATTEMPTS, now).await? {
             return Err(expired());
         }
@@ -802,7 +806,7 @@ async fn verify(
             >= i64::from(rules::ACCOUNT_FAILURES_PER_DAY)
         {
             let until = now + i64::try_from(rules::ACCOUNT_BLOCK_SECS).unwrap_or(3600);
-            let mut tx = st.store.begin().await?;
+            let mut tx = st.store.begin_on(&mut c).await?;
             users::block_resets(&mut tx, u.id, until).await?;
             q::revoke_user_codes(&mut tx, u.id, now).await?;
             audit::record(
@@ -959,9 +963,8 @@ async fn set_password(
         };
         (Via::Grant(flow.id), user, true)
     };
-    let hash = auth::prepare_password(&st, &mut c, &user, &req.new_password, &req.confirm_password)
-        .await?;
     drop(c);
+    let hash = auth::prepare_password(&st, &user, &req.new_password, &req.confirm_password).await?;
     let now = st.now();
     let lang = browser_flow
         .as_ref()

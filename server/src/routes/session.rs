@@ -82,6 +82,8 @@ async fn sign_in(
             ));
         }
     }
+    // No pooled connection is held while the hash is computed.
+    drop(c);
     // Always one Argon2 verification, against a dummy hash when there is no such user, so the
     // answer takes as long either way.
     let hash = user.as_ref().and_then(|u| u.password_hash.clone());
@@ -90,6 +92,7 @@ async fn sign_in(
         .verify(SecretString::from(req.password), hash)
         .await
         .map_err(ApiError::internal)?;
+    let mut c = st.store.conn().await?;
     if !ok || user.is_none() {
         limits::record(&mut c, &ip_bucket, now).await?;
         let mut detail = None;
@@ -126,7 +129,7 @@ async fn sign_in(
     let Some(user) = user else {
         return Err(invalid());
     };
-    let mut tx = st.store.begin().await?;
+    let mut tx = st.store.begin_on(&mut c).await?;
     users::record_signin(&mut tx, user.id, now).await?;
     let set = auth::start_session(&st, &mut tx, user.id, &client).await?;
     audit::record(

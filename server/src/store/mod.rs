@@ -119,6 +119,15 @@ impl Store {
         }
     }
 
+    /// A write transaction on a connection the caller already holds, so a handler never waits for
+    /// a second pooled connection while holding one (under load that deadlocks the pool).
+    pub async fn begin_on<'c>(&self, c: &'c mut Conn) -> Result<Transaction<'c, Any>, sqlx::Error> {
+        match self.backend {
+            Backend::Sqlite => Connection::begin_with(c, "BEGIN IMMEDIATE").await,
+            Backend::Postgres => Connection::begin(c).await,
+        }
+    }
+
     pub async fn ping(&self) -> bool {
         match self.pool.acquire().await {
             Ok(mut c) => c.ping().await.is_ok(),

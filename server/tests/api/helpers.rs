@@ -356,11 +356,51 @@ pub struct TestApp {
     pub store: Store,
     pub hasher: Hasher,
     pub account_id: i64,
+    pub raw: RawConfig,
     _shutdown: tokio::sync::oneshot::Sender<()>,
+}
+
+/// Everything the servers of this test binary logged, at debug level and above.
+static LOGS: std::sync::OnceLock<Arc<Mutex<Vec<u8>>>> = std::sync::OnceLock::new();
+
+#[derive(Clone)]
+struct LogBuffer(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for LogBuffer {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn capture_logs() {
+    LOGS.get_or_init(|| {
+        let buf = Arc::new(Mutex::new(Vec::new()));
+        let writer = LogBuffer(buf.clone());
+        let _ = tracing_subscriber::fmt()
+            // The server's crates at debug; the harness's own HTTP client, cookie jar and SMTP
+            // capture are not the server and legitimately see secrets.
+            .with_env_filter("debug,cookie_store=off,reqwest=off,mailin=off,mailin_embedded=off")
+            .with_ansi(false)
+            .with_writer(move || writer.clone())
+            .try_init();
+        buf
+    });
+}
+
+/// The log text so far.
+pub fn logs() -> String {
+    LOGS.get()
+        .map(|b| String::from_utf8_lossy(&b.lock().unwrap()).to_string())
+        .unwrap_or_default()
 }
 
 /// Starts the portal with the test defaults; `tweak` adjusts the configuration.
 pub async fn spawn_app_with(tweak: impl FnOnce(&mut RawConfig)) -> TestApp {
+    capture_logs();
     let mail = MailCapture::start();
     let sms = SmsCapture::start().await;
     let mut raw = RawConfig::default();
@@ -381,8 +421,20 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut RawConfig)) -> TestApp {
     raw.twilio_api_base = sms.base.clone();
     raw.outbox_workers = 2;
     tweak(&mut raw);
-    let config = raw.parse().expect("test configuration");
     let clock = Arc::new(ManualClock::new(T0));
+    let mut app = start(raw, clock, mail, sms).await;
+    let mut c = app.store.conn().await.unwrap();
+    app.account_id = users::insert_account(&mut c, "Test AB", T0).await.unwrap();
+    app
+}
+
+async fn start(
+    raw: RawConfig,
+    clock: Arc<ManualClock>,
+    mail: MailCapture,
+    sms: SmsCapture,
+) -> TestApp {
+    let config = raw.clone().parse().expect("test configuration");
     let app = Application::build(config, clock.clone())
         .await
         .expect("the app builds");
@@ -393,8 +445,6 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut RawConfig)) -> TestApp {
     tokio::spawn(app.run(async move {
         let _ = rx.await;
     }));
-    let mut c = store.conn().await.unwrap();
-    let account_id = users::insert_account(&mut c, "Test AB", T0).await.unwrap();
     TestApp {
         url: format!("http://{addr}"),
         addr,
@@ -403,8 +453,24 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut RawConfig)) -> TestApp {
         sms,
         store,
         hasher,
-        account_id,
+        account_id: 0,
+        raw,
         _shutdown: tx,
+    }
+}
+
+impl TestApp {
+    /// A second server instance on the same database, secret, clock, SMTP and SMS endpoints, as
+    /// behind a load balancer.
+    pub async fn peer(&self) -> TestApp {
+        let mut raw = self.raw.clone();
+        raw.data_dir = std::env::temp_dir()
+            .join(format!("portal-data-{:x}", rand::random::<u64>()))
+            .display()
+            .to_string();
+        let mut p = start(raw, self.clock.clone(), self.mail.clone(), self.sms.clone()).await;
+        p.account_id = self.account_id;
+        p
     }
 }
 

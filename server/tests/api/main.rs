@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod admin;
+mod attacks;
 mod helpers;
 mod reset_email;
 mod reset_sms;

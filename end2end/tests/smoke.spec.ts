@@ -1,0 +1,70 @@
+// The SPA loads from the server, deep links work, and moving between the public pages is
+// client-side routing (no new document), both ways and with the back button.
+
+import AxeBuilder from '@axe-core/playwright';
+import { expect, test, type Page } from '@playwright/test';
+
+/** Leaves a mark on `window` that a full page load would wipe. */
+async function markDocument(page: Page) {
+  await page.evaluate(() => {
+    (window as unknown as { __e2eDocument: string }).__e2eDocument = 'first load';
+  });
+}
+
+async function sameDocument(page: Page) {
+  return page.evaluate(() => (window as unknown as { __e2eDocument?: string }).__e2eDocument);
+}
+
+test('the forgot-password page asks for an email or phone number', async ({ page }) => {
+  await page.goto('/forgot_password');
+  await expect(page.getByRole('heading', { name: 'Forgot password', level: 1 })).toBeVisible();
+  await expect(page.getByLabel('Email or phone number')).toBeVisible();
+  await expect(page.getByRole('button', { name: 'Next', exact: true })).toBeVisible();
+  await expect(page).toHaveTitle(/\S/);
+});
+
+test('forgot password and sign in link to each other without reloading the page', async ({ page }) => {
+  await page.goto('/forgot_password');
+  await expect(page.getByRole('heading', { name: 'Forgot password', level: 1 })).toBeVisible();
+  await markDocument(page);
+
+  await page.getByRole('link', { name: 'Back to sign in' }).click();
+  await expect(page).toHaveURL(/\/signin$/);
+  await expect(page.getByRole('heading', { name: 'Sign in', level: 1 })).toBeVisible();
+  await expect(page.getByLabel('Email', { exact: true })).toBeVisible();
+  await expect(page.getByLabel('Password', { exact: true })).toBeVisible();
+  expect(await sameDocument(page), 'the link was followed by the router, not a reload').toBe('first load');
+
+  await page.getByRole('link', { name: 'Forgot password?' }).click();
+  await expect(page).toHaveURL(/\/forgot_password$/);
+  await expect(page.getByRole('heading', { name: 'Forgot password', level: 1 })).toBeVisible();
+  expect(await sameDocument(page)).toBe('first load');
+
+  await page.goBack();
+  await expect(page).toHaveURL(/\/signin$/);
+  await expect(page.getByRole('heading', { name: 'Sign in', level: 1 })).toBeVisible();
+  expect(await sameDocument(page), 'back stays in the app').toBe('first load');
+});
+
+test('a signed-out visitor who opens My Meetings is sent to sign in', async ({ page }) => {
+  await page.goto('/meetings');
+  await expect(page.getByRole('heading', { name: 'Sign in', level: 1 })).toBeVisible();
+  await expect(page).toHaveURL(/\/signin\?next=%2Fmeetings$/);
+});
+
+for (const [path, heading] of [
+  ['/signin', 'Sign in'],
+  ['/forgot_password', 'Forgot password'],
+] as const) {
+  test(`${path} has no WCAG 2.1 A/AA violations axe can find`, async ({ page }) => {
+    await page.goto(path);
+    await expect(page.getByRole('heading', { name: heading, level: 1 })).toBeVisible();
+    const results = await new AxeBuilder({ page })
+      .withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'])
+      .analyze();
+    const summary = results.violations.map(
+      (v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`,
+    );
+    expect(summary).toEqual([]);
+  });
+}

@@ -1,0 +1,292 @@
+//! Attackers and several instances: concurrency, guessing, enumeration, secrets in logs, and two
+//! servers sharing one database.
+
+use app::wire::SignInMethod;
+use reqwest::StatusCode;
+
+use crate::helpers::*;
+
+#[tokio::test]
+async fn fifty_parallel_verifications_of_one_code_give_exactly_one_grant() {
+    let app = spawn_app_with(|c| c.ip_verifications_per_hour = 1000).await;
+    app.add_user("ann@example.com", "member", None, SignInMethod::Password)
+        .await;
+    let b = browser();
+    app.start_reset(&b, "ann@example.com").await;
+    let code = app.mail.wait_nth("ann@example.com", 1).await.code();
+    // The same right code, fifty times at once, from the same flow: one consumes it.
+    let results = futures_util::future::join_all((0..50).map(|_| app.verify(&b, &code))).await;
+    let statuses: Vec<u16> = results.iter().map(|r| r.status().as_u16()).collect();
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 200).count(),
+        1,
+        "{statuses:?}"
+    );
+    // The others lost the race (410) or came after the winner (409 already verified).
+    assert!(
+        statuses.iter().all(|s| [200, 409, 410].contains(s)),
+        "{statuses:?}"
+    );
+    let mut c = app.store.conn().await.unwrap();
+    let consumed: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM reset_codes WHERE consumed_at IS NOT NULL")
+            .fetch_one(&mut *c)
+            .await
+            .unwrap();
+    assert_eq!(consumed, 1);
+    assert_eq!(app.audit_count("code_verified").await, 1);
+}
+
+#[tokio::test]
+async fn fifty_parallel_saves_of_one_grant_give_exactly_one_success() {
+    let app = spawn_app().await;
+    app.add_user("bo@example.com", "member", None, SignInMethod::Password)
+        .await;
+    let b = browser();
+    app.start_reset(&b, "bo@example.com").await;
+    let code = app.mail.wait_nth("bo@example.com", 1).await.code();
+    app.verify(&b, &code).await;
+    let results = futures_util::future::join_all((0..50).map(|i| {
+        let pw = format!("parallel passphrase number {i}");
+        let b = b.clone();
+        let app = &app;
+        async move { app.save(&b, &pw).await.status() }
+    }))
+    .await;
+    assert_eq!(
+        results.iter().filter(|s| **s == StatusCode::OK).count(),
+        1,
+        "{results:?}"
+    );
+    assert_eq!(
+        results.iter().filter(|s| **s == StatusCode::GONE).count(),
+        49
+    );
+    assert_eq!(app.audit_count("password_reset").await, 1);
+}
+
+#[tokio::test]
+async fn guessing_from_many_addresses_never_gets_through_and_the_account_cap_holds() {
+    let app = spawn_app_with(|c| {
+        c.codes_per_hour = 100;
+        c.codes_per_day = 100;
+    })
+    .await;
+    app.add_user("cy@example.com", "member", None, SignInMethod::Password)
+        .await;
+    let mut failures = 0;
+    let mut blocked = false;
+    // Each "attacker" starts its own flow (a new code each time) and guesses.
+    for attacker in 0..20 {
+        let b = browser();
+        let r = app.start_reset(&b, "cy@example.com").await;
+        if r.status() == StatusCode::TOO_MANY_REQUESTS {
+            blocked = true;
+            break;
+        }
+        for g in 0..5 {
+            let guess = format!("{:06}", (attacker * 7919 + g * 104_729) % 1_000_000);
+            let r = app.verify(&b, &guess).await;
+            match r.status() {
+                StatusCode::BAD_REQUEST | StatusCode::GONE => failures += 1,
+                StatusCode::TOO_MANY_REQUESTS => {
+                    blocked = true;
+                    break;
+                }
+                s => {
+                    // A lucky guess would be a 200: the chance is 1 in 10^6 per guess.
+                    assert_ne!(s, StatusCode::OK, "a guess got through");
+                }
+            }
+        }
+        if blocked {
+            break;
+        }
+    }
+    assert!(blocked, "the per-account failure cap stopped the guessing");
+    assert!(
+        failures <= 10,
+        "at most 10 failed verifications before the block, saw {failures}"
+    );
+}
+
+#[tokio::test]
+async fn hidden_mode_gives_byte_identical_answers() {
+    let app = spawn_app_with(|c| {
+        c.hide_account_existence = true;
+        c.codes_per_hour = 1000;
+        c.codes_per_day = 1000;
+        c.ip_requests_per_hour = 10_000;
+    })
+    .await;
+    app.add_user("known@example.com", "member", None, SignInMethod::Password)
+        .await;
+    let a = app.start_reset(&browser(), "known@example.com").await;
+    let b = app.start_reset(&browser(), "other@example.com").await;
+    assert_eq!(a.status(), b.status());
+    let names = |r: &reqwest::Response| {
+        let mut v: Vec<String> = r.headers().keys().map(|k| k.to_string()).collect();
+        v.sort();
+        v
+    };
+    assert_eq!(names(&a), names(&b));
+    let ta = a.text().await.unwrap().replace("k•••@example.com", "X");
+    let tb = b.text().await.unwrap().replace("o•••@example.com", "X");
+    assert_eq!(ta, tb);
+}
+
+#[tokio::test]
+async fn hidden_mode_timing_is_comparable() {
+    let app = spawn_app_with(|c| {
+        c.hide_account_existence = true;
+        c.codes_per_hour = 1000;
+        c.codes_per_day = 1000;
+        c.ip_requests_per_hour = 10_000;
+    })
+    .await;
+    app.add_user("known@example.com", "member", None, SignInMethod::Password)
+        .await;
+    let client = reqwest::Client::new();
+    let mut known = Vec::new();
+    let mut unknown = Vec::new();
+    for i in 0..200 {
+        // Interleaved, so drift on a shared machine affects both sides alike.
+        for (who, out) in [
+            ("known@example.com", &mut known),
+            ("nobody@example.com", &mut unknown),
+        ] {
+            let t = std::time::Instant::now();
+            let r = client
+                .post(app.api("/api/reset/start"))
+                .json(&serde_json::json!({ "identifier": who }))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), StatusCode::OK, "{who} #{i}");
+            out.push(t.elapsed().as_secs_f64() * 1000.0);
+        }
+    }
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(|a, b| a.total_cmp(b));
+        v[v.len() / 2]
+    };
+    let (mk, mu) = (median(&mut known), median(&mut unknown));
+    println!("median latency: known {mk:.2} ms, unknown {mu:.2} ms");
+    assert!(
+        (mk - mu).abs() < 5.0,
+        "known {mk:.2} ms vs unknown {mu:.2} ms"
+    );
+}
+
+#[tokio::test]
+async fn two_instances_share_flows_sessions_limits_and_send_each_message_once() {
+    let a = spawn_app().await;
+    let b = a.peer().await;
+    a.add_user("di@example.com", "member", None, SignInMethod::Password)
+        .await;
+    let browser_ = browser();
+    // Requested through one instance, verified and saved through the other.
+    assert_eq!(
+        a.start_reset(&browser_, "di@example.com").await.status(),
+        StatusCode::OK
+    );
+    let code = a.mail.wait_nth("di@example.com", 1).await.code();
+    assert_eq!(b.verify(&browser_, &code).await.status(), StatusCode::OK);
+    assert_eq!(
+        b.save(&browser_, NEW_PASSWORD).await.status(),
+        StatusCode::OK
+    );
+    // The session made by one is valid on the other.
+    assert_eq!(a.get(&browser_, "/api/me").await.status(), StatusCode::OK);
+    // Limits are shared: 5 codes an hour in total across both.
+    a.add_user("ed@example.com", "member", None, SignInMethod::Password)
+        .await;
+    for i in 0..5 {
+        let app = if i % 2 == 0 { &a } else { &b };
+        assert_eq!(
+            app.start_reset(&browser(), "ed@example.com").await.status(),
+            StatusCode::OK
+        );
+    }
+    assert_eq!(
+        b.start_reset(&browser(), "ed@example.com").await.status(),
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    // Each message is delivered once, though both instances' workers poll the same outbox.
+    a.mail.wait_nth("ed@example.com", 5).await;
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    let ids: std::collections::HashSet<String> = a
+        .mail
+        .to("ed@example.com")
+        .iter()
+        .map(|m| m.message_id.clone())
+        .collect();
+    assert_eq!(a.mail.to("ed@example.com").len(), 5);
+    assert_eq!(ids.len(), 5);
+    assert_eq!(
+        a.mail.to("di@example.com").len(),
+        2,
+        "the code and the confirmation, once each"
+    );
+}
+
+#[tokio::test]
+async fn no_code_token_or_password_reaches_the_logs() {
+    let app = spawn_app().await;
+    app.add_user("fi@example.com", "member", None, SignInMethod::Password)
+        .await;
+    let b = browser();
+    let r = app.sign_in(&b, "fi@example.com", PASSWORD).await;
+    let session = r.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .split('=')
+        .nth(1)
+        .unwrap()
+        .to_string();
+    app.sign_in(&browser(), "fi@example.com", "a wrong password attempt")
+        .await;
+    app.start_reset(&b, "fi@example.com").await;
+    let mail = app.mail.wait_nth("fi@example.com", 1).await;
+    let (code, token) = (mail.code(), mail.link_token());
+    app.post(
+        &browser(),
+        "/api/reset/link",
+        serde_json::json!({ "token": token }),
+    )
+    .await;
+    app.verify(&b, &code).await;
+    app.save(&b, NEW_PASSWORD).await;
+    app.mail.wait_nth("fi@example.com", 2).await;
+    let logs = logs();
+    assert!(logs.contains("notification sent"), "the logs were captured");
+    for secret in [
+        token.as_str(),
+        PASSWORD,
+        NEW_PASSWORD,
+        "a wrong password attempt",
+        session.as_str(),
+    ] {
+        let line = logs
+            .lines()
+            .find(|l| l.contains(secret))
+            .unwrap_or_default();
+        assert!(!logs.contains(secret), "a secret was logged: {line}");
+    }
+    // The code as a number of its own (six digits can occur inside longer numbers by chance).
+    let standalone = logs.match_indices(code.as_str()).any(|(i, _)| {
+        let before = logs[..i]
+            .chars()
+            .next_back()
+            .is_some_and(|c| c.is_ascii_digit());
+        let after = logs[i + 6..]
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_digit());
+        !before && !after
+    });
+    assert!(!standalone, "the code was logged");
+}
