@@ -128,10 +128,7 @@ export default defineConfig({
         SMS_PROVIDER: 'twilio',
         TWILIO_ACCOUNT_SID: twilio.sid,
         TWILIO_AUTH_TOKEN: twilio.token,
-        // Quoted: the server's figment environment layer reads a bare +46700000000 as an integer
-        // and refuses to start ("TWILIO_FROM: invalid type: found unsigned int"); a server bug,
-        // reported, worked around here so the rest of the suite can run.
-        TWILIO_FROM: `"${twilio.from}"`,
+        TWILIO_FROM: twilio.from,
         TWILIO_API_BASE: `http://127.0.0.1:${captureHttpPort}`,
         // Every test comes from 127.0.0.1: the per-IP caps (60 and 120 an hour) would trip long
         // before the per-account rules the specs exercise.
