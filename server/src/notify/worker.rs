@@ -17,8 +17,10 @@ use crate::store::{audit, Store};
 
 /// Attempts before a message is given up.
 pub const MAX_ATTEMPTS: u32 = 10;
-/// How long a claim is held before another worker may take the message over.
-const LEASE_SECS: i64 = 60;
+/// How long a claim is held before another worker may take the message over: twice the longest
+/// send timeout (SMTP 15 s), so a live sender never loses its message, and a crashed instance's
+/// messages are picked up by the others half a minute later.
+const LEASE_SECS: i64 = 30;
 /// How often idle workers look for messages queued by other instances.
 const POLL: Duration = Duration::from_millis(500);
 

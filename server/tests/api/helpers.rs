@@ -40,7 +40,7 @@ pub fn backend() -> &'static str {
     }
 }
 
-async fn fresh_database_url() -> String {
+pub async fn fresh_database_url() -> String {
     let id: u64 = rand::random();
     if backend() == "postgres" {
         use sqlx::Connection;
@@ -535,6 +535,39 @@ impl TestApp {
         )
         .await
         .unwrap()
+    }
+
+    /// Adds many users cheaply: one hash shared by all (for load and fault tests).
+    pub async fn add_users_bulk(&self, prefix: &str, n: usize) -> Vec<String> {
+        let hash = self
+            .hasher
+            .hash(SecretString::from(PASSWORD.to_string()))
+            .await
+            .unwrap();
+        let mut c = self.store.conn().await.unwrap();
+        let mut emails = Vec::new();
+        for i in 0..n {
+            let email = format!("{prefix}{i}@bulk.test");
+            users::insert(
+                &mut c,
+                &NewUser {
+                    account_id: self.account_id,
+                    name: "Bulk User",
+                    email: &email,
+                    phone: None,
+                    role: "member",
+                    custom_role_id: None,
+                    sign_in_method: SignInMethod::Password,
+                    password_hash: Some(&hash),
+                    time_zone: "Europe/Stockholm",
+                },
+                T0,
+            )
+            .await
+            .unwrap();
+            emails.push(email);
+        }
+        emails
     }
 
     pub fn api(&self, path: &str) -> String {

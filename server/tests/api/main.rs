@@ -5,6 +5,7 @@
 
 mod admin;
 mod attacks;
+mod faults;
 mod helpers;
 mod reset_email;
 mod reset_sms;

@@ -1,0 +1,363 @@
+//! Faults: SMTP outages, a killed server, a lost database, a failing SMS provider.
+
+use std::time::{Duration, Instant};
+
+use app::wire::SignInMethod;
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::helpers::*;
+
+#[tokio::test]
+async fn two_hundred_requests_during_an_smtp_outage_are_answered_at_once_and_all_delivered_once() {
+    let app = spawn_app_with(|c| c.ip_requests_per_hour = 1000).await;
+    let emails = app.add_users_bulk("outage", 200).await;
+    app.mail.set_down(true);
+    let started = Instant::now();
+    let statuses = futures_util::future::join_all(emails.iter().map(|e| {
+        let app = &app;
+        async move { app.start_reset(&browser(), e).await.status() }
+    }))
+    .await;
+    let took = started.elapsed();
+    assert!(
+        statuses.iter().all(|s| *s == StatusCode::OK),
+        "{statuses:?}"
+    );
+    assert!(
+        took < Duration::from_secs(20),
+        "200 requests took {took:?}: they must not wait on SMTP"
+    );
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(app.mail.all().is_empty());
+    // The relay comes back 30 seconds later.
+    app.mail.set_down(false);
+    app.clock.advance(30);
+    for _ in 0..400 {
+        if app.mail.all().len() >= 200 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // Let every worker run again, then count: each message exactly once.
+    app.clock.advance(600);
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let mail = app.mail.all();
+    assert_eq!(mail.len(), 200);
+    let ids: std::collections::HashSet<_> = mail.iter().map(|m| m.message_id.clone()).collect();
+    assert_eq!(ids.len(), 200);
+    for e in &emails {
+        assert_eq!(app.mail.to(e).len(), 1, "{e}");
+    }
+}
+
+#[tokio::test]
+async fn a_provider_that_keeps_failing_is_retried_with_a_cap_and_admins_see_the_failure() {
+    let app = spawn_app().await;
+    app.add_user("owner@example.com", "owner", None, SignInMethod::Password)
+        .await;
+    app.add_user(
+        "sam@example.com",
+        "member",
+        Some("+46705551234"),
+        SignInMethod::Password,
+    )
+    .await;
+    app.sms.set_mode(SmsMode::ServerError);
+    app.start_reset(&browser(), "+46705551234").await;
+    let mut seen = 0;
+    for _ in 0..40 {
+        for _ in 0..100 {
+            if app.sms.attempts() > seen {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        seen = app.sms.attempts();
+        if app.audit_count("notification_failed").await == 1 {
+            break;
+        }
+        // Past the longest backoff (10 minutes, plus jitter).
+        app.clock.advance(760);
+    }
+    assert_eq!(app.audit_count("notification_failed").await, 1);
+    assert_eq!(app.sms.attempts(), 10, "the attempt cap");
+    let owner = browser();
+    app.sign_in(&owner, "owner@example.com", PASSWORD).await;
+    let events = json(
+        app.get(&owner, "/api/admin/audit?kind=notification_failed")
+            .await,
+    )
+    .await;
+    assert_eq!(events[0]["target_email"], "sam@example.com");
+    assert!(events[0]["detail"]
+        .as_str()
+        .unwrap()
+        .contains("after 10 attempt(s)"));
+}
+
+/// Starts the real `portal` binary against `db` and the capture; returns it and its URL.
+fn run_binary(
+    db: &str,
+    smtp: std::net::SocketAddr,
+    data_dir: &std::path::Path,
+) -> (std::process::Child, String) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("http://127.0.0.1:{port}");
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_portal"))
+        .arg("serve")
+        .env("PORTAL_CONFIG", data_dir.join("none.toml"))
+        .env("PORTAL_BIND", format!("127.0.0.1:{port}"))
+        .env("PORTAL_PUBLIC_URL", &url)
+        .env("DATABASE_URL", db)
+        .env("PORTAL_DATA_DIR", data_dir)
+        .env("PORTAL_STATIC_DIR", data_dir)
+        .env("SMTP_URL", format!("smtp://{smtp}"))
+        .env(
+            "PORTAL_SECRET",
+            "kill-test-secret-0123456789abcdef0123456789",
+        )
+        .env("PORTAL_IP_REQUESTS_PER_HOUR", "10000")
+        .env("RUST_LOG", "error")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    (child, url)
+}
+
+async fn wait_ready(url: &str) {
+    for _ in 0..300 {
+        if let Ok(r) = reqwest::get(format!("{url}/readyz")).await {
+            if r.status() == StatusCode::OK {
+                return;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("{url} did not become ready");
+}
+
+#[tokio::test]
+async fn a_server_killed_mid_load_delivers_every_answered_request_after_restart() {
+    // The database and users are prepared through the library; the server under test is the
+    // real binary, killed with SIGKILL and started again.
+    let db = fresh_database_url().await;
+    let store = server::store::Store::connect(&db).await.unwrap();
+    store.migrate().await.unwrap();
+    let mail = MailCapture::start();
+    let hash = server::crypto::Hasher::new(1)
+        .unwrap()
+        .hash(secrecy::SecretString::from(PASSWORD.to_string()))
+        .await
+        .unwrap();
+    let mut emails = Vec::new();
+    {
+        let mut c = store.conn().await.unwrap();
+        let account = server::store::users::insert_account(&mut c, "Kill AB", T0)
+            .await
+            .unwrap();
+        for i in 0..120 {
+            let email = format!("kill{i}@bulk.test");
+            server::store::users::insert(
+                &mut c,
+                &server::store::users::NewUser {
+                    account_id: account,
+                    name: "Bulk User",
+                    email: &email,
+                    phone: None,
+                    role: "member",
+                    custom_role_id: None,
+                    sign_in_method: SignInMethod::Password,
+                    password_hash: Some(&hash),
+                    time_zone: "Europe/Stockholm",
+                },
+                T0,
+            )
+            .await
+            .unwrap();
+            emails.push(email);
+        }
+    }
+    let data = std::env::temp_dir().join(format!("portal-kill-{:x}", rand::random::<u64>()));
+    std::fs::create_dir_all(&data).unwrap();
+    let (mut child, url) = run_binary(&db, mail.addr, &data);
+    wait_ready(&url).await;
+    let client = reqwest::Client::new();
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let mut tasks = Vec::new();
+    for (i, e) in emails.iter().enumerate() {
+        let client = client.clone();
+        let url = url.clone();
+        let e = e.clone();
+        let done = done.clone();
+        tasks.push(tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(i as u64 * 10)).await;
+            let r = client
+                .post(format!("{url}/api/reset/start"))
+                .json(&json!({ "identifier": e }))
+                .send()
+                .await;
+            let ok = matches!(r, Ok(ref r) if r.status() == StatusCode::OK);
+            if ok {
+                done.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            }
+            (e, ok)
+        }));
+    }
+    // Kill once a good part of the load has been answered, whatever the machine's speed.
+    for _ in 0..2000 {
+        if done.load(std::sync::atomic::Ordering::SeqCst) >= 20 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let mut answered = Vec::new();
+    let mut refused = 0;
+    for t in tasks {
+        let (e, ok) = t.await.unwrap();
+        if ok {
+            answered.push(e);
+        } else {
+            refused += 1;
+        }
+    }
+    assert!(
+        !answered.is_empty() && refused > 0,
+        "the kill landed mid-load: {} answered, {refused} not",
+        answered.len()
+    );
+    let (mut child, url) = run_binary(&db, mail.addr, &data);
+    wait_ready(&url).await;
+    // Messages the killed process had claimed are taken over when their 30-second lease ends.
+    let deadline = Instant::now() + Duration::from_secs(45);
+    while Instant::now() < deadline && answered.iter().any(|e| mail.to(e).is_empty()) {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    for e in &answered {
+        assert!(
+            !mail.to(e).is_empty(),
+            "{e} was answered 200 but never got its code"
+        );
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    // Consistency: no user has two live codes, no outbox row is half-sent.
+    let mut c = store.conn().await.unwrap();
+    let worst: Option<i64> = sqlx::query_scalar(
+        "SELECT MAX(n) FROM (SELECT COUNT(*) AS n FROM reset_codes WHERE consumed_at IS NULL AND revoked_at IS NULL GROUP BY user_id) t",
+    )
+    .fetch_one(&mut *c)
+    .await
+    .unwrap();
+    assert!(worst.unwrap_or(0) <= 1);
+}
+
+/// A TCP proxy in front of PostgreSQL that can be cut and restored, as a database restart is
+/// seen from the server.
+struct DbProxy {
+    port: u16,
+    up: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    generation: std::sync::Arc<tokio::sync::watch::Sender<u64>>,
+}
+
+impl DbProxy {
+    async fn start(target: String) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let up = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let (tx, _) = tokio::sync::watch::channel(0u64);
+        let generation = std::sync::Arc::new(tx);
+        let (up2, gen2) = (up.clone(), generation.clone());
+        tokio::spawn(async move {
+            loop {
+                let Ok((mut inbound, _)) = listener.accept().await else {
+                    continue;
+                };
+                if !up2.load(std::sync::atomic::Ordering::SeqCst) {
+                    drop(inbound);
+                    continue;
+                }
+                let target = target.clone();
+                let mut cut = gen2.subscribe();
+                tokio::spawn(async move {
+                    let Ok(mut outbound) = tokio::net::TcpStream::connect(&target).await else {
+                        return;
+                    };
+                    tokio::select! {
+                        _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => {}
+                        _ = cut.changed() => {}
+                    }
+                });
+            }
+        });
+        Self {
+            port,
+            up,
+            generation,
+        }
+    }
+
+    fn cut(&self) {
+        self.up.store(false, std::sync::atomic::Ordering::SeqCst);
+        self.generation.send_modify(|g| *g += 1);
+    }
+
+    fn restore(&self) {
+        self.up.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+#[tokio::test]
+async fn a_database_restart_turns_readiness_off_answers_503_and_recovers_by_itself() {
+    if backend() != "postgres" {
+        println!("database restart: PostgreSQL run only (SQLite is in-process)");
+        return;
+    }
+    let url = fresh_database_url().await;
+    let (base, db) = url.rsplit_once('/').unwrap();
+    let hostport = base
+        .rsplit_once('@')
+        .map(|(_, h)| h)
+        .unwrap_or("127.0.0.1:5432")
+        .to_string();
+    let proxy = DbProxy::start(hostport.clone()).await;
+    let proxied = format!(
+        "{}/{db}",
+        base.replace(&hostport, &format!("127.0.0.1:{}", proxy.port))
+    );
+    let app = spawn_app_with(|c| c.database_url = Some(proxied.clone())).await;
+    app.add_user("pg@example.com", "member", None, SignInMethod::Password)
+        .await;
+    assert_eq!(
+        reqwest::get(app.api("/readyz")).await.unwrap().status(),
+        StatusCode::OK
+    );
+    proxy.cut();
+    let r = reqwest::get(app.api("/readyz")).await.unwrap();
+    assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let r = app.start_reset(&browser(), "pg@example.com").await;
+    assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(json(r).await["error"], "unavailable");
+    proxy.restore();
+    let mut ready = false;
+    for _ in 0..100 {
+        if reqwest::get(app.api("/readyz")).await.unwrap().status() == StatusCode::OK {
+            ready = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(ready, "recovered by itself");
+    assert_eq!(
+        app.start_reset(&browser(), "pg@example.com").await.status(),
+        StatusCode::OK
+    );
+    app.mail.wait_nth("pg@example.com", 1).await;
+}
