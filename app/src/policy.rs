@@ -17,6 +17,7 @@ pub const ABSOLUTE_MAX_LENGTH: u32 = 128;
 pub const PRODUCT_WORDS: [&str; 2] = ["zoom", "portal"];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum PolicyKind {
     /// NIST 800-63B-4: length and blocklist only.
@@ -27,6 +28,7 @@ pub enum PolicyKind {
 
 /// An account's password rules, as stored in its settings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PolicyConfig {
     pub kind: PolicyKind,
     pub min_length: u32,
@@ -81,6 +83,7 @@ impl PolicyConfig {
 
 /// One rule a password failed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "rule", rename_all = "snake_case")]
 pub enum Violation {
     TooShort {

@@ -10,6 +10,7 @@ use crate::policy::PolicyConfig;
 /// The JSON body of every error the API returns: a stable machine `error` code the SPA translates,
 /// a human `message` in English, and the `field` it concerns when there is one.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorBody {
     pub error: String,
     pub message: String,
@@ -34,6 +35,7 @@ pub struct ErrorBody {
 
 /// How a user signs in. Only `Password` users can reset a password here.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum SignInMethod {
     Password,
@@ -95,6 +97,7 @@ impl SignInMethod {
 
 /// Built-in roles; custom roles carry their own name and permissions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum BuiltinRole {
     Owner,
@@ -122,6 +125,7 @@ pub mod permission {
 
 /// `POST /api/session`
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SignInRequest {
     pub email: String,
     pub password: String,
@@ -129,6 +133,7 @@ pub struct SignInRequest {
 
 /// `GET /api/me`, and the answer to a successful sign-in.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Me {
     pub id: i64,
     pub name: String,
@@ -145,6 +150,7 @@ pub struct Me {
 
 /// `POST /api/me/password`
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ChangePasswordRequest {
     /// Empty when the change is forced after an administrator set the password (the session proves it).
     #[serde(default)]
@@ -155,6 +161,7 @@ pub struct ChangePasswordRequest {
 
 /// `GET /api/meetings`
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Meeting {
     /// The 10-11 digit meeting ID users dial.
     pub meeting_id: String,
@@ -165,6 +172,7 @@ pub struct Meeting {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MeetingList {
     pub time_zone: String,
     pub meetings: Vec<Meeting>,
@@ -172,6 +180,7 @@ pub struct MeetingList {
 
 /// `GET /api/me/policy` and the reset flow: the rules the page shows live.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PolicyResponse {
     pub policy: PolicyConfig,
     /// Words the password may not contain (the user's name, email local part, product name),
@@ -182,11 +191,13 @@ pub struct PolicyResponse {
 /// `POST /api/password/strength`: the server-side estimate shown as guidance (NIST 800-63B-4 asks
 /// for it); too heavy to ship in the wasm bundle.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StrengthRequest {
     pub password: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StrengthResponse {
     /// 0 (very weak) to 4 (very strong).
     pub score: u8,
@@ -198,6 +209,7 @@ pub struct StrengthResponse {
 
 /// `POST /api/reset/start`
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StartResetRequest {
     /// An email address or a phone number, as typed.
     pub identifier: String,
@@ -205,6 +217,7 @@ pub struct StartResetRequest {
 
 /// Where the code went.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Channel {
     Email,
@@ -213,6 +226,7 @@ pub enum Channel {
 
 /// Which step the flow bound to this browser is on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ResetStep {
     /// A code was sent; waiting for it.
@@ -226,6 +240,7 @@ pub enum ResetStep {
 /// The state of this browser's reset flow: the answer to start, resend, verify and
 /// `GET /api/reset/flow` (which lets a refreshed page pick up where it was).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ResetFlow {
     pub step: ResetStep,
     pub channel: Channel,
@@ -245,6 +260,7 @@ pub struct ResetFlow {
 
 /// `POST /api/reset/verify`
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct VerifyCodeRequest {
     pub code: String,
 }
@@ -253,12 +269,14 @@ pub struct VerifyCodeRequest {
 /// scanners that open links cannot burn it; the server keeps it in an HttpOnly cookie so the
 /// page can drop it from the address bar.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OpenLinkRequest {
     pub token: String,
 }
 
 /// The answer to opening a link.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LinkState {
     pub masked_destination: String,
     pub policy: PolicyResponse,
@@ -266,12 +284,14 @@ pub struct LinkState {
 
 /// `POST /api/reset/password`
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SetPasswordRequest {
     pub new_password: String,
     pub confirm_password: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ResetDone {
     /// True when this browser started the flow and now holds a new session.
     pub signed_in: bool,
@@ -281,6 +301,7 @@ pub struct ResetDone {
 
 /// A row of `GET /api/admin/users`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AdminUser {
     pub id: i64,
     pub name: String,
@@ -300,6 +321,7 @@ pub struct AdminUser {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UserPage {
     pub users: Vec<AdminUser>,
     pub total: u64,
@@ -309,6 +331,7 @@ pub struct UserPage {
 
 /// `POST /api/admin/users/{id}/password`
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AdminSetPasswordRequest {
     pub new_password: String,
     pub confirm_password: String,
@@ -318,6 +341,7 @@ pub struct AdminSetPasswordRequest {
 
 /// A custom role.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Role {
     pub id: i64,
     pub name: String,
@@ -326,6 +350,7 @@ pub struct Role {
 
 /// `POST /api/admin/roles`, `PUT /api/admin/roles/{id}`
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RoleRequest {
     pub name: String,
     pub permissions: Vec<String>,
@@ -333,12 +358,14 @@ pub struct RoleRequest {
 
 /// `PUT /api/admin/users/{id}/role`: "admin", "member" or a custom role's name.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AssignRoleRequest {
     pub role: String,
 }
 
 /// A row of `GET /api/admin/audit`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuditEvent {
     pub id: i64,
     pub at: i64,
@@ -352,6 +379,7 @@ pub struct AuditEvent {
 
 /// `GET /api/admin/settings`, `PUT /api/admin/settings`
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AccountSettings {
     pub policy: PolicyConfig,
 }

@@ -11,6 +11,7 @@ pub mod error;
 pub mod extract;
 pub mod metrics;
 pub mod notify;
+pub mod openapi;
 pub mod routes;
 pub mod startup;
 pub mod state;

@@ -45,7 +45,7 @@ pub fn router() -> Router<AppState> {
 }
 
 #[derive(Debug, Deserialize)]
-struct ListQuery {
+pub(crate) struct ListQuery {
     #[serde(default)]
     q: String,
     #[serde(default)]
@@ -73,7 +73,8 @@ fn denial(d: Denied) -> ApiError {
     }
 }
 
-async fn list_users(
+#[utoipa::path(get, path = "/api/admin/users", tag = "admin", params(("q" = Option<String>, Query, description = "Search name, email or phone"), ("sort" = Option<String>, Query, description = "name, email, role or last_sign_in"), ("dir" = Option<String>, Query, description = "asc or desc"), ("page" = Option<u32>, Query), ("per_page" = Option<u32>, Query)), responses((status = 200, description = "OK", body = app::wire::UserPage), (status = 400, description = "Invalid input", body = app::wire::ErrorBody), (status = 401, description = "Not signed in", body = app::wire::ErrorBody), (status = 403, description = "Not allowed", body = app::wire::ErrorBody)))]
+pub(crate) async fn list_users(
     State(st): State<AppState>,
     RequirePermission(u, _): RequirePermission<UsersView>,
     Query(q): Query<ListQuery>,
@@ -182,7 +183,8 @@ fn target_of(t: &User) -> Target<'_> {
 /// An administrator sets a user's password. The user is signed out everywhere, told by email,
 /// and (by default) must choose a new one at next sign-in (ASVS 5.0 6.4.6).
 #[tracing::instrument(skip_all, fields(actor = u.user.id, target = id))]
-async fn set_password(
+#[utoipa::path(post, path = "/api/admin/users/{id}/password", tag = "admin", request_body = app::wire::AdminSetPasswordRequest, params(("id" = i64, Path)), responses((status = 204, description = "Changed"), (status = 400, description = "Invalid input", body = app::wire::ErrorBody), (status = 401, description = "Not signed in", body = app::wire::ErrorBody), (status = 403, description = "Not allowed", body = app::wire::ErrorBody), (status = 409, description = "Signs in with a provider", body = app::wire::ErrorBody)))]
+pub(crate) async fn set_password(
     State(st): State<AppState>,
     u: AuthUser,
     client: Client,
@@ -245,7 +247,8 @@ async fn set_password(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-async fn unlock(
+#[utoipa::path(post, path = "/api/admin/users/{id}/unlock", tag = "admin", params(("id" = i64, Path)), responses((status = 204, description = "Unlocked"), (status = 401, description = "Not signed in", body = app::wire::ErrorBody), (status = 403, description = "Not allowed", body = app::wire::ErrorBody)))]
+pub(crate) async fn unlock(
     State(st): State<AppState>,
     RequirePermission(u, _): RequirePermission<UsersEdit>,
     client: Client,
@@ -274,7 +277,8 @@ async fn unlock(
 
 /// Starts the self-service flow for a user: they get the code and the link by email, exactly as
 /// if they had asked (same caps, same lifetime, the previous code dies).
-async fn send_reset(
+#[utoipa::path(post, path = "/api/admin/users/{id}/reset", tag = "admin", params(("id" = i64, Path)), responses((status = 204, description = "Sent"), (status = 401, description = "Not signed in", body = app::wire::ErrorBody), (status = 403, description = "Not allowed", body = app::wire::ErrorBody), (status = 409, description = "Signs in with a provider", body = app::wire::ErrorBody), (status = 429, description = "Rate limited (Retry-After)", body = app::wire::ErrorBody)))]
+pub(crate) async fn send_reset(
     State(st): State<AppState>,
     u: AuthUser,
     client: Client,
@@ -412,7 +416,8 @@ fn valid_role_request(req: &RoleRequest) -> ApiResult<(String, Vec<String>)> {
     Ok((name, perms))
 }
 
-async fn list_roles(
+#[utoipa::path(get, path = "/api/admin/roles", tag = "admin", responses((status = 200, description = "OK", body = Vec<app::wire::Role>), (status = 401, description = "Not signed in", body = app::wire::ErrorBody), (status = 403, description = "Not allowed", body = app::wire::ErrorBody)))]
+pub(crate) async fn list_roles(
     State(st): State<AppState>,
     RequirePermission(u, _): RequirePermission<UsersView>,
 ) -> ApiResult<Response> {
@@ -429,7 +434,8 @@ async fn list_roles(
     Ok(axum::Json(roles).into_response())
 }
 
-async fn create_role(
+#[utoipa::path(post, path = "/api/admin/roles", tag = "admin", request_body = app::wire::RoleRequest, responses((status = 201, description = "Created", body = app::wire::Role), (status = 400, description = "Invalid input", body = app::wire::ErrorBody), (status = 401, description = "Not signed in", body = app::wire::ErrorBody), (status = 403, description = "Not allowed", body = app::wire::ErrorBody), (status = 409, description = "Name taken", body = app::wire::ErrorBody)))]
+pub(crate) async fn create_role(
     State(st): State<AppState>,
     RequirePermission(u, _): RequirePermission<RolesManage>,
     Json(req): Json<RoleRequest>,
@@ -459,7 +465,8 @@ async fn create_role(
         .into_response())
 }
 
-async fn update_role(
+#[utoipa::path(put, path = "/api/admin/roles/{id}", tag = "admin", request_body = app::wire::RoleRequest, params(("id" = i64, Path)), responses((status = 200, description = "OK", body = app::wire::Role), (status = 400, description = "Invalid input", body = app::wire::ErrorBody), (status = 401, description = "Not signed in", body = app::wire::ErrorBody), (status = 403, description = "Not allowed", body = app::wire::ErrorBody), (status = 404, description = "No such role", body = app::wire::ErrorBody), (status = 409, description = "Name taken", body = app::wire::ErrorBody)))]
+pub(crate) async fn update_role(
     State(st): State<AppState>,
     RequirePermission(u, _): RequirePermission<RolesManage>,
     Path(id): Path<i64>,
@@ -488,7 +495,8 @@ async fn update_role(
     }
 }
 
-async fn delete_role(
+#[utoipa::path(delete, path = "/api/admin/roles/{id}", tag = "admin", params(("id" = i64, Path)), responses((status = 204, description = "Deleted"), (status = 401, description = "Not signed in", body = app::wire::ErrorBody), (status = 403, description = "Not allowed", body = app::wire::ErrorBody), (status = 404, description = "No such role", body = app::wire::ErrorBody)))]
+pub(crate) async fn delete_role(
     State(st): State<AppState>,
     RequirePermission(u, _): RequirePermission<RolesManage>,
     Path(id): Path<i64>,
@@ -504,7 +512,8 @@ async fn delete_role(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-async fn assign_role(
+#[utoipa::path(put, path = "/api/admin/users/{id}/role", tag = "admin", request_body = app::wire::AssignRoleRequest, params(("id" = i64, Path)), responses((status = 204, description = "Assigned"), (status = 400, description = "Invalid input", body = app::wire::ErrorBody), (status = 401, description = "Not signed in", body = app::wire::ErrorBody), (status = 403, description = "Not allowed", body = app::wire::ErrorBody)))]
+pub(crate) async fn assign_role(
     State(st): State<AppState>,
     RequirePermission(u, _): RequirePermission<RolesManage>,
     client: Client,
@@ -555,7 +564,7 @@ async fn assign_role(
 }
 
 #[derive(Debug, Deserialize)]
-struct AuditQuery {
+pub(crate) struct AuditQuery {
     #[serde(default)]
     user: Option<String>,
     #[serde(default)]
@@ -564,7 +573,8 @@ struct AuditQuery {
     page: Option<u32>,
 }
 
-async fn list_audit(
+#[utoipa::path(get, path = "/api/admin/audit", tag = "admin", params(("user" = Option<String>, Query, description = "Email of actor or target"), ("kind" = Option<String>, Query), ("page" = Option<u32>, Query)), responses((status = 200, description = "OK", body = Vec<app::wire::AuditEvent>), (status = 400, description = "Invalid input", body = app::wire::ErrorBody), (status = 401, description = "Not signed in", body = app::wire::ErrorBody), (status = 403, description = "Not allowed", body = app::wire::ErrorBody)))]
+pub(crate) async fn list_audit(
     State(st): State<AppState>,
     RequirePermission(u, _): RequirePermission<AuditView>,
     Query(q): Query<AuditQuery>,
@@ -580,7 +590,8 @@ async fn list_audit(
     Ok(axum::Json(events).into_response())
 }
 
-async fn get_settings(
+#[utoipa::path(get, path = "/api/admin/settings", tag = "admin", responses((status = 200, description = "OK", body = app::wire::AccountSettings), (status = 401, description = "Not signed in", body = app::wire::ErrorBody), (status = 403, description = "Not allowed", body = app::wire::ErrorBody)))]
+pub(crate) async fn get_settings(
     State(st): State<AppState>,
     RequirePermission(u, _): RequirePermission<UsersView>,
 ) -> ApiResult<Response> {
@@ -589,7 +600,8 @@ async fn get_settings(
     Ok(axum::Json(AccountSettings { policy }).into_response())
 }
 
-async fn put_settings(
+#[utoipa::path(put, path = "/api/admin/settings", tag = "admin", request_body = app::wire::AccountSettings, responses((status = 200, description = "OK", body = app::wire::AccountSettings), (status = 400, description = "Invalid input", body = app::wire::ErrorBody), (status = 401, description = "Not signed in", body = app::wire::ErrorBody), (status = 403, description = "Not allowed", body = app::wire::ErrorBody)))]
+pub(crate) async fn put_settings(
     State(st): State<AppState>,
     RequirePermission(u, _): RequirePermission<SettingsEdit>,
     client: Client,

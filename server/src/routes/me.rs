@@ -26,17 +26,26 @@ pub fn router() -> Router<AppState> {
         .route("/password/strength", post(password_strength))
 }
 
-async fn me(State(st): State<AppState>, PendingUser(u): PendingUser) -> ApiResult<Response> {
+#[utoipa::path(get, path = "/api/me", tag = "me", responses((status = 200, description = "OK", body = app::wire::Me), (status = 401, description = "Not signed in", body = app::wire::ErrorBody)))]
+pub(crate) async fn me(
+    State(st): State<AppState>,
+    PendingUser(u): PendingUser,
+) -> ApiResult<Response> {
     let mut c = st.store.conn().await?;
     Ok(axum::Json(auth::me(&mut c, &u.user).await?).into_response())
 }
 
-async fn policy(State(st): State<AppState>, PendingUser(u): PendingUser) -> ApiResult<Response> {
+#[utoipa::path(get, path = "/api/me/policy", tag = "me", responses((status = 200, description = "OK", body = app::wire::PolicyResponse), (status = 401, description = "Not signed in", body = app::wire::ErrorBody)))]
+pub(crate) async fn policy(
+    State(st): State<AppState>,
+    PendingUser(u): PendingUser,
+) -> ApiResult<Response> {
     let mut c = st.store.conn().await?;
     Ok(axum::Json(auth::policy_for(&mut c, &u.user).await?).into_response())
 }
 
-async fn list_meetings(State(st): State<AppState>, u: AuthUser) -> ApiResult<Response> {
+#[utoipa::path(get, path = "/api/meetings", tag = "me", responses((status = 200, description = "OK", body = app::wire::MeetingList), (status = 401, description = "Not signed in", body = app::wire::ErrorBody), (status = 403, description = "Not allowed", body = app::wire::ErrorBody)))]
+pub(crate) async fn list_meetings(State(st): State<AppState>, u: AuthUser) -> ApiResult<Response> {
     let mut c = st.store.conn().await?;
     let list = meetings::upcoming(&mut c, u.user.id, st.now()).await?;
     Ok(axum::Json(MeetingList {
@@ -50,7 +59,8 @@ async fn list_meetings(State(st): State<AppState>, u: AuthUser) -> ApiResult<Res
 /// the user is revoked and the user gets an email (ASVS 5.0 6.2.3 asks for the current password
 /// unless the change is the one forced after an administrator set it).
 #[tracing::instrument(skip_all, fields(user = u.user.id))]
-async fn change_password(
+#[utoipa::path(post, path = "/api/me/password", tag = "me", request_body = app::wire::ChangePasswordRequest, responses((status = 204, description = "Changed"), (status = 400, description = "Invalid input", body = app::wire::ErrorBody), (status = 401, description = "Not signed in", body = app::wire::ErrorBody)))]
+pub(crate) async fn change_password(
     State(st): State<AppState>,
     PendingUser(u): PendingUser,
     client: Client,
@@ -131,7 +141,8 @@ async fn change_password(
 
 /// A strength estimate for the meter under the password field. Needs no session (the reset page
 /// uses it), stores nothing, logs nothing.
-async fn password_strength(Json(req): Json<StrengthRequest>) -> ApiResult<Response> {
+#[utoipa::path(post, path = "/api/password/strength", tag = "me", request_body = app::wire::StrengthRequest, responses((status = 200, description = "OK", body = app::wire::StrengthResponse), (status = 400, description = "Invalid input", body = app::wire::ErrorBody)))]
+pub(crate) async fn password_strength(Json(req): Json<StrengthRequest>) -> ApiResult<Response> {
     if req.password.len() > 1024 {
         return Err(
             ApiError::bad_request("too_long", "The password is too long.").field("password"),

@@ -20,6 +20,10 @@ pub fn api_router() -> Router<AppState> {
         .merge(me::router())
         .merge(reset::router())
         .merge(admin::router())
+        .route(
+            "/openapi.json",
+            axum::routing::get(|| async { axum::Json(crate::openapi::document()) }),
+        )
         .fallback(|| async {
             let mut res =
                 ApiError::not_found("not_found", "There is no such API endpoint.").into_response();

@@ -363,7 +363,8 @@ async fn sms_caps(
 }
 
 #[tracing::instrument(skip_all, fields(ip = %client.ip))]
-async fn start(
+#[utoipa::path(post, path = "/api/reset/start", tag = "reset", request_body = app::wire::StartResetRequest, responses((status = 200, description = "Code sent", body = app::wire::ResetFlow), (status = 400, description = "Invalid input", body = app::wire::ErrorBody), (status = 404, description = "The account does not exist", body = app::wire::ErrorBody), (status = 409, description = "Signs in with a provider", body = app::wire::ErrorBody), (status = 429, description = "Rate limited (Retry-After)", body = app::wire::ErrorBody), (status = 503, description = "Database unavailable", body = app::wire::ErrorBody)))]
+pub(crate) async fn start(
     State(st): State<AppState>,
     client: Client,
     headers: HeaderMap,
@@ -565,7 +566,11 @@ async fn sso_notice(
     Ok(())
 }
 
-async fn flow_state(State(st): State<AppState>, headers: HeaderMap) -> ApiResult<Response> {
+#[utoipa::path(get, path = "/api/reset/flow", tag = "reset", responses((status = 200, description = "OK", body = app::wire::ResetFlow), (status = 404, description = "No flow in this browser", body = app::wire::ErrorBody)))]
+pub(crate) async fn flow_state(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
     let mut c = st.store.conn().await?;
     let flow = flow_from_cookie(&st, &mut c, &headers).await?;
     let now = st.now();
@@ -574,7 +579,8 @@ async fn flow_state(State(st): State<AppState>, headers: HeaderMap) -> ApiResult
 
 /// "Use a different email or phone number": this browser forgets its flow. Codes already sent
 /// stay valid until they expire or are replaced, as the seed describes.
-async fn forget_flow(State(st): State<AppState>) -> Response {
+#[utoipa::path(delete, path = "/api/reset/flow", tag = "reset", responses((status = 204, description = "Forgotten")))]
+pub(crate) async fn forget_flow(State(st): State<AppState>) -> Response {
     super::with_cookies(
         StatusCode::NO_CONTENT,
         (),
@@ -586,7 +592,8 @@ async fn forget_flow(State(st): State<AppState>) -> Response {
 }
 
 #[tracing::instrument(skip_all, fields(ip = %client.ip))]
-async fn resend(
+#[utoipa::path(post, path = "/api/reset/resend", tag = "reset", responses((status = 200, description = "New code sent", body = app::wire::ResetFlow), (status = 404, description = "No flow in this browser", body = app::wire::ErrorBody), (status = 429, description = "Rate limited (Retry-After)", body = app::wire::ErrorBody)))]
+pub(crate) async fn resend(
     State(st): State<AppState>,
     client: Client,
     headers: HeaderMap,
@@ -696,7 +703,8 @@ async fn resend(
 }
 
 #[tracing::instrument(skip_all, fields(ip = %client.ip))]
-async fn verify(
+#[utoipa::path(post, path = "/api/reset/verify", tag = "reset", request_body = app::wire::VerifyCodeRequest, responses((status = 200, description = "Verified", body = app::wire::ResetFlow), (status = 400, description = "Wrong code", body = app::wire::ErrorBody), (status = 404, description = "No flow in this browser", body = app::wire::ErrorBody), (status = 409, description = "Already verified", body = app::wire::ErrorBody), (status = 410, description = "Code expired or exhausted", body = app::wire::ErrorBody), (status = 429, description = "Rate limited (Retry-After)", body = app::wire::ErrorBody)))]
+pub(crate) async fn verify(
     State(st): State<AppState>,
     client: Client,
     headers: HeaderMap,
@@ -888,7 +896,8 @@ async fn live_link(
 
 /// Opening the emailed link changes nothing (mail scanners fetch links); the token moves into an
 /// HttpOnly cookie so the page can take it out of the address bar and history.
-async fn open_link(
+#[utoipa::path(post, path = "/api/reset/link", tag = "reset", request_body = app::wire::OpenLinkRequest, responses((status = 200, description = "OK", body = app::wire::LinkState), (status = 400, description = "Invalid input", body = app::wire::ErrorBody), (status = 410, description = "Link expired", body = app::wire::ErrorBody)))]
+pub(crate) async fn open_link(
     State(st): State<AppState>,
     Json(req): Json<OpenLinkRequest>,
 ) -> ApiResult<Response> {
@@ -914,7 +923,11 @@ async fn open_link(
     ))
 }
 
-async fn link_state(State(st): State<AppState>, headers: HeaderMap) -> ApiResult<Response> {
+#[utoipa::path(get, path = "/api/reset/link", tag = "reset", responses((status = 200, description = "OK", body = app::wire::LinkState), (status = 410, description = "Link expired", body = app::wire::ErrorBody)))]
+pub(crate) async fn link_state(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
     let token = cookie(&headers, LINK_COOKIE).ok_or_else(link_expired)?;
     let mut c = st.store.conn().await?;
     let (_, user, flow) = live_link(&st, &mut c, &token).await?;
@@ -928,7 +941,8 @@ async fn link_state(State(st): State<AppState>, headers: HeaderMap) -> ApiResult
 /// Save: consumes the grant (or the link) and sets the password, revokes every session, signs in
 /// only the browser that started the flow, and queues the confirmation email; one transaction.
 #[tracing::instrument(skip_all, fields(ip = %client.ip))]
-async fn set_password(
+#[utoipa::path(post, path = "/api/reset/password", tag = "reset", request_body = app::wire::SetPasswordRequest, responses((status = 200, description = "Password reset", body = app::wire::ResetDone), (status = 400, description = "Invalid input", body = app::wire::ErrorBody), (status = 410, description = "Grant or link expired", body = app::wire::ErrorBody)))]
+pub(crate) async fn set_password(
     State(st): State<AppState>,
     client: Client,
     headers: HeaderMap,

@@ -39,7 +39,8 @@ fn invalid() -> ApiError {
 }
 
 #[tracing::instrument(skip_all, fields(ip = %client.ip))]
-async fn sign_in(
+#[utoipa::path(post, path = "/api/session", tag = "session", request_body = app::wire::SignInRequest, responses((status = 200, description = "Signed in", body = app::wire::Me), (status = 400, description = "Invalid input", body = app::wire::ErrorBody), (status = 401, description = "Wrong email or password", body = app::wire::ErrorBody), (status = 409, description = "Signs in with a provider", body = app::wire::ErrorBody), (status = 429, description = "Rate limited (Retry-After)", body = app::wire::ErrorBody)))]
+pub(crate) async fn sign_in(
     State(st): State<AppState>,
     client: Client,
     Json(req): Json<SignInRequest>,
@@ -155,7 +156,11 @@ async fn sign_in(
     ))
 }
 
-async fn sign_out(State(st): State<AppState>, headers: HeaderMap) -> ApiResult<Response> {
+#[utoipa::path(delete, path = "/api/session", tag = "session", responses((status = 204, description = "Signed out")))]
+pub(crate) async fn sign_out(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
     if let Some(token) = cookie(&headers, SESSION_COOKIE) {
         let hash = st.keys.token_hash("session", &token);
         let now = st.now();

@@ -1,0 +1,186 @@
+// The benchmark's HTTP helpers, driven by script/bench. Plain node:http, so no request carries
+// headers a browser would add (Origin, Sec-Fetch-*): the portal's CSRF guard treats the bench as
+// the non-browser client it is.
+//
+//   node client.mjs flows  BASE PREFIX FIRST LAST OUT       request a code for PREFIX{n}@bench.test,
+//                                                           n = FIRST..LAST, 16 at a time; OUT gets
+//                                                           "email flow-token" lines
+//   node client.mjs codes  CAPTURE FLOWS OUT                join FLOWS with the codes the SMTP
+//                                                           capture received: "flow-token code"
+//   node client.mjs probe  BASE SECONDS INTERVAL_MS OUT     one code request for a fresh probe user
+//                                                           every INTERVAL_MS; OUT is JSON
+//   node client.mjs match  CAPTURE PROBES WAITED_S          when did each probe's email arrive?
+//   node client.mjs count  CAPTURE                          how many emails the capture holds
+//
+// Results are printed as "BENCH key value" lines.
+
+import http from 'node:http';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+const agent = new http.Agent({ keepAlive: true, maxSockets: 32 });
+
+/** One HTTP request; resolves with {status, headers, body} (body as text). */
+function call(method, url, body, headers = {}) {
+  return new Promise((resolve, reject) => {
+    const u = new URL(url);
+    const data = body === undefined ? undefined : Buffer.from(body);
+    const req = http.request(
+      {
+        host: u.hostname,
+        port: u.port,
+        path: u.pathname + u.search,
+        method,
+        agent,
+        headers: {
+          ...(data ? { 'content-type': 'application/json', 'content-length': data.length } : {}),
+          ...headers,
+        },
+      },
+      (res) => {
+        const chunks = [];
+        res.on('data', (c) => chunks.push(c));
+        res.on('end', () =>
+          resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }),
+        );
+        res.on('error', reject);
+      },
+    );
+    req.setTimeout(30_000, () => req.destroy(new Error(`timeout: ${method} ${url}`)));
+    req.on('error', reject);
+    if (data) req.write(data);
+    req.end();
+  });
+}
+
+const startBody = (email) => JSON.stringify({ identifier: email });
+
+function flowToken(headers) {
+  for (const c of headers['set-cookie'] ?? []) {
+    const m = /^portal_reset_flow=([^;]+)/.exec(c);
+    if (m) return m[1];
+  }
+  return null;
+}
+
+function percentile(sorted, p) {
+  if (sorted.length === 0) return NaN;
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[i];
+}
+
+/** Everything the capture holds; the one place the (possibly large) list is read. */
+async function messages(capture) {
+  const r = await call('GET', `${capture}/messages`);
+  if (r.status !== 200) throw new Error(`capture answered ${r.status}`);
+  return JSON.parse(r.body);
+}
+
+async function flows([base, prefix, first, last, out]) {
+  const emails = [];
+  for (let n = Number(first); n <= Number(last); n++) emails.push(`${prefix}${n}@bench.test`);
+  const lines = [];
+  let failed = 0;
+  let next = 0;
+  const started = performance.now();
+  async function worker() {
+    while (next < emails.length) {
+      const email = emails[next++];
+      const r = await call('POST', `${base}/api/reset/start`, startBody(email));
+      const token = r.status === 200 ? flowToken(r.headers) : null;
+      if (token) lines.push(`${email} ${token}`);
+      else failed++;
+    }
+  }
+  await Promise.all(Array.from({ length: 16 }, worker));
+  writeFileSync(out, lines.join('\n') + '\n');
+  const secs = (performance.now() - started) / 1000;
+  console.log(`BENCH flows ${lines.length}`);
+  console.log(`BENCH failed ${failed}`);
+  console.log(`BENCH seconds ${secs.toFixed(2)}`);
+}
+
+async function codes([capture, flowsFile, out]) {
+  const latest = new Map();
+  for (const m of await messages(capture)) {
+    const code = /(\d{6})/.exec(m.subject ?? '') ?? /\b(\d{6})\b/.exec(m.text ?? '');
+    // Later messages replace earlier ones: a new code kills the previous one.
+    if (code) latest.set(String(m.to).toLowerCase(), code[1]);
+  }
+  const pairs = [];
+  let missing = 0;
+  for (const line of readFileSync(flowsFile, 'utf8').split('\n')) {
+    const [email, token] = line.trim().split(/\s+/);
+    if (!email || !token) continue;
+    const code = latest.get(email.toLowerCase());
+    if (code) pairs.push(`${token} ${code}`);
+    else missing++;
+  }
+  writeFileSync(out, pairs.join('\n') + '\n');
+  console.log(`BENCH pairs ${pairs.length}`);
+  console.log(`BENCH missing ${missing}`);
+}
+
+async function probe([base, seconds, intervalMs, out]) {
+  const results = [];
+  const until = Date.now() + Number(seconds) * 1000;
+  let n = 0;
+  while (Date.now() < until) {
+    const tick = Date.now();
+    n += 1;
+    const email = `probe${n}@bench.test`;
+    const sent = performance.now();
+    let status = 0;
+    try {
+      status = (await call('POST', `${base}/api/reset/start`, startBody(email))).status;
+    } catch {
+      status = 0;
+    }
+    // Wall-clock time of the response, comparable with the capture's `at` (same machine).
+    results.push({ email, status, respondedAt: Date.now(), rttMs: performance.now() - sent });
+    const wait = Number(intervalMs) - (Date.now() - tick);
+    if (wait > 0) await sleep(wait);
+  }
+  writeFileSync(out, JSON.stringify(results));
+  console.log(`BENCH probes ${results.length}`);
+  console.log(`BENCH probes_ok ${results.filter((r) => r.status === 200).length}`);
+}
+
+async function match([capture, probesFile, waited]) {
+  const probes = JSON.parse(readFileSync(probesFile, 'utf8')).filter((p) => p.status === 200);
+  const arrived = new Map();
+  for (const m of await messages(capture)) {
+    const to = String(m.to).toLowerCase();
+    if (to.startsWith('probe') && !arrived.has(to)) arrived.set(to, Date.parse(m.at));
+  }
+  // A message that never arrived counts as slower than any that did.
+  const lat = probes
+    .map((p) => (arrived.has(p.email) ? arrived.get(p.email) - p.respondedAt : Infinity))
+    .sort((a, b) => a - b);
+  const delivered = lat.filter(Number.isFinite).length;
+  const fmt = (v) => (Number.isFinite(v) ? (v / 1000).toFixed(3) : `>${waited}`);
+  console.log(`BENCH probes ${probes.length}`);
+  console.log(`BENCH delivered ${delivered}`);
+  console.log(`BENCH p50_s ${fmt(percentile(lat, 50))}`);
+  console.log(`BENCH p99_s ${fmt(percentile(lat, 99))}`);
+  console.log(`BENCH max_s ${fmt(lat[lat.length - 1])}`);
+}
+
+async function count([capture]) {
+  const r = await call('GET', `${capture}/health`);
+  console.log(`BENCH emails ${JSON.parse(r.body).emails}`);
+}
+
+const [cmd, ...args] = process.argv.slice(2);
+const commands = { flows, codes, probe, match, count };
+if (!commands[cmd]) {
+  console.error(`usage: node client.mjs ${Object.keys(commands).join('|')} …`);
+  process.exit(2);
+}
+try {
+  await commands[cmd](args);
+  agent.destroy();
+} catch (err) {
+  console.error(`client.mjs ${cmd}: ${err.message}`);
+  process.exit(1);
+}

@@ -1,0 +1,138 @@
+-- wrk script: sends each prepared reset flow exactly once.
+-- Arguments (after --): mode ("verify" or "password"), the pairs file ("<flow token> <code>" per
+-- line), the number of wrk threads, a scratch file, and for "password" the new password.
+-- verify:   POST /api/reset/verify   {"code":"123456"}  with the flow's cookie
+-- password: POST /api/reset/password {"new_password":…,"confirm_password":…} with the cookie
+-- Thread k takes lines k, k+T, k+2T, …, so no flow is sent twice. A thread whose lines run out
+-- stops; its rate is counted from its first request to its last response (a monotonic clock via
+-- LuaJIT's ffi), since wrk's own Requests/sec divides by the whole -d duration. The last thread
+-- to run out ends the run early: it sends the process SIGINT, which wrk's main thread, asleep
+-- for -d, takes as "stop now". Threads tell each other through lines appended to the scratch file.
+-- Success is 200; done() prints "BENCH key value" lines for script/bench.
+
+local ffi = require("ffi")
+ffi.cdef [[
+  typedef struct { long tv_sec; long tv_nsec; } bench_timespec;
+  int clock_gettime(int clk_id, bench_timespec *tp);
+  int getpid(void);
+  int kill(int pid, int sig);
+]]
+local ts = ffi.new("bench_timespec[1]")
+local function now()
+  ffi.C.clock_gettime(1, ts) -- CLOCK_MONOTONIC: the same clock in every thread
+  return tonumber(ts[0].tv_sec) + tonumber(ts[0].tv_nsec) / 1e9
+end
+
+local threads = {}
+local next_id = 0
+
+function setup(thread)
+  thread:set("id", next_id)
+  next_id = next_id + 1
+  table.insert(threads, thread)
+end
+
+function init(args)
+  mode = args[1]
+  local file = args[2]
+  nthreads = tonumber(args[3])
+  scratch = args[4]
+  local password = args[5] or ""
+  items = {}
+  local i = 0
+  for line in io.lines(file) do
+    local token, code = line:match("^(%S+)%s+(%S+)")
+    if token then
+      if i % nthreads == id then table.insert(items, { token, code }) end
+      i = i + 1
+    end
+  end
+  if mode == "verify" then
+    path = "/api/reset/verify"
+  else
+    path = "/api/reset/password"
+    pw_body = '{"new_password":"' .. password .. '","confirm_password":"' .. password .. '"}'
+  end
+  nitems = #items
+  sent, ok, non2xx, answered = 0, 0, 0, 0
+  first_at, last_at = 0, 0
+  statuses = {}
+  exhausted = 0
+  stopped = false
+end
+
+-- This thread is done; when every thread is, end the whole run now rather than after -d.
+local function finish(nthreads_total)
+  if stopped then return end
+  stopped = true
+  wrk.thread:stop()
+  local f = io.open(scratch, "a")
+  f:write(id, "\n")
+  f:close()
+  local n = 0
+  for _ in io.lines(scratch) do n = n + 1 end
+  if n >= nthreads_total then ffi.C.kill(ffi.C.getpid(), 2) end
+end
+
+function request()
+  sent = sent + 1
+  if sent > #items then
+    -- Out of flows: stop this thread. The request returned here may still go out; it is a
+    -- harmless health check that response() does not count.
+    exhausted = 1
+    finish(nthreads)
+    return wrk.format("GET", "/healthz")
+  end
+  if first_at == 0 then first_at = now() end
+  local it = items[sent]
+  local body = (mode == "verify") and ('{"code":"' .. it[2] .. '"}') or pw_body
+  return wrk.format("POST", path, {
+    ["Content-Type"] = "application/json",
+    ["Cookie"] = "portal_reset_flow=" .. it[1],
+  }, body)
+end
+
+function response(status, headers, body)
+  if body and body:find('"alive"', 1, true) then return end
+  answered = answered + 1
+  last_at = now()
+  if status == 200 then
+    ok = ok + 1
+  else
+    non2xx = non2xx + 1
+    statuses[tostring(status)] = (statuses[tostring(status)] or 0) + 1
+  end
+  if answered >= nitems then finish(nthreads) end
+end
+
+function done(summary, latency, requests)
+  local okc, bad, total, first, last, flows, ran_out = 0, 0, 0, math.huge, 0, 0, 0
+  local by = {}
+  for _, t in ipairs(threads) do
+    okc = okc + t:get("ok")
+    bad = bad + t:get("non2xx")
+    total = total + t:get("answered")
+    flows = flows + t:get("nitems")
+    ran_out = ran_out + t:get("exhausted")
+    local f, l = t:get("first_at"), t:get("last_at")
+    if f > 0 and f < first then first = f end
+    if l > last then last = l end
+    for s, n in pairs(t:get("statuses")) do by[s] = (by[s] or 0) + n end
+  end
+  local secs = (last > first) and (last - first) or (summary.duration / 1e6)
+  local e = summary.errors
+  io.write(string.format("BENCH flows %d\n", flows))
+  io.write(string.format("BENCH answered %d\n", total))
+  io.write(string.format("BENCH ok %d\n", okc))
+  io.write(string.format("BENCH non2xx %d\n", bad))
+  io.write(string.format("BENCH socket_errors %d\n", e.connect + e.read + e.write + e.timeout))
+  io.write(string.format("BENCH threads_ran_out %d\n", ran_out))
+  io.write(string.format("BENCH seconds %.2f\n", secs))
+  io.write(string.format("BENCH ok_rps %.1f\n", okc / secs))
+  io.write(string.format("BENCH p50_ms %.2f\n", latency:percentile(50) / 1000))
+  io.write(string.format("BENCH p99_ms %.2f\n", latency:percentile(99) / 1000))
+  io.write(string.format("BENCH max_ms %.2f\n", latency.max / 1000))
+  local parts = {}
+  for s, n in pairs(by) do table.insert(parts, s .. "x" .. n) end
+  io.write("BENCH statuses " .. (#parts > 0 and table.concat(parts, ",") or "-") .. "\n")
+end
