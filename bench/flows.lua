@@ -1,14 +1,19 @@
 -- wrk script: sends each prepared reset flow exactly once.
+--
 -- Arguments (after --): mode ("verify" or "password"), the pairs file ("<flow token> <code>" per
 -- line), the number of wrk threads, a scratch file, and for "password" the new password.
--- verify:   POST /api/reset/verify   {"code":"123456"}  with the flow's cookie
--- password: POST /api/reset/password {"new_password":…,"confirm_password":…} with the cookie
--- Thread k takes lines k, k+T, k+2T, …, so no flow is sent twice. A thread whose lines run out
--- stops; its rate is counted from its first request to its last response (a monotonic clock via
--- LuaJIT's ffi), since wrk's own Requests/sec divides by the whole -d duration. The last thread
--- to run out ends the run early: it sends the process SIGINT, which wrk's main thread, asleep
--- for -d, takes as "stop now". Threads tell each other through lines appended to the scratch file.
--- Success is 200; done() prints "BENCH key value" lines for script/bench.
+--   verify:   POST /api/reset/verify   {"code":"123456"}  with the flow's cookie
+--   password: POST /api/reset/password {"new_password":…,"confirm_password":…} with the cookie
+-- Success is 200. done() prints "BENCH key value" lines for script/bench.
+--
+-- Thread k takes lines k, k+T, k+2T, …, so no flow is sent twice. When a thread's lines run out
+-- it waits for its last answers and stops; a connection with nothing left to send meanwhile
+-- sends a health check every 200 ms (not counted), since wrk wants a request from every
+-- connection. The rate is counted from the first request to the last answer with a monotonic
+-- clock (LuaJIT's ffi), because wrk's own Requests/sec divides by the whole -d duration. The last
+-- thread to finish ends the run early: it sends its process SIGINT, which wrk's main thread,
+-- asleep for -d, takes as "stop now". Threads learn how many have finished from lines appended
+-- to the scratch file.
 
 local ffi = require("ffi")
 ffi.cdef [[
@@ -47,42 +52,49 @@ function init(args)
       i = i + 1
     end
   end
+  nitems = #items
   if mode == "verify" then
     path = "/api/reset/verify"
   else
     path = "/api/reset/password"
     pw_body = '{"new_password":"' .. password .. '","confirm_password":"' .. password .. '"}'
   end
-  nitems = #items
-  sent, ok, non2xx, answered = 0, 0, 0, 0
+  filler = wrk.format("GET", "/healthz")
+  sent, answered, ok, non2xx = 0, 0, 0, 0
   first_at, last_at = 0, 0
   statuses = {}
-  exhausted = 0
-  stopped = false
+  ran_out, finished = 0, false
 end
 
 -- This thread is done; when every thread is, end the whole run now rather than after -d.
-local function finish(nthreads_total)
-  if stopped then return end
-  stopped = true
+local function finish()
+  if finished then return end
+  finished = true
   wrk.thread:stop()
   local f = io.open(scratch, "a")
   f:write(id, "\n")
   f:close()
   local n = 0
   for _ in io.lines(scratch) do n = n + 1 end
-  if n >= nthreads_total then ffi.C.kill(ffi.C.getpid(), 2) end
+  if n >= nthreads then ffi.C.kill(ffi.C.getpid(), 2) end
+end
+
+local function all_answered()
+  return sent >= nitems and answered >= sent
+end
+
+function delay()
+  if sent >= nitems then return 200 end
+  return 0
 end
 
 function request()
-  sent = sent + 1
-  if sent > #items then
-    -- Out of flows: stop this thread. The request returned here may still go out; it is a
-    -- harmless health check that response() does not count.
-    exhausted = 1
-    finish(nthreads)
-    return wrk.format("GET", "/healthz")
+  if sent >= nitems then
+    ran_out = 1
+    if all_answered() then finish() end
+    return filler
   end
+  sent = sent + 1
   if first_at == 0 then first_at = now() end
   local it = items[sent]
   local body = (mode == "verify") and ('{"code":"' .. it[2] .. '"}') or pw_body
@@ -93,7 +105,10 @@ function request()
 end
 
 function response(status, headers, body)
-  if body and body:find('"alive"', 1, true) then return end
+  if body and body:find('"alive"', 1, true) then
+    if all_answered() then finish() end
+    return
+  end
   answered = answered + 1
   last_at = now()
   if status == 200 then
@@ -102,18 +117,18 @@ function response(status, headers, body)
     non2xx = non2xx + 1
     statuses[tostring(status)] = (statuses[tostring(status)] or 0) + 1
   end
-  if answered >= nitems then finish(nthreads) end
+  if all_answered() then finish() end
 end
 
 function done(summary, latency, requests)
-  local okc, bad, total, first, last, flows, ran_out = 0, 0, 0, math.huge, 0, 0, 0
+  local okc, bad, total, first, last, flows, out = 0, 0, 0, math.huge, 0, 0, 0
   local by = {}
   for _, t in ipairs(threads) do
     okc = okc + t:get("ok")
     bad = bad + t:get("non2xx")
     total = total + t:get("answered")
     flows = flows + t:get("nitems")
-    ran_out = ran_out + t:get("exhausted")
+    out = out + t:get("ran_out")
     local f, l = t:get("first_at"), t:get("last_at")
     if f > 0 and f < first then first = f end
     if l > last then last = l end
@@ -126,7 +141,7 @@ function done(summary, latency, requests)
   io.write(string.format("BENCH ok %d\n", okc))
   io.write(string.format("BENCH non2xx %d\n", bad))
   io.write(string.format("BENCH socket_errors %d\n", e.connect + e.read + e.write + e.timeout))
-  io.write(string.format("BENCH threads_ran_out %d\n", ran_out))
+  io.write(string.format("BENCH threads_ran_out %d\n", out))
   io.write(string.format("BENCH seconds %.2f\n", secs))
   io.write(string.format("BENCH ok_rps %.1f\n", okc / secs))
   io.write(string.format("BENCH p50_ms %.2f\n", latency:percentile(50) / 1000))
