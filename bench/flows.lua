@@ -64,6 +64,9 @@ function init(args)
   first_at, last_at = 0, 0
   statuses = {}
   ran_out, finished = 0, false
+  -- wrk 4 calls request() once on thread 0 right after init, to check the request parses, and
+  -- never sends it: that call must not use up a flow. (If it were sent, it is only a health check.)
+  dry_run = (id == 0)
 end
 
 -- This thread is done; when every thread is, end the whole run now rather than after -d.
@@ -89,6 +92,10 @@ function delay()
 end
 
 function request()
+  if dry_run then
+    dry_run = false
+    return filler
+  end
   if sent >= nitems then
     ran_out = 1
     if all_answered() then finish() end

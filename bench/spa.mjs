@@ -42,16 +42,32 @@ const median = (xs) => {
 
 try {
   // One throw-away load so the browser process itself is warm (its first context pays for
-  // process start-up, which no user's visit does); the page caches are per context.
+  // process start-up, which no user's visit does); the page caches are per context. It also
+  // records what the browser fetched, as it fetched it (its own Accept-Encoding).
+  const fetched = [];
   {
     const ctx = await browser.newContext();
     const page = await ctx.newPage();
+    const seen = [];
+    page.on('requestfinished', (req) => seen.push(req));
     await page.goto(`${base}/forgot_password`);
     await page.getByLabel('Email or phone number').waitFor();
+    await page.waitForLoadState('networkidle');
+    for (const req of seen) {
+      const res = await req.response();
+      const sizes = await req.sizes();
+      fetched.push({
+        path: new URL(req.url()).pathname,
+        encoding: (await res?.headerValue('content-encoding')) ?? 'identity',
+        accept: (await req.headerValue('accept-encoding')) ?? '',
+        body: sizes.responseBodySize,
+      });
+    }
     await ctx.close();
   }
   const node = [];
   const inPage = [];
+  const wasmDone = [];
   for (let i = 0; i < loads; i++) {
     const ctx = await browser.newContext();
     const page = await ctx.newPage();
@@ -61,13 +77,24 @@ try {
     await field.waitFor({ state: 'visible', timeout: 30_000 });
     while (!(await field.isEditable())) await page.waitForTimeout(1);
     node.push(performance.now() - t0);
-    inPage.push(await page.evaluate(() => performance.now()));
+    const t = await page.evaluate(() => ({
+      now: performance.now(),
+      wasm: performance.getEntriesByType('resource').find((e) => e.name.endsWith('.wasm'))?.responseEnd ?? NaN,
+    }));
+    inPage.push(t.now);
+    wasmDone.push(t.wasm);
     await ctx.close();
   }
   console.log(`BENCH loads ${loads}`);
   console.log(`BENCH median_ms ${median(node).toFixed(0)}`);
   console.log(`BENCH in_page_median_ms ${median(inPage).toFixed(0)}`);
+  console.log(`BENCH wasm_received_median_ms ${median(wasmDone).toFixed(0)}`);
   console.log(`BENCH each_ms ${node.map((x) => x.toFixed(0)).join(',')}`);
+  const total = fetched.reduce((n, f) => n + f.body, 0);
+  console.log(`BENCH browser_requests ${fetched.length}`);
+  console.log(`BENCH browser_body_bytes ${total}`);
+  console.log(`BENCH browser_accept_encoding ${(fetched[0]?.accept ?? '').replace(/\s+/g, '')}`);
+  for (const f of fetched) console.log(`BENCH fetched ${f.path} ${f.encoding} ${f.body}`);
 } finally {
   await browser.close();
 }
