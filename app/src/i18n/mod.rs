@@ -11,6 +11,8 @@ mod sv;
 
 use std::cell::Cell;
 
+use wasm_bindgen::JsCast;
+
 use crate::api::ApiError;
 use crate::policy::Violation;
 
@@ -76,13 +78,27 @@ pub fn init() {
             .unwrap_or(Locale::En),
     };
     LOCALE.with(|c| c.set(locale));
-    if let Some(html) = window
-        .and_then(|w| w.document())
-        .and_then(|d| d.document_element())
-    {
+    let document = window.and_then(|w| w.document());
+    if let Some(html) = document.as_ref().and_then(|d| d.document_element()) {
         let _ = html.set_attribute("lang", locale.tag());
     }
+    if let Some(doc) = document.and_then(|d| d.dyn_into::<web_sys::HtmlDocument>().ok()) {
+        // The server writes codes and notices in the language of this cookie, so the email a
+        // reset sends reads like the page that asked for it. Not HttpOnly: the page sets it.
+        let _ = doc.set_cookie(&lang_cookie(locale));
+    }
 }
+
+/// The `portal_lang` cookie for `locale`: the whole site, a year, `SameSite=Lax`.
+fn lang_cookie(locale: Locale) -> String {
+    format!(
+        "{LANG_COOKIE}={}; Path=/; Max-Age=31536000; SameSite=Lax",
+        locale.tag()
+    )
+}
+
+/// The cookie the server reads a request's language from (server/src/extract.rs).
+const LANG_COOKIE: &str = "portal_lang";
 
 /// The locale of this page load.
 pub fn locale() -> Locale {

@@ -1,0 +1,64 @@
+// Users of their own for the specs that need one, made with the operator command line
+// (`portal user add`, `portal user set-password`) against this run's database while the server
+// runs (SQLite in WAL mode takes the second writer). A spec that owns its users cannot be broken by
+// another spec that resets or changes a demo user's password, whatever order they run in.
+
+import { execFileSync } from 'node:child_process';
+import path from 'node:path';
+import { DEMO_PASSWORD } from './portal';
+
+const root = path.resolve(__dirname, '..', '..');
+const binary = path.join(root, 'target', 'release', 'portal');
+
+function cli(args: string[], password: string): { ok: boolean; out: string } {
+  const dataDir = process.env.PORTAL_E2E_DATA_DIR;
+  if (!dataDir) throw new Error('PORTAL_E2E_DATA_DIR is not set (playwright.config.ts sets it)');
+  try {
+    const out = execFileSync(binary, args, {
+      input: `${password}\n`,
+      encoding: 'utf8',
+      stdio: ['pipe', 'pipe', 'pipe'],
+      env: {
+        PATH: process.env.PATH ?? '/usr/bin:/bin',
+        RUST_LOG: 'warn',
+        PORTAL_CONFIG: path.join(dataDir, 'portal.toml'),
+        PORTAL_DATA_DIR: dataDir,
+        DATABASE_URL: `sqlite://${path.join(dataDir, 'portal.db')}?mode=rwc`,
+      },
+    });
+    return { ok: true, out };
+  } catch (e) {
+    const err = e as { stdout?: string; stderr?: string; message: string };
+    return { ok: false, out: `${err.stdout ?? ''}${err.stderr ?? ''}` || err.message };
+  }
+}
+
+export interface OwnUser {
+  email: string;
+  name: string;
+  password: string;
+}
+
+/**
+ * A member with a password, created on first use. When it exists already (a second test, or
+ * `--repeat-each`), its password is set again, so the caller always knows it.
+ */
+export function ensureUser(email: string, name: string, password: string = DEMO_PASSWORD): OwnUser {
+  const added = cli(['user', 'add', '--email', email, '--name', name, '--password-stdin'], password);
+  if (!added.ok) {
+    if (!/exists/.test(added.out)) throw new Error(`portal user add ${email}: ${added.out}`);
+    setPassword(email, password);
+  }
+  return { email, name, password };
+}
+
+/**
+ * Sets a user's password as an operator would (signs the user out everywhere). With
+ * `requireChange` the user must choose a new one at the next sign-in (/choose_password).
+ */
+export function setPassword(email: string, password: string, { requireChange = false } = {}) {
+  const args = ['user', 'set-password', '--email', email, '--password-stdin'];
+  if (requireChange) args.push('--require-change');
+  const r = cli(args, password);
+  if (!r.ok) throw new Error(`portal user set-password ${email}: ${r.out}`);
+}
