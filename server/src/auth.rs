@@ -44,8 +44,16 @@ pub async fn prepare_password(
             }],
         ));
     }
-    let mut c = st.store.conn().await?;
-    let pr = policy_for(&mut c, user).await?;
+    let (pr, recent) = {
+        let mut c = st.store.conn().await?;
+        let pr = policy_for(&mut c, user).await?;
+        let recent = if pr.policy.history_depth > 0 {
+            users::recent_hashes(&mut c, user.id, pr.policy.history_depth).await?
+        } else {
+            Vec::new()
+        };
+        (pr, recent)
+    };
     let pw = NewPassword::parse(
         &pr.policy,
         new,
@@ -60,26 +68,22 @@ pub async fn prepare_password(
             ApiError::policy("new_password", v)
         }
     })?;
-    if pr.policy.history_depth > 0 {
-        let recent = users::recent_hashes(&mut c, user.id, pr.policy.history_depth).await?;
-        drop(c);
-        if !recent.is_empty() {
-            let reused = st
-                .hasher
-                .verify_any(
-                    SecretString::from(pw.expose().to_string()),
-                    recent.into_iter().map(Some).collect(),
-                )
-                .await
-                .map_err(ApiError::internal)?;
-            if reused {
-                return Err(ApiError::policy(
-                    "new_password",
-                    vec![Violation::Reused {
-                        depth: pr.policy.history_depth,
-                    }],
-                ));
-            }
+    if !recent.is_empty() {
+        let reused = st
+            .hasher
+            .verify_any(
+                SecretString::from(pw.expose().to_string()),
+                recent.into_iter().map(Some).collect(),
+            )
+            .await
+            .map_err(ApiError::internal)?;
+        if reused {
+            return Err(ApiError::policy(
+                "new_password",
+                vec![Violation::Reused {
+                    depth: pr.policy.history_depth,
+                }],
+            ));
         }
     }
     st.hasher

@@ -4,6 +4,9 @@
 //!
 //! Each hash is what the server computes on Save: a PHC string with a fresh random salt
 //! (`hash_password`), not a bare `hash_password_into`, so the comparison is like for like.
+//!
+//! It also times the other CPU-heavy step of a Save, the blocklist check
+//! (`server::state::is_common_password`, a zxcvbn estimate), which runs on the async executor.
 
 use std::time::{Duration, Instant};
 
@@ -12,11 +15,14 @@ use argon2::{Algorithm, Argon2, Version};
 
 type Result<T> = std::result::Result<T, Box<dyn std::error::Error + Send + Sync>>;
 
+/// The passphrase script/bench saves.
+const PASSWORD: &str = "Velvet-Harbor-Quartz-Mosaic-7319";
+
 /// Hashes for at least `budget` on one thread; returns (hashes, elapsed).
 fn hash_for(budget: Duration) -> Result<(u64, Duration)> {
     let params = server::crypto::default_params().map_err(|e| e.to_string())?;
     let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
-    let password = b"Velvet-Harbor-Quartz-Mosaic-7319";
+    let password = PASSWORD.as_bytes();
     let start = Instant::now();
     let mut n = 0u64;
     while start.elapsed() < budget {
@@ -54,6 +60,15 @@ fn main() -> std::result::Result<(), Box<dyn std::error::Error + Send + Sync>> {
     hash_for(Duration::from_millis(1))?;
     let one = rate(1, budget)?;
     let all = rate(cores, budget)?;
+    let start = Instant::now();
+    let mut checks = 0u32;
+    while start.elapsed() < Duration::from_millis(500) {
+        std::hint::black_box(server::state::is_common_password(std::hint::black_box(
+            PASSWORD,
+        )));
+        checks += 1;
+    }
+    let check_ms = start.elapsed().as_secs_f64() * 1000.0 / f64::from(checks);
     // Machine-readable lines for script/bench, one fact each.
     println!(
         "params m={}KiB t={} p={}",
@@ -64,5 +79,6 @@ fn main() -> std::result::Result<(), Box<dyn std::error::Error + Send + Sync>> {
     println!("threads_1 {one:.1}");
     println!("threads_all {all:.1}");
     println!("cores {cores}");
+    println!("blocklist_check_ms {check_ms:.2}");
     Ok(())
 }
