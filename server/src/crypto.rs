@@ -227,8 +227,9 @@ impl Hasher {
         let permits = concurrency.max(1);
         let memory = Memory::new(permits);
         // A real hash of a random password: verifying against it costs what a real verify costs,
-        // so an unknown email answers as slowly as a known one (zero2prod).
-        let dummy = hash_phc(&params, &memory, new_token().as_bytes())?;
+        // so an unknown email answers as slowly as a known one (zero2prod). Its working memory is
+        // not kept: an idle server holds no Argon2 buffer until the first password is checked.
+        let dummy = hash_phc(&params, &Memory::new(0), new_token().as_bytes())?;
         Ok(Self {
             params,
             permits: Arc::new(Semaphore::new(permits)),
