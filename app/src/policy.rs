@@ -8,7 +8,6 @@
 //! ([`Violation::Common`], [`Violation::Reused`]).
 
 use serde::{Deserialize, Serialize};
-use unicode_normalization::UnicodeNormalization;
 
 /// Hard ceiling on what any policy accepts: long enough for passphrases, short enough that
 /// argon2 input stays bounded (ASVS 5.0 6.2.9 asks for at least 64).
@@ -131,9 +130,23 @@ impl Violation {
 }
 
 /// NFC-normalise, as NIST 800-63B-4 3.1.1.2 asks, so the same passphrase typed on two keyboards
-/// hashes the same.
+/// hashes the same. The server's result is the one stored; in the browser this only counts
+/// characters for the checklist, so it asks the browser's own `String.prototype.normalize`
+/// rather than carrying Unicode's composition tables in the download.
+#[cfg(not(all(target_arch = "wasm32", feature = "csr")))]
 pub fn normalize(password: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
     password.nfc().collect()
+}
+
+/// NFC-normalise with the browser's `String.prototype.normalize` (see the other target's
+/// version for why).
+#[cfg(all(target_arch = "wasm32", feature = "csr"))]
+pub fn normalize(password: &str) -> String {
+    js_sys::JsString::from(password)
+        .normalize("NFC")
+        .as_string()
+        .unwrap_or_else(|| password.to_string())
 }
 
 /// Length in code points after normalisation (what users think of as characters).

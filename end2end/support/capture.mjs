@@ -26,7 +26,7 @@ const TWILIO_SID = process.env.CAPTURE_TWILIO_SID ?? 'ACtest';
 const TWILIO_TOKEN = process.env.CAPTURE_TWILIO_TOKEN ?? 'secret-token';
 const QUIET = process.env.CAPTURE_QUIET === '1';
 
-/** @type {Array<{to: string, from: string, subject: string, text: string, html: string, messageId: string, at: string, envelopeTo: string[]}>} */
+/** @type {Array<{raw?: Buffer, at: string, envelopeTo: string[], to?: string, from?: string, subject?: string, text?: string, html?: string, messageId?: string}>} */
 const emails = [];
 /** @type {Array<{sid: string, to: string, from: string, body: string, at: string}>} */
 const sms = [];
@@ -53,34 +53,57 @@ const smtp = new SMTPServer({
   logger: false,
   banner: 'portal end-to-end capture',
   size: 10 * 1024 * 1024,
+  // A message is accepted as soon as its bytes are in (that moment is its `at`), like a relay
+  // that queues before it looks inside; it is parsed when someone reads /messages. Parsing MIME
+  // in the SMTP dialogue made the capture, not the portal, the bottleneck under load.
   onData(stream, session, callback) {
-    simpleParser(stream)
-      .then((mail) => {
-        const to = addresses(mail.to);
-        const envelopeTo = session.envelope.rcptTo.map((r) => r.address.toLowerCase());
-        const entry = {
-          to: (to.length ? to : envelopeTo).join(', '),
-          from: addresses(mail.from).join(', '),
-          subject: mail.subject ?? '',
-          text: mail.text ?? '',
-          html: typeof mail.html === 'string' ? mail.html : '',
-          messageId: mail.messageId ?? '',
-          at: new Date().toISOString(),
-          envelopeTo,
-        };
-        emails.push(entry);
-        log(`email to ${entry.to}: ${entry.subject.replace(/\d{6}/g, '••••••')}`);
-        callback();
-      })
-      .catch((err) => {
-        console.error('[capture] cannot parse a message:', err);
-        // 451: a temporary failure, so the portal's outbox retries rather than drops the mail.
+    const chunks = [];
+    stream.on('data', (c) => chunks.push(c));
+    stream.on('error', (err) => callback(err));
+    stream.on('end', () => {
+      if (stream.sizeExceeded) {
+        const e = new Error('message too large');
+        e.responseCode = 552;
+        callback(e);
+        return;
+      }
+      const raw = Buffer.concat(chunks);
+      if (raw.indexOf('\r\n\r\n') < 0) {
+        // No header/body separator: not a message. 451, so the portal's outbox retries.
         const e = new Error('cannot parse message');
         e.responseCode = 451;
         callback(e);
+        return;
+      }
+      emails.push({
+        raw,
+        at: new Date().toISOString(),
+        envelopeTo: session.envelope.rcptTo.map((r) => r.address.toLowerCase()),
       });
+      log(`email accepted (${raw.length} bytes)`);
+      callback();
+    });
   },
 });
+
+/** Parses what arrived since the last read; each message once. */
+async function parsed() {
+  for (const m of emails) {
+    if (m.subject !== undefined) continue;
+    const mail = await simpleParser(m.raw);
+    const to = addresses(mail.to);
+    Object.assign(m, {
+      to: (to.length ? to : m.envelopeTo).join(', '),
+      from: addresses(mail.from).join(', '),
+      subject: mail.subject ?? '',
+      text: mail.text ?? '',
+      html: typeof mail.html === 'string' ? mail.html : '',
+      messageId: mail.messageId ?? '',
+    });
+    delete m.raw;
+  }
+  return emails.map(({ to, from, subject, text, html, messageId, at }) => ({ to, from, subject, text, html, messageId, at }));
+}
 smtp.on('error', (err) => console.error('[capture] smtp error:', err.message));
 
 // ---------------------------------------------------------------- HTTP
@@ -206,11 +229,7 @@ const server = http.createServer(async (req, res) => {
       case 'GET /health':
         return send(res, 200, { status: 'ok', emails: emails.length, sms: sms.length });
       case 'GET /messages':
-        return send(
-          res,
-          200,
-          emails.map(({ envelopeTo, ...m }) => m),
-        );
+        return send(res, 200, await parsed());
       case 'DELETE /messages':
         emails.length = 0;
         res.writeHead(204).end();
