@@ -206,7 +206,10 @@ pub fn router(state: AppState) -> Router {
         .append_index_html_on_directories(true)
         .fallback(ServeFile::new(index));
     Router::new()
-        .nest("/api", crate::routes::api_router())
+        .nest(
+            "/api",
+            crate::routes::api_router().layer(middleware::from_fn(run_to_completion)),
+        )
         .merge(crate::routes::health::router())
         .fallback_service(spa)
         .layer(middleware::from_fn_with_state(state.clone(), csrf))
@@ -215,6 +218,22 @@ pub fn router(state: AppState) -> Router {
         .layer(CompressionLayer::new().gzip(true).br(true))
         .layer(DefaultBodyLimit::max(crate::extract::MAX_BODY))
         .with_state(state)
+}
+
+/// An API request runs to its end even when its client goes away. hyper drops a request's future
+/// when the connection closes; dropped in the middle of a transaction, the transaction's pooled
+/// connection kept SQLite's write lock until it was next used, and every other writer waited out
+/// the 5 s busy timeout and then failed (seen at shutdown and when a load generator stopped
+/// mid-request). Spawned, the handler finishes on its own task: it commits or rolls back, so what
+/// a user did is either all done or not done at all, whatever their network does.
+async fn run_to_completion(req: Request, next: Next) -> Response {
+    match tokio::spawn(next.run(req)).await {
+        Ok(response) => response,
+        Err(e) => {
+            tracing::error!(error = %e, "request task failed");
+            crate::error::ApiError::internal(e.to_string()).into_response()
+        }
+    }
 }
 
 /// Cross-site request forgery: a state-changing API request with a browser's `Sec-Fetch-Site`
