@@ -113,12 +113,14 @@ impl Direct {
                 Ok(())
             }
             // 5xx answers are permanent (bad mailbox); connection trouble and 4xx are not.
+            // A connection that failed is closed without a QUIT: a server that answered 421 may
+            // never answer again, and waiting for it would hold this worker and its message.
             Ok(Err(e)) if e.is_permanent() => {
-                conn.abort().await;
+                drop(conn);
                 Err(SendError::permanent(format!("smtp {}: {e}", self.host)))
             }
             Ok(Err(e)) => {
-                conn.abort().await;
+                drop(conn);
                 Err(SendError::transient(format!("smtp {}: {e}", self.host)))
             }
             Err(_) => Err(SendError::transient(format!(
