@@ -47,6 +47,17 @@ struct Direct {
     idle: std::sync::Mutex<Vec<AsyncSmtpConnection>>,
 }
 
+/// An SMTP error as the outbox sees it: 5xx answers are permanent (bad mailbox); connection
+/// trouble and 4xx are not.
+fn failure(host: &str, e: &lettre::transport::smtp::Error) -> SendError {
+    let message = format!("smtp {host}: {e}");
+    if e.is_permanent() {
+        SendError::permanent(message)
+    } else {
+        SendError::transient(message)
+    }
+}
+
 async fn within<T, E: std::fmt::Display>(
     what: &str,
     f: impl std::future::Future<Output = Result<T, E>>,
@@ -112,17 +123,9 @@ impl Direct {
                 }
                 Ok(())
             }
-            // 5xx answers are permanent (bad mailbox); connection trouble and 4xx are not.
-            // A connection that failed is closed without a QUIT: a server that answered 421 may
-            // never answer again, and waiting for it would hold this worker and its message.
-            Ok(Err(e)) if e.is_permanent() => {
-                drop(conn);
-                Err(SendError::permanent(format!("smtp {}: {e}", self.host)))
-            }
-            Ok(Err(e)) => {
-                drop(conn);
-                Err(SendError::transient(format!("smtp {}: {e}", self.host)))
-            }
+            // A connection that failed is dropped (closed) without a QUIT: a server that answered
+            // 421 may never answer again, and waiting for it would hold this worker and its message.
+            Ok(Err(e)) => Err(failure(&self.host, &e)),
             Err(_) => Err(SendError::transient(format!(
                 "smtp {}: no answer within {} s",
                 self.host,
@@ -208,14 +211,11 @@ impl Sender for Smtp {
                 Route::Direct(d) => return d.send(&m).await,
                 Route::Transport(t) => t,
             };
-            match transport.send(m).await {
-                Ok(_) => Ok(()),
-                // 5xx answers are permanent (bad mailbox); connection trouble and 4xx are not.
-                Err(e) if e.is_permanent() => {
-                    Err(SendError::permanent(format!("smtp {}: {e}", self.host)))
-                }
-                Err(e) => Err(SendError::transient(format!("smtp {}: {e}", self.host))),
-            }
+            transport
+                .send(m)
+                .await
+                .map(drop)
+                .map_err(|e| failure(&self.host, &e))
         })
     }
 
