@@ -29,7 +29,7 @@ const baseURL = `http://127.0.0.1:${portalPort}`;
 
 if (!process.env.PORTAL_E2E_DATA_DIR) {
   // The runner: drop the previous runs' databases and start this run with an empty one, which
-  // `portal serve` seeds with the demo users.
+  // `portal serve --demo` seeds with the demo users.
   const runs = path.join(here, '.run');
   mkdirSync(runs, { recursive: true });
   for (const old of readdirSync(runs)) {
@@ -103,7 +103,7 @@ export default defineConfig({
     {
       name: 'portal',
       // exec: the signal Playwright sends at the end reaches the server, not only the shell.
-      command: `exec "${path.join(root, 'target/release/portal')}" serve`,
+      command: `exec "${path.join(root, 'target/release/portal')}" serve --demo`,
       url: `${baseURL}/readyz`,
       cwd: dataDir,
       // Never someone else's server: the tests need this run's fresh database.

@@ -92,6 +92,15 @@ pub async fn prepare_password(
         .map_err(ApiError::internal)
 }
 
+/// The window that counts failed sign-ins for one email address, real or not. Keyed by a MAC so
+/// the rate table holds no address in clear.
+pub fn signin_bucket(st: &AppState, lowercased_email: &str) -> String {
+    format!(
+        "signin_fail_id:{}",
+        st.keys.mac(&["signin", lowercased_email])
+    )
+}
+
 /// Creates a session for the user and returns its cookie (256-bit token, stored hashed).
 pub async fn start_session(
     st: &AppState,

@@ -12,6 +12,8 @@ use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use url::Url;
 
+pub use crate::domain::client::ClientIpHeader;
+
 /// Reads a setting as text even when the environment layer took it for a number
 /// (`TWILIO_FROM=+46700000000`, an all-digit `PORTAL_SECRET`).
 fn text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
@@ -78,6 +80,11 @@ pub struct RawConfig {
     pub log_format: String,
     pub hash_concurrency: Option<usize>,
     pub outbox_workers: usize,
+    /// Reverse proxies whose forwarding header is believed (comma-separated CIDRs).
+    #[serde(deserialize_with = "text")]
+    pub trusted_proxies: Option<String>,
+    /// Which header those proxies write the client address into.
+    pub client_ip_header: String,
 }
 
 impl Default for RawConfig {
@@ -115,6 +122,8 @@ impl Default for RawConfig {
             log_format: "text".into(),
             hash_concurrency: None,
             outbox_workers: 4,
+            trusted_proxies: None,
+            client_ip_header: "x-forwarded-for".into(),
         }
     }
 }
@@ -170,6 +179,9 @@ pub struct Config {
     pub log_format: LogFormat,
     pub hash_concurrency: usize,
     pub outbox_workers: usize,
+    /// Peers whose forwarding header names the client (default: none, the TCP peer is the client).
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    pub client_ip_header: ClientIpHeader,
 }
 
 /// A setting that cannot be used; `Display` is the one line start-up prints.
@@ -390,6 +402,33 @@ impl RawConfig {
         positive(self.session_absolute_secs, "PORTAL_SESSION_ABSOLUTE_SECS")?;
         positive(u64::from(self.codes_per_hour), "PORTAL_CODES_PER_HOUR")?;
         positive(u64::from(self.codes_per_day), "PORTAL_CODES_PER_DAY")?;
+        let trusted_proxies = match self.trusted_proxies.as_deref().map(str::trim) {
+            None | Some("") => Vec::new(),
+            Some(list) => list
+                .split(',')
+                .map(|p| {
+                    let p = p.trim();
+                    p.parse::<ipnet::IpNet>()
+                        .or_else(|_| p.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                        .map_err(|_| {
+                            err(
+                                "PORTAL_TRUSTED_PROXIES",
+                                format!("'{p}' is not an IP address or CIDR range"),
+                            )
+                        })
+                })
+                .collect::<Result<Vec<_>, _>>()?,
+        };
+        let client_ip_header = match self.client_ip_header.to_ascii_lowercase().as_str() {
+            "x-forwarded-for" => ClientIpHeader::XForwardedFor,
+            "forwarded" => ClientIpHeader::Forwarded,
+            other => {
+                return Err(err(
+                    "PORTAL_CLIENT_IP_HEADER",
+                    format!("'{other}' is not one of: x-forwarded-for, forwarded"),
+                ))
+            }
+        };
         let cores = std::thread::available_parallelism()
             .map(usize::from)
             .unwrap_or(2);
@@ -422,6 +461,8 @@ impl RawConfig {
             log_format,
             hash_concurrency: self.hash_concurrency.unwrap_or(cores).max(1),
             outbox_workers: self.outbox_workers.max(1),
+            trusted_proxies,
+            client_ip_header,
         })
     }
 }

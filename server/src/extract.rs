@@ -8,6 +8,8 @@ use axum::http::request::Parts;
 use axum::http::{header, StatusCode};
 use serde::de::DeserializeOwned;
 
+use crate::config::ClientIpHeader;
+use crate::domain::client;
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::store::users::User;
@@ -79,40 +81,57 @@ where
     }
 }
 
-/// Where a request came from: the peer address and the browser's User-Agent, for the audit log,
-/// rate limits and confirmation emails.
+/// Where a request came from: the client's address and browser, for the audit log, rate limits
+/// and confirmation emails.
 #[derive(Debug, Clone)]
 pub struct Client {
+    /// The client's address: the TCP peer, or behind a trusted proxy the address it forwarded.
     pub ip: String,
+    /// What per-address limits count under (the address; an IPv6 client's /64).
+    pub rate_key: String,
     pub user_agent: String,
-    /// The `Accept-Language` header, for messages in the reader's language.
-    pub accept_language: String,
 }
 
-impl<S: Send + Sync> FromRequestParts<S> for Client {
+impl<S> FromRequestParts<S> for Client
+where
+    S: Send + Sync,
+    AppState: FromRef<S>,
+{
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        // The peer address: behind a load balancer, run it so it passes the client's address as
-        // the TCP peer (PROXY protocol) or extend this with a trusted-proxy list. Trusting
-        // X-Forwarded-For from anyone would let attackers pick their own rate-limit bucket.
-        let ip = parts
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let st = AppState::from_ref(state);
+        let peer = parts
             .extensions
             .get::<ConnectInfo<SocketAddr>>()
-            .map(|c| c.0.ip().to_string())
-            .unwrap_or_else(|| "unknown".into());
-        let h = |name: header::HeaderName, max: usize| {
-            parts
-                .headers
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .map(|s| s.chars().take(max).collect::<String>())
-                .unwrap_or_default()
+            .map(|c| c.0.ip())
+            .unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
+        let name = match st.config.client_ip_header {
+            ClientIpHeader::XForwardedFor => "x-forwarded-for",
+            ClientIpHeader::Forwarded => "forwarded",
         };
+        let values: Vec<&str> = parts
+            .headers
+            .get_all(name)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .collect();
+        let ip = client::client_addr(
+            peer,
+            &st.config.trusted_proxies,
+            st.config.client_ip_header,
+            &values,
+        );
+        let user_agent = parts
+            .headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(|s| s.chars().take(256).collect::<String>())
+            .unwrap_or_default();
         Ok(Self {
-            ip,
-            user_agent: h(header::USER_AGENT, 256),
-            accept_language: h(header::ACCEPT_LANGUAGE, 128),
+            ip: ip.to_string(),
+            rate_key: client::rate_key(ip),
+            user_agent,
         })
     }
 }

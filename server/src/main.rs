@@ -48,11 +48,17 @@ fn main() -> ExitCode {
 async fn run(command: Command, config: server::config::Config) -> Result<String, String> {
     let clock = Arc::new(SystemClock);
     let now = clock.now();
-    if let Command::Serve = command {
+    if let Command::Serve { demo } = command {
         let public = config.public_url.to_string();
         let app = Application::build(config, clock).await?;
-        if cli::demo::seed_if_empty(&app.state().store, &app.state().hasher, now).await? {
+        // Demo users only when asked: a production install must never start with an owner whose
+        // password is printed in the README (OWASP ASVS 5.0 13.3: no default credentials).
+        if demo && cli::demo::seed_if_empty(&app.state().store, &app.state().hasher, now).await? {
             println!("{}", cli::demo::banner(&public));
+        } else if !cli::demo::has_users(&app.state().store).await? {
+            tracing::warn!(
+                "the database has no users yet: create the owner with `portal user add --role owner --email you@example.com --password-stdin`"
+            );
         }
         tracing::info!(addr = %app.local_addr().map_err(|e| e.to_string())?, url = %public, "serving");
         app.run(shutdown_signal()).await?;
@@ -74,7 +80,7 @@ async fn run(command: Command, config: server::config::Config) -> Result<String,
         }
     };
     match command {
-        Command::Serve => Ok(String::new()),
+        Command::Serve { .. } => Ok(String::new()),
         Command::Migrate => Ok("migrations applied".into()),
         Command::Demo => {
             if cli::demo::seed_if_empty(&store, &hasher, now).await? {

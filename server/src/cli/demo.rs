@@ -53,6 +53,12 @@ type Person<'a> = (
     SignInMethod,
 );
 
+/// Does the database hold any user yet?
+pub async fn has_users(store: &Store) -> Result<bool, String> {
+    let mut c = store.conn().await.map_err(|e| e.to_string())?;
+    Ok(users::count(&mut c).await.map_err(|e| e.to_string())? > 0)
+}
+
 /// Seeds the demo account when the database has no users; returns whether it did.
 pub async fn seed_if_empty(store: &Store, hasher: &Hasher, now: i64) -> Result<bool, String> {
     let mut c = store.conn().await.map_err(|e| e.to_string())?;

@@ -30,8 +30,13 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Serve the API and the SPA (seeds demo data into an empty database).
-    Serve,
+    /// Serve the API and the SPA.
+    Serve {
+        /// Seed the demo account (users whose password is printed) into an empty database: for
+        /// trying the portal out, never for a real deployment.
+        #[arg(long)]
+        demo: bool,
+    },
     /// Apply database migrations and exit.
     Migrate,
     /// Seed demo data into an empty database and print how to sign in.

@@ -258,6 +258,11 @@ pub(crate) async fn unlock(
     let t = target(&mut c, &u, id).await?;
     may_manage_password(&actor(&u), &target_of(&t)).map_err(denial)?;
     users::unlock(&mut c, t.id).await?;
+    crate::store::limits::clear(
+        &mut c,
+        &crate::auth::signin_bucket(&st, &t.email.to_lowercase()),
+    )
+    .await?;
     audit::record(
         &mut c,
         &audit::Event {

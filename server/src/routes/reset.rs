@@ -394,7 +394,7 @@ pub(crate) async fn start(
         &st,
         &mut c,
         "reset_ip",
-        &format!("reset_ip:{}", client.ip),
+        &format!("reset_ip:{}", client.rate_key),
         st.config.ip_requests_per_hour,
         3600,
         now,
@@ -505,9 +505,14 @@ pub(crate) async fn start(
     let mut c = st.store.conn().await?;
     let flow = q::flow_by_id(&mut c, flow_id).await?.ok_or_else(no_flow)?;
     let body = describe(&st, &mut c, &flow, now).await?;
-    let cookies = token
-        .map(|t| vec![flow_cookie(&st, &t)])
-        .unwrap_or_default();
+    // A new flow replaces whatever reset this browser was on: a link opened here earlier (perhaps
+    // by someone else on a shared computer) must never be what this browser's Save acts on.
+    let mut cookies = vec![super::clear_cookie(
+        LINK_COOKIE,
+        FLOW_PATH,
+        st.config.is_https(),
+    )];
+    cookies.extend(token.map(|t| flow_cookie(&st, &t)));
     Ok(super::with_cookies(
         StatusCode::OK,
         axum::Json(body),
@@ -616,7 +621,7 @@ pub(crate) async fn resend(
         &st,
         &mut c,
         "reset_ip",
-        &format!("reset_ip:{}", client.ip),
+        &format!("reset_ip:{}", client.rate_key),
         st.config.ip_requests_per_hour,
         3600,
         now,
@@ -731,7 +736,7 @@ pub(crate) async fn verify(
         &st,
         &mut c,
         "verify_ip",
-        &format!("verify_ip:{}", client.ip),
+        &format!("verify_ip:{}", client.rate_key),
         st.config.ip_verifications_per_hour,
         3600,
         now,
@@ -899,6 +904,7 @@ async fn live_link(
 #[utoipa::path(post, path = "/api/reset/link", tag = "reset", request_body = app::wire::OpenLinkRequest, responses((status = 200, description = "OK", body = app::wire::LinkState), (status = 400, description = "Invalid input", body = app::wire::ErrorBody), (status = 410, description = "Link expired", body = app::wire::ErrorBody)))]
 pub(crate) async fn open_link(
     State(st): State<AppState>,
+    headers: HeaderMap,
     Json(req): Json<OpenLinkRequest>,
 ) -> ApiResult<Response> {
     let mut c = st.store.conn().await?;
@@ -907,20 +913,38 @@ pub(crate) async fn open_link(
         masked_destination: flow.destination.clone(),
         policy: auth::policy_for(&mut c, &user).await?,
     };
+    let browser_flow = browser_flow(&st, &mut c, &headers).await?;
     let max_age = secs_until(code.expires_at, st.now());
-    let set = super::cookie(
+    let mut cookies = vec![super::cookie(
         LINK_COOKIE,
         req.token.trim(),
         FLOW_PATH,
         Some(max_age),
         "Strict",
         st.config.is_https(),
-    );
+    )];
+    // The link is now what this browser is on; a code flow for another reset is forgotten, so
+    // exactly one flow is ever in play (the link's own flow stays: Save then signs this browser in).
+    if browser_flow.is_some_and(|f| f.id != flow.id) {
+        cookies.push(super::clear_cookie(
+            FLOW_COOKIE,
+            FLOW_PATH,
+            st.config.is_https(),
+        ));
+    }
     Ok(super::with_cookies(
         StatusCode::OK,
         axum::Json(body),
-        vec![set],
+        cookies,
     ))
+}
+
+/// The flow this browser's flow cookie names, if any (expired or not).
+async fn browser_flow(st: &AppState, c: &mut Conn, headers: &HeaderMap) -> ApiResult<Option<Flow>> {
+    match cookie(headers, FLOW_COOKIE) {
+        Some(t) => Ok(q::flow_by_token(c, &st.keys.token_hash("reset-flow", &t)).await?),
+        None => Ok(None),
+    }
 }
 
 #[utoipa::path(get, path = "/api/reset/link", tag = "reset", responses((status = 200, description = "OK", body = app::wire::LinkState), (status = 410, description = "Link expired", body = app::wire::ErrorBody)))]
@@ -949,33 +973,44 @@ pub(crate) async fn set_password(
     Json(req): Json<SetPasswordRequest>,
 ) -> ApiResult<Response> {
     let mut c = st.store.conn().await?;
-    let browser_flow = match cookie(&headers, FLOW_COOKIE) {
-        Some(t) => q::flow_by_token(&mut c, &st.keys.token_hash("reset-flow", &t)).await?,
+    let browser_flow = browser_flow(&st, &mut c, &headers).await?;
+    let link = match cookie(&headers, LINK_COOKIE) {
+        Some(token) => live_link(&st, &mut c, &token).await.ok(),
         None => None,
     };
-    // Which authority sets the password: a link opened in this browser, or this browser's grant.
+    let now = st.now();
+    let granted = browser_flow
+        .as_ref()
+        .filter(|f| f.step == "new_password" && f.grant_expires_at.is_some_and(|g| g > now));
+    // Save acts on exactly one flow, the one this browser is on. Starting a flow clears the link
+    // cookie and opening a link clears another flow's cookie, so a live link of one reset beside
+    // a flow cookie of another is never something this portal set; refuse it rather than guess
+    // (a shared computer where someone else opened a link is exactly that case). A dead link
+    // cookie is ignored, so it never blocks the code flow it sits beside.
     enum Via {
         Link(i64),
         Grant(i64),
     }
-    let (via, user, signs_in) = if let Some(token) = cookie(&headers, LINK_COOKIE) {
-        let (code, user, flow) = live_link(&st, &mut c, &token).await?;
-        let signs_in = browser_flow.as_ref().is_some_and(|f| f.id == flow.id);
-        (Via::Link(code.id), user, signs_in)
-    } else {
-        let flow = browser_flow.clone().ok_or_else(grant_expired)?;
-        let now = st.now();
-        if flow.step != "new_password" || flow.grant_expires_at.is_none_or(|g| g <= now) {
-            return Err(grant_expired());
+    let (via, user, signs_in) = match (granted, link) {
+        (Some(f), Some((_, _, lf))) if lf.id != f.id => return Err(grant_expired()),
+        (Some(f), _) => {
+            let user = match f.user_id {
+                Some(uid) => users::by_id(&mut c, uid)
+                    .await?
+                    .filter(|u| u.active)
+                    .ok_or_else(grant_expired)?,
+                None => return Err(grant_expired()),
+            };
+            (Via::Grant(f.id), user, true)
         }
-        let user = match flow.user_id {
-            Some(uid) => users::by_id(&mut c, uid)
-                .await?
-                .filter(|u| u.active)
-                .ok_or_else(grant_expired)?,
-            None => return Err(grant_expired()),
-        };
-        (Via::Grant(flow.id), user, true)
+        (None, Some((code, user, lf))) => {
+            if browser_flow.as_ref().is_some_and(|f| f.id != lf.id) {
+                return Err(grant_expired());
+            }
+            let signs_in = browser_flow.is_some();
+            (Via::Link(code.id), user, signs_in)
+        }
+        (None, None) => return Err(grant_expired()),
     };
     drop(c);
     let hash = auth::prepare_password(&st, &user, &req.new_password, &req.confirm_password).await?;

@@ -15,18 +15,58 @@ use crate::domain::identifier::EmailAddress;
 use crate::error::{human_duration, ApiError, ApiResult};
 use crate::extract::{cookie, Client, Json, SESSION_COOKIE};
 use crate::state::AppState;
-use crate::store::limits::{self, Verdict};
+use crate::store::limits;
 use crate::store::{audit, sessions, users};
 
 /// Consecutive failures that lock an account's password sign-in (OWASP Authentication Cheat
 /// Sheet; ASVS 5.0 6.3.1), and how long.
-pub const LOCK_AFTER: i64 = 5;
+pub const LOCK_AFTER: u32 = 5;
 pub const LOCK_SECS: i64 = 15 * 60;
 /// Failed sign-ins from one address in 15 minutes before that address is refused.
 pub const IP_FAILURES: u32 = 30;
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/session", post(sign_in).delete(sign_out))
+}
+
+/// Locks the account's password sign-in (the admin panel shows it and can lift it); audited once
+/// by whichever request got there first. True when this call locked it.
+async fn lock_account(
+    c: &mut crate::store::Conn,
+    u: &users::User,
+    client: &Client,
+    now: i64,
+) -> ApiResult<bool> {
+    if !users::lock_signin(c, u.id, now + LOCK_SECS, now).await? {
+        return Ok(false);
+    }
+    audit::record(
+        c,
+        &audit::Event {
+            kind: "sign_in_locked",
+            account_id: Some(u.account_id),
+            target_user_id: Some(u.id),
+            ip: Some(&client.ip),
+            user_agent: Some(&client.user_agent),
+            detail: Some("locked"),
+            ..Default::default()
+        },
+        now,
+    )
+    .await?;
+    Ok(true)
+}
+
+fn locked(st: &AppState, wait: u64) -> ApiError {
+    st.metrics.refused("signin_account");
+    ApiError::rate_limited(
+        "account_locked",
+        wait,
+        format!(
+            "Too many failed sign-in attempts. Try again in {}, or reset your password.",
+            human_duration(wait)
+        ),
+    )
 }
 
 fn invalid() -> ApiError {
@@ -52,81 +92,115 @@ pub(crate) async fn sign_in(
         return Err(ApiError::bad_request("required", "Enter your password.").field("password"));
     }
     let now = st.now();
+    let hide = st.config.hide_account_existence;
+    let email = EmailAddress::parse(&req.email);
+    let id_bucket = auth::signin_bucket(
+        &st,
+        &email
+            .as_ref()
+            .map_or_else(|| req.email.trim().to_lowercase(), |e| e.lower()),
+    );
+    let ip_bucket = format!("signin_fail_ip:{}", client.rate_key);
     let mut c = st.store.conn().await?;
-    let ip_bucket = format!("signin_fail_ip:{}", client.ip);
-    if let Verdict::Refused { retry_after } =
-        limits::check(&mut c, &ip_bucket, IP_FAILURES, 900, now).await?
-    {
-        st.metrics.refused("signin_ip");
-        return Err(ApiError::too_many(retry_after));
-    }
-    let user = match EmailAddress::parse(&req.email) {
+    // Count first, decide second, hash last: each attempt takes its place in the per-address and
+    // per-identifier windows in one statement before any Argon2 work, so a burst of parallel
+    // guesses is refused at the cap instead of being evaluated and counted afterwards (OWASP
+    // Authentication Cheat Sheet, "Account lockout"; ASVS 5.0 6.3.1). A success gives its place
+    // back. The per-identifier window counts unknown addresses exactly like real ones, so a lock
+    // says nothing about whether an account exists.
+    let ip_slot = match limits::reserve(&mut c, &ip_bucket, IP_FAILURES, 900, now).await? {
+        Ok(slot) => slot,
+        Err(retry_after) => {
+            st.metrics.refused("signin_ip");
+            return Err(ApiError::too_many(retry_after));
+        }
+    };
+    let user = match &email {
         Some(e) => users::by_email(&mut c, &e.lower())
             .await?
             .filter(|u| u.active),
         None => None,
     };
-    if let Some(u) = &user {
-        if u.sign_in_method != SignInMethod::Password {
-            return Err(ApiError::sso(u.sign_in_method, "Sign in with it instead."));
+    // Hidden mode: a provider's user is answered like an unknown address (after the same hash).
+    let user = match user {
+        Some(u) if u.sign_in_method != SignInMethod::Password => {
+            if hide {
+                None
+            } else {
+                limits::release(&mut c, &ip_slot).await?;
+                return Err(ApiError::sso(u.sign_in_method, "Sign in with it instead."));
+            }
         }
-        if let Some(until) = u.locked_until.filter(|t| *t > now) {
-            st.metrics.refused("signin_account");
-            let wait = u64::try_from(until - now).unwrap_or(1);
-            return Err(ApiError::rate_limited(
-                "account_locked",
-                wait,
-                format!(
-                    "Too many failed sign-in attempts. Try again in {}, or reset your password.",
-                    human_duration(wait)
-                ),
-            ));
+        other => other,
+    };
+    let id_slot = match limits::reserve(&mut c, &id_bucket, LOCK_AFTER, LOCK_SECS, now).await? {
+        Ok(slot)
+            if user
+                .as_ref()
+                .and_then(|u| u.locked_until)
+                .is_none_or(|t| t <= now) =>
+        {
+            slot
         }
-    }
-    // No pooled connection is held while the hash is computed.
+        Ok(slot) => {
+            // Locked by an administrator's view of the account (kept in the users table).
+            limits::release(&mut c, &slot).await?;
+            let until = user.as_ref().and_then(|u| u.locked_until).unwrap_or(now);
+            return Err(locked(&st, u64::try_from(until - now).unwrap_or(1)));
+        }
+        Err(retry_after) => {
+            if let Some(u) = &user {
+                lock_account(&mut c, u, &client, now).await?;
+            }
+            return Err(locked(&st, retry_after));
+        }
+    };
+    // No pooled connection is held while the hash is computed or while a failure is delayed.
     drop(c);
     // Always one Argon2 verification, against a dummy hash when there is no such user, so the
-    // answer takes as long either way.
+    // answer takes as long either way. The password is NFC-normalised as it was when stored, so a
+    // keyboard that sends decomposed characters signs in too (NIST SP 800-63B-4 3.1.1.2).
     let hash = user.as_ref().and_then(|u| u.password_hash.clone());
     let ok = st
         .hasher
-        .verify(SecretString::from(req.password), hash)
+        .verify(
+            SecretString::from(app::policy::normalize(&req.password)),
+            hash,
+        )
         .await
         .map_err(ApiError::internal)?;
-    let mut c = st.store.conn().await?;
     if !ok || user.is_none() {
-        limits::record(&mut c, &ip_bucket, now).await?;
-        let mut detail = None;
+        let failures = id_slot.count;
         if let Some(u) = &user {
-            let lock = (u.failed_signins + 1 >= LOCK_AFTER).then_some(now + LOCK_SECS);
-            let failures = users::record_failed_signin(&mut c, u.id, lock).await?;
-            if lock.is_some() {
-                detail = Some("locked");
-            }
-            audit::record(
-                &mut c,
-                &audit::Event {
-                    kind: if lock.is_some() {
-                        "sign_in_locked"
-                    } else {
-                        "sign_in_failed"
+            let mut c = st.store.conn().await?;
+            users::record_failed_signin(&mut c, u.id, None).await?;
+            let locked_now =
+                failures >= i64::from(LOCK_AFTER) && lock_account(&mut c, u, &client, now).await?;
+            if !locked_now {
+                audit::record(
+                    &mut c,
+                    &audit::Event {
+                        kind: "sign_in_failed",
+                        account_id: Some(u.account_id),
+                        target_user_id: Some(u.id),
+                        ip: Some(&client.ip),
+                        user_agent: Some(&client.user_agent),
+                        ..Default::default()
                     },
-                    account_id: Some(u.account_id),
-                    target_user_id: Some(u.id),
-                    ip: Some(&client.ip),
-                    user_agent: Some(&client.user_agent),
-                    detail,
-                    ..Default::default()
-                },
-                now,
-            )
-            .await?;
-            // Slow repeated guessing down before the lock: 250 ms per earlier failure, at most 1 s.
-            let delay = (failures.clamp(1, 4) - 1) as u64 * 250;
-            tokio::time::sleep(Duration::from_millis(delay)).await;
+                    now,
+                )
+                .await?;
+            }
         }
+        // Slow repeated guessing down before the lock: 250 ms per earlier failure, at most 1 s,
+        // for unknown addresses as for real ones.
+        let delay = (failures.clamp(1, 4) - 1) as u64 * 250;
+        tokio::time::sleep(Duration::from_millis(delay)).await;
         return Err(invalid());
     }
+    let mut c = st.store.conn().await?;
+    limits::release(&mut c, &ip_slot).await?;
+    limits::clear(&mut c, &id_bucket).await?;
     let Some(user) = user else {
         return Err(invalid());
     };

@@ -70,6 +70,63 @@ pub async fn hit(
     })
 }
 
+/// One event counted by [`reserve`], which [`release`] can take back.
+#[derive(Debug, Clone)]
+pub struct Slot {
+    bucket: String,
+    at: i64,
+    shard: i64,
+    /// Events in the window, this one included.
+    pub count: i64,
+}
+
+/// Counts one event before the work it guards, atomically with the decision: under a burst of
+/// concurrent requests each sees the others' events, so no more than `max` get through (the
+/// count-then-act race is what let 20 parallel wrong passwords all be evaluated). `Err` carries
+/// the Retry-After seconds; a refused event is not kept.
+pub async fn reserve(
+    c: &mut Conn,
+    bucket: &str,
+    max: u32,
+    window: i64,
+    now: i64,
+) -> Result<Result<Slot, u64>, sqlx::Error> {
+    let shard = add(c, bucket, now).await?;
+    let slot = Slot {
+        bucket: bucket.to_string(),
+        at: now,
+        shard,
+        count: count(c, bucket, window, now).await?,
+    };
+    if slot.count <= i64::from(max) {
+        return Ok(Ok(slot));
+    }
+    release(c, &slot).await?;
+    Ok(Err(retry_after(c, bucket, max, window, now).await?))
+}
+
+/// Takes back an event counted by [`reserve`] (the guarded work turned out not to be a failure).
+pub async fn release(c: &mut Conn, slot: &Slot) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE rate_counts SET n = n - 1 WHERE bucket = $1 AND at = $2 AND shard = $3 AND n > 0",
+    )
+    .bind(&slot.bucket)
+    .bind(slot.at)
+    .bind(slot.shard)
+    .execute(&mut *c)
+    .await?;
+    Ok(())
+}
+
+/// Forgets every event of a bucket (a success ends a run of consecutive failures).
+pub async fn clear(c: &mut Conn, bucket: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM rate_counts WHERE bucket = $1")
+        .bind(bucket)
+        .execute(&mut *c)
+        .await?;
+    Ok(())
+}
+
 /// Is the bucket already full (without recording anything)?
 pub async fn check(
     c: &mut Conn,

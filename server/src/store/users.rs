@@ -231,6 +231,25 @@ pub async fn record_failed_signin(
     .await
 }
 
+/// Locks password sign-in until `until` unless it is locked already; true when this call locked
+/// it (so the lock is audited once, however many requests race to it).
+pub async fn lock_signin(
+    c: &mut Conn,
+    user_id: i64,
+    until: i64,
+    now: i64,
+) -> Result<bool, sqlx::Error> {
+    let r = sqlx::query(
+        "UPDATE users SET locked_until = $1 WHERE id = $2 AND (locked_until IS NULL OR locked_until <= $3)",
+    )
+    .bind(until)
+    .bind(user_id)
+    .bind(now)
+    .execute(&mut *c)
+    .await?;
+    Ok(r.rows_affected() == 1)
+}
+
 pub async fn record_signin(c: &mut Conn, user_id: i64, now: i64) -> Result<(), sqlx::Error> {
     sqlx::query("UPDATE users SET failed_signins = 0, locked_until = NULL, last_sign_in_at = $1 WHERE id = $2")
         .bind(now)

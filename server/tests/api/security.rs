@@ -1,0 +1,490 @@
+//! The security review's attacks (shared browsers, proxies, floods, normalisation, races): each
+//! test performs one attack through the public API and asserts that it fails.
+
+use app::wire::SignInMethod;
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::helpers::*;
+
+#[tokio::test]
+async fn a_link_left_open_on_a_shared_computer_cannot_make_the_next_users_save_change_its_account()
+{
+    let app = spawn_app().await;
+    app.add_user("anna@example.com", "member", None, SignInMethod::Password)
+        .await;
+    app.add_user("bert@example.com", "member", None, SignInMethod::Password)
+        .await;
+    // Anna asks for a reset on her phone and opens the emailed link on the shared computer.
+    let phone = browser();
+    assert_eq!(
+        app.start_reset(&phone, "anna@example.com").await.status(),
+        200
+    );
+    let token = app.mail.wait_nth("anna@example.com", 1).await.link_token();
+    let shared = browser();
+    let opened = app
+        .post(&shared, "/api/reset/link", json!({ "token": token }))
+        .await;
+    assert_eq!(opened.status(), 200);
+    // She walks away. Bert resets his own password by code on the same computer.
+    assert_eq!(
+        app.start_reset(&shared, "bert@example.com").await.status(),
+        200
+    );
+    let code = app.mail.wait_nth("bert@example.com", 1).await.code();
+    assert_eq!(app.verify(&shared, &code).await.status(), 200);
+    assert_eq!(app.save(&shared, NEW_PASSWORD).await.status(), 200);
+    // Bert's password changed; Anna's did not, and Bert cannot sign in as Anna.
+    assert_eq!(
+        app.sign_in(&browser(), "bert@example.com", NEW_PASSWORD)
+            .await
+            .status(),
+        200
+    );
+    assert_eq!(
+        app.sign_in(&browser(), "anna@example.com", NEW_PASSWORD)
+            .await
+            .status(),
+        401
+    );
+    assert_eq!(
+        app.sign_in(&browser(), "anna@example.com", PASSWORD)
+            .await
+            .status(),
+        200
+    );
+    // Starting Bert's flow forgot Anna's link in that browser.
+    assert_eq!(app.get(&shared, "/api/reset/link").await.status(), 410);
+}
+
+#[tokio::test]
+async fn a_code_flow_started_after_opening_someone_elses_link_never_saves_through_that_link() {
+    let app = spawn_app().await;
+    app.add_user("cleo@example.com", "member", None, SignInMethod::Password)
+        .await;
+    app.add_user("dag@example.com", "member", None, SignInMethod::Password)
+        .await;
+    let shared = browser();
+    // Dag starts a flow on the shared computer, then Cleo opens her own link there: the link is
+    // now what that browser is on, and Dag's flow cookie is gone.
+    app.start_reset(&shared, "dag@example.com").await;
+    app.start_reset(&browser(), "cleo@example.com").await;
+    let token = app.mail.wait_nth("cleo@example.com", 1).await.link_token();
+    assert_eq!(
+        app.post(&shared, "/api/reset/link", json!({ "token": token }))
+            .await
+            .status(),
+        200
+    );
+    let code = app.mail.wait_nth("dag@example.com", 1).await.code();
+    assert_eq!(app.verify(&shared, &code).await.status(), 404);
+    // Save now acts on Cleo's link only, and does not sign the shared browser in as her.
+    let r = app.save(&shared, NEW_PASSWORD).await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(json(r).await["signed_in"], false);
+    assert_eq!(
+        app.sign_in(&browser(), "dag@example.com", PASSWORD)
+            .await
+            .status(),
+        200
+    );
+}
+
+#[tokio::test]
+async fn a_dead_link_cookie_does_not_block_the_code_flow_beside_it() {
+    let app = spawn_app_with(|c| c.resend_cooldown_secs = 1).await;
+    app.add_user("eva@example.com", "member", None, SignInMethod::Password)
+        .await;
+    let b = browser();
+    app.start_reset(&b, "eva@example.com").await;
+    let first = app.mail.wait_nth("eva@example.com", 1).await;
+    // Eva opens the link in the same browser, then asks for a new code: the link dies.
+    assert_eq!(
+        app.post(
+            &b,
+            "/api/reset/link",
+            json!({ "token": first.link_token() })
+        )
+        .await
+        .status(),
+        200
+    );
+    app.clock.advance(2);
+    assert_eq!(
+        app.post(&b, "/api/reset/resend", json!({})).await.status(),
+        200
+    );
+    assert_eq!(app.get(&b, "/api/reset/link").await.status(), 410);
+    let code = app.mail.wait_nth("eva@example.com", 2).await.code();
+    assert_eq!(app.verify(&b, &code).await.status(), 200);
+    let r = app.save(&b, NEW_PASSWORD).await;
+    assert_eq!(r.status(), 200, "{:?}", r.text().await);
+    assert_eq!(
+        app.sign_in(&browser(), "eva@example.com", NEW_PASSWORD)
+            .await
+            .status(),
+        200
+    );
+}
+
+/// A running `portal` process, killed when the test ends, passed or not.
+struct Running(std::process::Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts the real `portal` binary with `args` on a fresh database; returns it, its URL, the
+/// file its log goes to and the database URL.
+async fn run_portal(args: &[&str]) -> (Running, String, std::path::PathBuf, String) {
+    let db = fresh_database_url().await;
+    let dir = std::env::temp_dir().join(format!("portal-bin-{:x}", rand::random::<u64>()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("http://127.0.0.1:{port}");
+    let log = dir.join("server.log");
+    let child = Running(
+        portal_command(&db, &dir)
+            .args(args)
+            .env("PORTAL_BIND", format!("127.0.0.1:{port}"))
+            .env("PORTAL_PUBLIC_URL", &url)
+            .env("RUST_LOG", "warn")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap(),
+    );
+    for _ in 0..300 {
+        if let Ok(r) = reqwest::get(format!("{url}/readyz")).await {
+            if r.status() == StatusCode::OK {
+                return (child, url, log, db);
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!(
+        "the portal did not start: {}",
+        std::fs::read_to_string(&log).unwrap_or_default()
+    );
+}
+
+fn portal_command(db: &str, dir: &std::path::Path) -> std::process::Command {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_portal"));
+    cmd.env("PORTAL_CONFIG", dir.join("none.toml"))
+        .env("DATABASE_URL", db)
+        .env("PORTAL_DATA_DIR", dir)
+        .env("PORTAL_STATIC_DIR", dir)
+        .env(
+            "PORTAL_SECRET",
+            "bin-test-secret-0123456789abcdef0123456789",
+        );
+    cmd
+}
+
+#[tokio::test]
+async fn a_fresh_install_has_no_owner_with_a_published_password_and_the_operator_can_create_one() {
+    let (child, url, log, db) = run_portal(&["serve"]).await;
+    let sign_in = |email: &'static str, password: &'static str| {
+        let url = url.clone();
+        async move {
+            browser()
+                .post(format!("{url}/api/session"))
+                .json(&json!({ "email": email, "password": password }))
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    let demo = server::cli::demo::DEMO_PASSWORD;
+    assert_eq!(sign_in("owner@example.com", demo).await, 401);
+    let said = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        said.contains("portal user add --role owner"),
+        "no hint on how to create the owner: {said}"
+    );
+    // The operator creates the owner while the server runs; it can sign in at once.
+    let dir = log.parent().unwrap();
+    let mut add = portal_command(&db, dir)
+        .args([
+            "user",
+            "add",
+            "--role",
+            "owner",
+            "--email",
+            "boss@example.com",
+        ])
+        .arg("--password-stdin")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write;
+        let mut stdin = add.stdin.take().unwrap();
+        writeln!(stdin, "Quiet-Harbour-Lantern-77").unwrap();
+    }
+    let out = add.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        sign_in("boss@example.com", "Quiet-Harbour-Lantern-77").await,
+        200
+    );
+    drop(child);
+    // Demo data only when asked for.
+    let (_demo, demo_url, _, _) = run_portal(&["serve", "--demo"]).await;
+    let r = browser()
+        .post(format!("{demo_url}/api/session"))
+        .json(&json!({ "email": "owner@example.com", "password": demo }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+}
+
+/// A request as a reverse proxy forwards it, on behalf of `client`.
+async fn start_via_proxy(app: &TestApp, client: &str, identifier: &str) -> StatusCode {
+    browser()
+        .post(app.api("/api/reset/start"))
+        .header("x-forwarded-for", client)
+        .json(&json!({ "identifier": identifier }))
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_one_clients_flood_does_not_stop_resets_for_everyone() {
+    let app = spawn_app_with(|c| {
+        c.trusted_proxies = Some("127.0.0.1/32".into());
+        c.ip_requests_per_hour = 3;
+    })
+    .await;
+    for i in 0..3 {
+        let s = start_via_proxy(&app, "203.0.113.7", &format!("nobody{i}@example.com")).await;
+        assert_eq!(s, 404);
+    }
+    assert_eq!(
+        start_via_proxy(&app, "203.0.113.7", "nobody@example.com").await,
+        429
+    );
+    // Another client behind the same proxy is not in the flooder's bucket.
+    assert_eq!(
+        start_via_proxy(&app, "198.51.100.1, 203.0.113.8", "nobody@example.com").await,
+        404
+    );
+    // The client cannot pick its own bucket by writing the header itself: the proxy appends the
+    // address it saw, and that rightmost untrusted hop is what counts.
+    assert_eq!(
+        start_via_proxy(&app, "192.0.2.99, 203.0.113.7", "nobody@example.com").await,
+        429
+    );
+}
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_thirty_bad_sign_ins_from_one_client_lock_out_only_that_client() {
+    let app = spawn_app_with(|c| c.trusted_proxies = Some("127.0.0.0/8".into())).await;
+    app.add_user("ida@example.com", "member", None, SignInMethod::Password)
+        .await;
+    let sign_in = |client: &'static str, email: String, password: &'static str| {
+        let app = &app;
+        async move {
+            browser()
+                .post(app.api("/api/session"))
+                .header("x-forwarded-for", client)
+                .json(&json!({ "email": email, "password": password }))
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    for i in 0..30 {
+        let s = sign_in(
+            "203.0.113.50",
+            format!("guess{i}@example.com"),
+            "wrong-wrong",
+        )
+        .await;
+        assert_eq!(s, 401);
+    }
+    assert_eq!(
+        sign_in("203.0.113.50", "ida@example.com".into(), PASSWORD).await,
+        429
+    );
+    assert_eq!(
+        sign_in("203.0.113.51", "ida@example.com".into(), PASSWORD).await,
+        200
+    );
+}
+
+#[tokio::test]
+async fn a_client_that_is_no_trusted_proxy_cannot_choose_its_address_with_forwarding_headers() {
+    let app = spawn_app_with(|c| {
+        c.trusted_proxies = Some("10.0.0.0/8".into());
+        c.ip_requests_per_hour = 3;
+    })
+    .await;
+    for i in 0..3 {
+        let s = start_via_proxy(&app, &format!("203.0.113.{i}"), "nobody@example.com").await;
+        assert_eq!(s, 404);
+    }
+    let forwarded = browser()
+        .post(app.api("/api/reset/start"))
+        .header("forwarded", "for=198.51.100.77")
+        .header("x-forwarded-for", "198.51.100.78")
+        .json(&json!({ "identifier": "nobody@example.com" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forwarded.status(), 429);
+}
+
+#[tokio::test]
+async fn an_ipv6_client_cannot_escape_the_per_address_cap_by_rotating_through_its_64() {
+    let app = spawn_app_with(|c| {
+        c.trusted_proxies = Some("127.0.0.1/32".into());
+        c.ip_requests_per_hour = 3;
+    })
+    .await;
+    for host in ["1", "abcd::2", "ffff:ffff:ffff:fffe"] {
+        let client = format!("2001:db8:7:7:{host}");
+        let client = client.replace("2001:db8:7:7:1", "2001:db8:7:7::1");
+        assert_eq!(
+            start_via_proxy(&app, &client, "nobody@example.com").await,
+            404
+        );
+    }
+    assert_eq!(
+        start_via_proxy(
+            &app,
+            "2001:db8:7:7:1234:5678:9abc:def0",
+            "nobody@example.com"
+        )
+        .await,
+        429
+    );
+    assert_eq!(
+        start_via_proxy(&app, "2001:db8:7:8::1", "nobody@example.com").await,
+        404
+    );
+}
+
+#[tokio::test]
+async fn forty_wrong_passwords_at_once_do_not_take_the_portal_down_for_a_reset_beside_them() {
+    let app = spawn_app().await;
+    app.add_user("jon@example.com", "member", None, SignInMethod::Password)
+        .await;
+    app.add_user("kim@example.com", "member", None, SignInMethod::Password)
+        .await;
+    let flood = futures_util::future::join_all((0..40).map(|i| {
+        let app = &app;
+        async move {
+            let email = if i % 2 == 0 {
+                "jon@example.com".to_string()
+            } else {
+                format!("ghost{i}@example.com")
+            };
+            app.sign_in(&browser(), &email, "not the password at all")
+                .await
+                .status()
+        }
+    }));
+    let reset = async {
+        let b = browser();
+        let started = app.start_reset(&b, "kim@example.com").await.status();
+        let code = app.mail.wait_nth("kim@example.com", 1).await.code();
+        let verified = app.verify(&b, &code).await.status();
+        let saved = app.save(&b, NEW_PASSWORD).await.status();
+        (started, verified, saved)
+    };
+    let (statuses, reset) = tokio::join!(flood, reset);
+    assert_eq!(reset, (StatusCode::OK, StatusCode::OK, StatusCode::OK));
+    assert!(
+        statuses.iter().all(|s| *s == 401 || *s == 429),
+        "{statuses:?}"
+    );
+    // The account under attack took at most its five guesses; the rest were refused unhashed.
+    let evaluated = statuses.iter().step_by(2).filter(|s| **s == 401).count();
+    assert!(evaluated <= 5, "{statuses:?}");
+    assert_eq!(app.audit_count("sign_in_locked").await, 1);
+}
+
+#[tokio::test]
+async fn twenty_parallel_wrong_passwords_lock_the_account_before_the_right_one_arrives() {
+    let app = spawn_app().await;
+    app.add_user("liv@example.com", "member", None, SignInMethod::Password)
+        .await;
+    let statuses = futures_util::future::join_all((0..20).map(|i| {
+        let app = &app;
+        async move {
+            app.sign_in(&browser(), "liv@example.com", &format!("wrong guess {i}"))
+                .await
+                .status()
+        }
+    }))
+    .await;
+    let wrong = statuses.iter().filter(|s| **s == 401).count();
+    let refused = statuses.iter().filter(|s| **s == 429).count();
+    assert!(wrong <= 5, "{statuses:?}");
+    assert_eq!(wrong + refused, 20, "{statuses:?}");
+    assert_eq!(app.audit_count("sign_in_locked").await, 1);
+    // The right password after the burst: still locked.
+    assert_eq!(
+        app.sign_in(&browser(), "liv@example.com", PASSWORD)
+            .await
+            .status(),
+        429
+    );
+    // After the lock, one sign-in with the right password works and ends the run of failures.
+    app.clock.advance(15 * 60 + 1);
+    assert_eq!(
+        app.sign_in(&browser(), "liv@example.com", PASSWORD)
+            .await
+            .status(),
+        200
+    );
+}
+
+#[tokio::test]
+async fn a_password_typed_in_decomposed_unicode_signs_in() {
+    let app = spawn_app().await;
+    app.add_user("mia@example.com", "member", None, SignInMethod::Password)
+        .await;
+    let b = browser();
+    app.start_reset(&b, "mia@example.com").await;
+    let code = app.mail.wait_nth("mia@example.com", 1).await.code();
+    app.verify(&b, &code).await;
+    let composed = "Cr\u{e8}me br\u{fb}l\u{e9}e au caf\u{e9} 2024";
+    let decomposed = "Cre\u{300}me bru\u{302}le\u{301}e au cafe\u{301} 2024";
+    assert_ne!(composed, decomposed);
+    assert_eq!(app.save(&b, composed).await.status(), 200);
+    assert_eq!(
+        app.sign_in(&browser(), "mia@example.com", decomposed)
+            .await
+            .status(),
+        200
+    );
+    assert_eq!(
+        app.sign_in(&browser(), "mia@example.com", composed)
+            .await
+            .status(),
+        200
+    );
+}
