@@ -12,6 +12,7 @@ pub mod extract;
 pub mod metrics;
 pub mod notify;
 pub mod openapi;
+pub mod reset;
 pub mod routes;
 pub mod startup;
 pub mod state;

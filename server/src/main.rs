@@ -121,7 +121,18 @@ async fn run(command: Command, config: server::config::Config) -> Result<String,
         }) => {
             let pw = password(pw, password_stdin)?
                 .ok_or("--password or --password-stdin is required")?;
-            cli::users::set_password(&store, &hasher, &email, &pw, require_change, now).await
+            let keys = server::crypto::Keys::new(&server::startup::load_secret(&config)?);
+            cli::users::set_password(
+                &store,
+                &hasher,
+                &keys,
+                &config.public_origin(),
+                &email,
+                &pw,
+                require_change,
+                now,
+            )
+            .await
         }
         Command::Role(RoleCommand::Add { name, permissions }) => {
             cli::users::role_add(&store, &name, &permissions, now).await

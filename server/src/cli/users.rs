@@ -3,12 +3,13 @@
 use app::wire::{permission, SignInMethod};
 use secrecy::SecretString;
 
-use crate::crypto::Hasher;
+use crate::crypto::{Hasher, Keys};
 use crate::domain::identifier::{EmailAddress, PhoneNumber};
 use crate::domain::password::NewPassword;
+use crate::reset::change::{change_password, Change, ChangedBy};
 use crate::state::is_common_password;
 use crate::store::users::{self, NewUser};
-use crate::store::{admin, sessions, Store};
+use crate::store::{admin, Store};
 
 fn db<E: std::fmt::Display>(e: E) -> String {
     format!("database error: {e}")
@@ -145,9 +146,14 @@ pub async fn add(
     }
 }
 
+/// `portal user set-password`: the same change as every other path (flows, codes, links and
+/// sessions ended, confirmation emailed, audited), so the command line is no back door.
+#[allow(clippy::too_many_arguments)]
 pub async fn set_password(
     store: &Store,
     hasher: &Hasher,
+    keys: &Keys,
+    public_origin: &str,
     email: &str,
     password: &str,
     require_change: bool,
@@ -176,20 +182,18 @@ pub async fn set_password(
     )
     .await?;
     let mut tx = store.begin().await.map_err(db)?;
-    users::set_password(&mut tx, user.id, &hash, require_change, now)
-        .await
-        .map_err(db)?;
-    sessions::revoke_all(&mut tx, user.id, None, now)
-        .await
-        .map_err(db)?;
-    crate::store::audit::record(
+    change_password(
         &mut tx,
-        &crate::store::audit::Event {
-            kind: "admin_password_change",
-            account_id: Some(user.account_id),
-            target_user_id: Some(user.id),
-            detail: Some("set from the command line"),
-            ..Default::default()
+        keys,
+        &Change {
+            user: &user,
+            hash: &hash,
+            by: ChangedBy::Operator { require_change },
+            keep_session: None,
+            origin: None,
+            user_agent: None,
+            public_origin,
+            lang: crate::notify::templates::Lang::parse(&user.lang),
         },
         now,
     )

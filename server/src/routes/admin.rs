@@ -24,12 +24,13 @@ use crate::extract::{
     UsersView,
 };
 use crate::notify::templates::{self, Lang};
+use crate::reset::change::{change_password, Change, ChangedBy};
 use crate::state::AppState;
 use crate::store::admin::{self, Sort};
 use crate::store::outbox::{self, Channel, NewMessage};
 use crate::store::reset::{self as q, NewCode, NewFlow};
 use crate::store::users::{self, User};
-use crate::store::{audit, sessions, Conn};
+use crate::store::{audit, Conn};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -197,47 +198,23 @@ pub(crate) async fn set_password(
     drop(c);
     let hash = auth::prepare_password(&st, &t, &req.new_password, &req.confirm_password).await?;
     let now = st.now();
-    let mail = templates::admin_changed_email(
-        Lang::parse(&t.lang),
-        &t.name,
-        &u.user.name,
-        &auth::utc(now),
-        req.require_change,
-        &format!("{}/forgot_password", st.config.public_origin()),
-    );
+    let origin = auth::origin(&client, now);
     let mut tx = st.store.begin().await?;
-    users::set_password(&mut tx, t.id, &hash, req.require_change, now).await?;
-    sessions::revoke_all(&mut tx, t.id, None, now).await?;
-    q::revoke_user_codes(&mut tx, t.id, now).await?;
-    outbox::enqueue(
+    change_password(
         &mut tx,
-        &NewMessage {
-            idempotency_key: new_token(),
-            channel: Channel::Email,
-            recipient: t.email.clone(),
-            subject: mail.subject,
-            body_text: mail.text,
-            body_html: mail.html,
-            account_id: Some(t.account_id),
-            user_id: Some(t.id),
-        },
-        now,
-    )
-    .await?;
-    audit::record(
-        &mut tx,
-        &audit::Event {
-            kind: "admin_password_change",
-            account_id: Some(t.account_id),
-            actor_user_id: Some(u.user.id),
-            target_user_id: Some(t.id),
-            ip: Some(&client.ip),
+        &st.keys,
+        &Change {
+            user: &t,
+            hash: &hash,
+            by: ChangedBy::Admin {
+                actor: &u.user,
+                require_change: req.require_change,
+            },
+            keep_session: None,
+            origin: Some(&origin),
             user_agent: Some(&client.user_agent),
-            detail: Some(if req.require_change {
-                "must change at next sign-in"
-            } else {
-                "no forced change"
-            }),
+            public_origin: &st.config.public_origin(),
+            lang: Lang::parse(&t.lang),
         },
         now,
     )

@@ -12,10 +12,10 @@ use secrecy::SecretString;
 use crate::auth;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{AuthUser, Client, Json, PendingUser};
-use crate::notify::templates::{self, Lang};
+use crate::notify::templates::Lang;
+use crate::reset::change::{Change, ChangedBy};
 use crate::state::{is_common_password, strength, AppState};
-use crate::store::outbox::{self, Channel, NewMessage};
-use crate::store::{audit, meetings, sessions, users};
+use crate::store::meetings;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -93,43 +93,20 @@ pub(crate) async fn change_password(
     }
     let hash = auth::prepare_password(&st, user, &req.new_password, &req.confirm_password).await?;
     let now = st.now();
-    let lang = Lang::parse(&user.lang);
-    let mail = templates::password_changed_email(
-        lang,
-        &user.name,
-        &auth::origin(&client, now),
-        false,
-        &format!("{}/forgot_password", st.config.public_origin()),
-    );
+    let origin = auth::origin(&client, now);
     let mut tx = st.store.begin().await?;
-    users::set_password(&mut tx, user.id, &hash, false, now).await?;
-    sessions::revoke_all(&mut tx, user.id, Some(u.session_id), now).await?;
-    crate::store::reset::revoke_user_codes(&mut tx, user.id, now).await?;
-    outbox::enqueue(
+    crate::reset::change::change_password(
         &mut tx,
-        &NewMessage {
-            idempotency_key: crate::crypto::new_token(),
-            channel: Channel::Email,
-            recipient: user.email.clone(),
-            subject: mail.subject,
-            body_text: mail.text,
-            body_html: mail.html,
-            account_id: Some(user.account_id),
-            user_id: Some(user.id),
-        },
-        now,
-    )
-    .await?;
-    audit::record(
-        &mut tx,
-        &audit::Event {
-            kind: "password_changed",
-            account_id: Some(user.account_id),
-            actor_user_id: Some(user.id),
-            target_user_id: Some(user.id),
-            ip: Some(&client.ip),
+        &st.keys,
+        &Change {
+            user,
+            hash: &hash,
+            by: ChangedBy::Owner,
+            keep_session: Some(u.session_id),
+            origin: Some(&origin),
             user_agent: Some(&client.user_agent),
-            ..Default::default()
+            public_origin: &st.config.public_origin(),
+            lang: Lang::parse(&user.lang),
         },
         now,
     )

@@ -24,12 +24,13 @@ use crate::domain::reset::{self as rules, code_state, cooldown_secs, secs_until,
 use crate::error::{human_duration, ApiError, ApiResult};
 use crate::extract::{cookie, Client, Json, FLOW_COOKIE, LINK_COOKIE};
 use crate::notify::templates::{self, Lang};
+use crate::reset::change::{change_password, Change, ChangedBy};
 use crate::state::AppState;
 use crate::store::limits::{self, Verdict};
 use crate::store::outbox::{self, Channel, NewMessage};
 use crate::store::reset::{self as q, Flow, NewCode, NewFlow};
 use crate::store::users::{self, User};
-use crate::store::{audit, sessions, Conn};
+use crate::store::{audit, Conn};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -146,8 +147,8 @@ async fn describe(st: &AppState, c: &mut Conn, flow: &Flow, now: i64) -> ApiResu
         None => (0, 0),
     };
     let step = match flow.step.as_str() {
-        "new_password" if flow.grant_expires_at.is_some_and(|g| g > now) => ResetStep::NewPassword,
-        "new_password" | "done" => ResetStep::Done,
+        "new_password" => ResetStep::NewPassword,
+        "done" => ResetStep::Done,
         _ => ResetStep::Verify,
     };
     let policy = match (step, flow.user_id) {
@@ -174,10 +175,16 @@ async fn flow_from_cookie(st: &AppState, c: &mut Conn, headers: &HeaderMap) -> A
     let flow = q::flow_by_token(c, &st.keys.token_hash("reset-flow", &token))
         .await?
         .ok_or_else(no_flow)?;
-    if flow.expires_at + i64::try_from(rules::GRANT_TTL_SECS).unwrap_or(900) < st.now()
+    let now = st.now();
+    if flow.expires_at + i64::try_from(rules::GRANT_TTL_SECS).unwrap_or(900) < now
         && flow.step != "done"
     {
         return Err(no_flow());
+    }
+    // A verified code whose 15 minutes ran out is not "done": say so, so the page offers a new
+    // code instead of claiming the password was reset.
+    if flow.step == "new_password" && flow.grant_expires_at.is_none_or(|g| g <= now) {
+        return Err(grant_expired());
     }
     Ok(flow)
 }
@@ -426,6 +433,19 @@ pub(crate) async fn start(
             Identifier::Phone(p) => p.e164().to_string(),
         },
     ]);
+    // The code goes to the address on file, never to the text as typed: a lookup that folds
+    // case (or Unicode) must not let "ADMİN@…" receive admin@…'s code at another mailbox.
+    let delivery = match (&user, delivery.channel) {
+        (Some(u), Channel::Email) => Delivery {
+            recipient: u.email.clone(),
+            ..delivery
+        },
+        (Some(u), Channel::Sms) => Delivery {
+            recipient: u.phone.clone().unwrap_or(delivery.recipient),
+            ..delivery
+        },
+        (None, _) => delivery,
+    };
     let user = match user {
         Some(u) if u.sign_in_method == SignInMethod::Password => Some(u),
         Some(u) if !hide => {
@@ -1036,9 +1056,23 @@ pub(crate) async fn set_password(
         // Another Save got there first, or the grant ran out while hashing.
         return Err(grant_expired());
     }
-    users::set_password(&mut tx, user.id, &hash, false, now).await?;
-    sessions::revoke_all(&mut tx, user.id, None, now).await?;
-    q::revoke_user_codes(&mut tx, user.id, now).await?;
+    let origin = auth::origin(&client, now);
+    change_password(
+        &mut tx,
+        &st.keys,
+        &Change {
+            user: &user,
+            hash: &hash,
+            by: ChangedBy::Reset { signs_in },
+            keep_session: None,
+            origin: Some(&origin),
+            user_agent: Some(&client.user_agent),
+            public_origin: &st.config.public_origin(),
+            lang,
+        },
+        now,
+    )
+    .await?;
     let mut cookies = vec![
         super::clear_cookie(FLOW_COOKIE, FLOW_PATH, st.config.is_https()),
         super::clear_cookie(LINK_COOKIE, FLOW_PATH, st.config.is_https()),
@@ -1046,46 +1080,6 @@ pub(crate) async fn set_password(
     if signs_in {
         cookies.push(auth::start_session(&st, &mut tx, user.id, &client).await?);
     }
-    let mail = templates::password_changed_email(
-        lang,
-        &user.name,
-        &auth::origin(&client, now),
-        true,
-        &format!("{}/forgot_password", st.config.public_origin()),
-    );
-    outbox::enqueue(
-        &mut tx,
-        &NewMessage {
-            idempotency_key: new_token(),
-            channel: Channel::Email,
-            recipient: user.email.clone(),
-            subject: mail.subject,
-            body_text: mail.text,
-            body_html: mail.html,
-            account_id: Some(user.account_id),
-            user_id: Some(user.id),
-        },
-        now,
-    )
-    .await?;
-    audit::record(
-        &mut tx,
-        &audit::Event {
-            kind: "password_reset",
-            account_id: Some(user.account_id),
-            actor_user_id: Some(user.id),
-            target_user_id: Some(user.id),
-            ip: Some(&client.ip),
-            user_agent: Some(&client.user_agent),
-            detail: Some(if signs_in {
-                "signed in"
-            } else {
-                "link opened in another browser"
-            }),
-        },
-        now,
-    )
-    .await?;
     tx.commit().await?;
     st.outbox_wake.notify_one();
     Ok(super::with_cookies(

@@ -135,6 +135,19 @@ pub async fn finish_flow(c: &mut Conn, id: i64, now: i64) -> Result<(), sqlx::Er
     Ok(())
 }
 
+/// Ends every unfinished flow of a user, grants included (the password changed elsewhere): the
+/// browsers holding them find no flow and start again.
+pub async fn end_user_flows(c: &mut Conn, user_id: i64) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE reset_flows SET grant_expires_at = NULL, expires_at = 0 \
+         WHERE user_id = $1 AND step <> 'done'",
+    )
+    .bind(user_id)
+    .execute(&mut *c)
+    .await?;
+    Ok(())
+}
+
 pub async fn delete_flow(c: &mut Conn, id: i64) -> Result<(), sqlx::Error> {
     sqlx::query("DELETE FROM reset_flows WHERE id = $1")
         .bind(id)

@@ -488,3 +488,217 @@ async fn a_password_typed_in_decomposed_unicode_signs_in() {
         200
     );
 }
+
+/// One user's outstanding reset state: a verified grant in one browser, a live emailed link from
+/// a second request, and two signed-in sessions.
+struct Outstanding {
+    grant: reqwest::Client,
+    link_token: String,
+    sessions: [reqwest::Client; 2],
+}
+
+async fn outstanding(app: &TestApp, email: &str) -> Outstanding {
+    let before = app.mail.to(email).len();
+    let grant = browser();
+    assert_eq!(app.start_reset(&grant, email).await.status(), 200);
+    let code = app.mail.next(email, before).await.code();
+    assert_eq!(app.verify(&grant, &code).await.status(), 200);
+    assert_eq!(app.start_reset(&browser(), email).await.status(), 200);
+    let link_token = app.mail.next(email, before + 1).await.link_token();
+    let sessions = [browser(), browser()];
+    for s in &sessions {
+        assert_eq!(app.sign_in(s, email, PASSWORD).await.status(), 200);
+    }
+    Outstanding {
+        grant,
+        link_token,
+        sessions,
+    }
+}
+
+#[tokio::test]
+async fn a_grant_link_or_session_from_before_a_password_change_is_dead_whoever_changed_it() {
+    let app = spawn_app().await;
+    let admin = browser();
+    app.add_user("root@example.com", "admin", None, SignInMethod::Password)
+        .await;
+    assert_eq!(
+        app.sign_in(&admin, "root@example.com", PASSWORD)
+            .await
+            .status(),
+        200
+    );
+    for caller in ["reset", "profile", "admin", "cli"] {
+        let email = format!("{caller}-user@example.com");
+        let id = app
+            .add_user(&email, "member", None, SignInMethod::Password)
+            .await;
+        let o = outstanding(&app, &email).await;
+        let mails = app.mail.to(&email).len();
+        let kept = match caller {
+            "reset" => {
+                let b = browser();
+                let r = app
+                    .post(&b, "/api/reset/link", json!({ "token": o.link_token }))
+                    .await;
+                assert_eq!(r.status(), 200);
+                assert_eq!(app.save(&b, NEW_PASSWORD).await.status(), 200);
+                None
+            }
+            "profile" => {
+                let r = app
+                    .post(
+                        &o.sessions[0],
+                        "/api/me/password",
+                        json!({ "current_password": PASSWORD, "new_password": NEW_PASSWORD, "confirm_password": NEW_PASSWORD }),
+                    )
+                    .await;
+                assert_eq!(r.status(), 204);
+                Some(0)
+            }
+            "admin" => {
+                let r = app
+                    .post(
+                        &admin,
+                        &format!("/api/admin/users/{id}/password"),
+                        json!({ "new_password": NEW_PASSWORD, "confirm_password": NEW_PASSWORD, "require_change": false }),
+                    )
+                    .await;
+                assert_eq!(r.status(), 204);
+                None
+            }
+            _ => {
+                let dir =
+                    std::env::temp_dir().join(format!("portal-cli-{:x}", rand::random::<u64>()));
+                std::fs::create_dir_all(&dir).unwrap();
+                let mut cmd = portal_command(app.raw.database_url.as_deref().unwrap(), &dir);
+                let mut child = cmd
+                    .args([
+                        "user",
+                        "set-password",
+                        "--email",
+                        &email,
+                        "--password-stdin",
+                    ])
+                    .env("PORTAL_SECRET", app.raw.secret.as_deref().unwrap())
+                    .env("SMTP_URL", format!("smtp://{}", app.mail.addr))
+                    .stdin(std::process::Stdio::piped())
+                    .stdout(std::process::Stdio::null())
+                    .stderr(std::process::Stdio::piped())
+                    .spawn()
+                    .unwrap();
+                {
+                    use std::io::Write;
+                    writeln!(child.stdin.take().unwrap(), "{NEW_PASSWORD}").unwrap();
+                }
+                let out = child.wait_with_output().unwrap();
+                assert!(
+                    out.status.success(),
+                    "{}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
+                None
+            }
+        };
+        // The grant verified before the change can no longer set a password.
+        assert_eq!(
+            app.save(&o.grant, "yet another passphrase here")
+                .await
+                .status(),
+            410,
+            "{caller}: the old grant still works"
+        );
+        assert_eq!(
+            app.get(&o.grant, "/api/reset/flow").await.status(),
+            404,
+            "{caller}: the old flow is still shown"
+        );
+        // The link mailed before the change is dead.
+        let r = app
+            .post(
+                &browser(),
+                "/api/reset/link",
+                json!({ "token": o.link_token }),
+            )
+            .await;
+        assert_eq!(r.status(), 410, "{caller}: the old link still opens");
+        // Every session but the one that made the change is signed out.
+        for (i, s) in o.sessions.iter().enumerate() {
+            let status = app.get(s, "/api/me").await.status();
+            let want = if kept == Some(i) { 200 } else { 401 };
+            assert_eq!(status, want, "{caller}: session {i}");
+        }
+        // The user is told, and the new password works. (The command line runs on the real
+        // clock, so its message is due long after this test's manual clock: count it queued.)
+        if caller == "cli" {
+            let mut c = app.store.conn().await.unwrap();
+            let queued: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE user_id = $1")
+                .bind(id)
+                .fetch_one(&mut *c)
+                .await
+                .unwrap();
+            assert_eq!(queued, 3, "{caller}: two codes and the confirmation");
+        } else {
+            let told = app.mail.next(&email, mails).await;
+            assert!(
+                !told.subject.chars().any(|c| c.is_ascii_digit()),
+                "{caller}: {}",
+                told.subject
+            );
+        }
+        assert_eq!(
+            app.sign_in(&browser(), &email, NEW_PASSWORD).await.status(),
+            200,
+            "{caller}"
+        );
+    }
+    // Each change is audited by its kind.
+    assert_eq!(app.audit_count("password_reset").await, 1);
+    assert_eq!(app.audit_count("password_changed").await, 1);
+    assert_eq!(app.audit_count("admin_password_change").await, 2);
+}
+
+#[tokio::test]
+async fn a_verified_code_left_past_its_fifteen_minutes_is_shown_as_expired_not_done() {
+    let app = spawn_app().await;
+    app.add_user("nils@example.com", "member", None, SignInMethod::Password)
+        .await;
+    let b = browser();
+    app.start_reset(&b, "nils@example.com").await;
+    let code = app.mail.wait_nth("nils@example.com", 1).await.code();
+    let r = app.verify(&b, &code).await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(json(r).await["step"], "new_password");
+    app.clock.advance(15 * 60 - 1);
+    assert_eq!(
+        json(app.get(&b, "/api/reset/flow").await).await["step"],
+        "new_password"
+    );
+    app.clock.advance(2);
+    let r = app.get(&b, "/api/reset/flow").await;
+    assert_eq!(r.status(), 410);
+    assert_eq!(json(r).await["error"], "grant_expired");
+    assert_eq!(app.save(&b, NEW_PASSWORD).await.status(), 410);
+    // A new code can be asked for at once.
+    assert_eq!(app.start_reset(&b, "nils@example.com").await.status(), 200);
+}
+
+#[tokio::test]
+async fn a_code_requested_with_a_look_alike_address_goes_to_the_address_on_file() {
+    let app = spawn_app().await;
+    app.add_user(
+        "Olof.Berg@example.com",
+        "member",
+        None,
+        SignInMethod::Password,
+    )
+    .await;
+    assert_eq!(
+        app.start_reset(&browser(), "OLOF.BERG@EXAMPLE.COM")
+            .await
+            .status(),
+        200
+    );
+    let mail = app.mail.wait_nth("Olof.Berg@example.com", 1).await;
+    assert_eq!(mail.to, vec!["Olof.Berg@example.com".to_string()]);
+}
