@@ -10,6 +10,7 @@ mod helpers;
 mod reset_email;
 mod reset_sms;
 mod robustness;
+mod security_review;
 mod session;
 
 #[test]
