@@ -70,6 +70,22 @@ pub async fn hit(
     })
 }
 
+/// Gives back one event that [`hit`] recorded at `at`: for a cap on failures whose outcome is
+/// known only after expensive work (a password hash), where the slot must be taken first so
+/// concurrent attempts cannot all pass the count, and is returned when the attempt succeeded.
+/// Under a race it may return nothing, leaving the cap stricter, never looser.
+pub async fn give_back(c: &mut Conn, bucket: &str, at: i64) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE rate_counts SET n = n - 1 WHERE bucket = $1 AND at = $2 AND n > 0 AND shard = \
+         (SELECT shard FROM rate_counts WHERE bucket = $1 AND at = $2 AND n > 0 ORDER BY shard LIMIT 1)",
+    )
+    .bind(bucket)
+    .bind(at)
+    .execute(&mut *c)
+    .await?;
+    Ok(())
+}
+
 /// Is the bucket already full (without recording anything)?
 pub async fn check(
     c: &mut Conn,

@@ -207,3 +207,140 @@ async fn an_admins_role_changes_are_audited() {
     );
     assert_eq!(app.audit_count("role_change_refused").await, 0);
 }
+
+async fn change_password(
+    app: &TestApp,
+    b: &reqwest::Client,
+    current: &str,
+    new: &str,
+) -> reqwest::Response {
+    app.post(
+        b,
+        "/api/me/password",
+        json!({ "current_password": current, "new_password": new, "confirm_password": new }),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn a_sixth_wrong_current_password_is_refused_with_retry_after_and_so_is_the_right_one_until_the_window_passes(
+) {
+    let app = spawn_app().await;
+    app.add_user("member@a.test", "member", None, SignInMethod::Password)
+        .await;
+    let b = signed_in(&app, "member@a.test").await;
+    for i in 0..5 {
+        let r = change_password(&app, &b, &format!("wrong guess {i}"), NEW_PASSWORD).await;
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "guess {i}");
+        assert_eq!(json(r).await["error"], "wrong_password");
+    }
+    assert_eq!(app.audit_count("password_change_failed").await, 5);
+    for current in ["wrong guess 5", PASSWORD] {
+        let r = change_password(&app, &b, current, NEW_PASSWORD).await;
+        assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+        let wait: u64 = r.headers()["retry-after"]
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!((1..=900).contains(&wait), "{wait}");
+        assert_eq!(json(r).await["error"], "rate_limited");
+    }
+    // A refused attempt was never evaluated: nothing more to audit.
+    assert_eq!(app.audit_count("password_change_failed").await, 5);
+    assert_eq!(app.audit_count("password_changed").await, 0);
+
+    app.clock.advance(15 * 60 + 1);
+    let r = change_password(&app, &b, PASSWORD, NEW_PASSWORD).await;
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        app.sign_in(&browser(), "member@a.test", NEW_PASSWORD)
+            .await
+            .status(),
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn twenty_concurrent_wrong_current_passwords_get_at_most_five_evaluated_and_the_rest_429() {
+    let app = spawn_app().await;
+    app.add_user("member@a.test", "member", None, SignInMethod::Password)
+        .await;
+    let b = signed_in(&app, "member@a.test").await;
+    let mut guesses = tokio::task::JoinSet::new();
+    for i in 0..20 {
+        let (b, url) = (b.clone(), app.api("/api/me/password"));
+        guesses.spawn(async move {
+            let guess = format!("concurrent guess {i}");
+            b.post(url)
+                .json(&json!({ "current_password": guess, "new_password": NEW_PASSWORD, "confirm_password": NEW_PASSWORD }))
+                .send()
+                .await
+                .unwrap()
+                .status()
+        });
+    }
+    let (mut wrong, mut refused) = (0, 0);
+    while let Some(status) = guesses.join_next().await {
+        match status.unwrap() {
+            StatusCode::UNAUTHORIZED => wrong += 1,
+            StatusCode::TOO_MANY_REQUESTS => refused += 1,
+            other => panic!("unexpected {other}"),
+        }
+    }
+    assert!((1..=5).contains(&wrong), "{wrong} guesses were evaluated");
+    assert_eq!(wrong + refused, 20);
+    assert_eq!(app.audit_count("password_change_failed").await, wrong);
+    let r = change_password(&app, &b, PASSWORD, NEW_PASSWORD).await;
+    if wrong == 5 {
+        assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    }
+}
+
+#[tokio::test]
+async fn a_current_password_typed_in_nfd_matches_the_one_stored_from_nfc_input() {
+    let app = spawn_app().await;
+    app.add_user("member@a.test", "member", None, SignInMethod::Password)
+        .await;
+    let b = signed_in(&app, "member@a.test").await;
+    let nfc = "caf\u{e9} au lait every single morning";
+    let nfd = "cafe\u{301} au lait every single morning";
+    assert_eq!(
+        change_password(&app, &b, PASSWORD, nfc).await.status(),
+        StatusCode::NO_CONTENT
+    );
+    let r = change_password(&app, &b, nfd, NEW_PASSWORD).await;
+    assert_eq!(
+        r.status(),
+        StatusCode::NO_CONTENT,
+        "{}",
+        r.text().await.unwrap()
+    );
+    assert_eq!(app.audit_count("password_change_failed").await, 0);
+}
+
+#[tokio::test]
+async fn a_right_current_password_gives_its_slot_back_so_only_wrong_ones_count() {
+    let app = spawn_app().await;
+    app.add_user("member@a.test", "member", None, SignInMethod::Password)
+        .await;
+    let b = signed_in(&app, "member@a.test").await;
+    for i in 0..4 {
+        let r = change_password(&app, &b, &format!("wrong guess {i}"), NEW_PASSWORD).await;
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    }
+    assert_eq!(
+        change_password(&app, &b, PASSWORD, NEW_PASSWORD)
+            .await
+            .status(),
+        StatusCode::NO_CONTENT
+    );
+    let r = change_password(&app, &b, "wrong guess 4", PASSWORD).await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "the fifth wrong one");
+    let r = change_password(&app, &b, "wrong guess 5", PASSWORD).await;
+    assert_eq!(
+        r.status(),
+        StatusCode::TOO_MANY_REQUESTS,
+        "the sixth wrong one"
+    );
+}
