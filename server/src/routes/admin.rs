@@ -14,7 +14,7 @@ use axum::Router;
 use serde::Deserialize;
 
 use crate::auth;
-use crate::crypto::{new_code, new_token};
+use crate::crypto::new_token;
 use crate::domain::permissions::{
     may_assign_role, may_change_role, may_manage_password, Actor, Denied, Role, RoleChange, Target,
 };
@@ -275,8 +275,9 @@ pub(crate) async fn unlock(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-/// Starts the self-service flow for a user: they get the code and the link by email, exactly as
-/// if they had asked (same caps, same lifetime, the previous code dies).
+/// Starts a reset for a user: they get a link by email (same caps and lifetime as if they had
+/// asked, and their previous code dies). No code is sent: the flow belongs to no browser, so
+/// there is no page where one could be typed.
 #[utoipa::path(post, path = "/api/admin/users/{id}/reset", tag = "admin", params(("id" = i64, Path)), responses((status = 204, description = "Sent"), (status = 401, description = "Not signed in", body = app::wire::ErrorBody), (status = 403, description = "Not allowed", body = app::wire::ErrorBody), (status = 409, description = "Signs in with a provider", body = app::wire::ErrorBody), (status = 429, description = "Rate limited (Retry-After)", body = app::wire::ErrorBody)))]
 pub(crate) async fn send_reset(
     State(st): State<AppState>,
@@ -301,22 +302,21 @@ pub(crate) async fn send_reset(
     }
     drop(c);
     let ttl = i64::try_from(st.config.code_ttl_secs).unwrap_or(86_400);
-    let code = new_code();
     let link = new_token();
     let email = crate::domain::identifier::EmailAddress::parse(&t.email)
         .map(|e| e.masked())
         .unwrap_or_default();
     let lang = Lang::parse(&t.lang);
-    let msg = templates::reset_code_email(
+    let msg = templates::admin_reset_email(
         lang,
         &t.name,
-        &code,
+        &u.user.name,
         &format!("{}/reset?token={link}", st.config.public_origin()),
         u64::try_from(ttl).unwrap_or(0),
         &auth::utc(now + ttl),
     );
     let mut tx = st.store.begin().await?;
-    // A flow no browser holds: the code works only through the link, which signs nobody in.
+    // A flow no browser holds: only the link reaches it, and it signs nobody in.
     let flow_id = q::insert_flow(
         &mut tx,
         &NewFlow {
@@ -337,7 +337,9 @@ pub(crate) async fn send_reset(
             flow_id,
             user_id: Some(t.id),
             channel: "email",
-            code_hash: &st.keys.code_hash(Some(t.id), &code),
+            // The row needs a code hash; this one is of a 256-bit token, which no 6-digit
+            // code can match, so nothing but the link opens this reset.
+            code_hash: &st.keys.code_hash(Some(t.id), &new_token()),
             link_hash: &st.keys.token_hash("reset-link", &link),
             expires_at: now + ttl,
         },

@@ -344,3 +344,92 @@ async fn a_right_current_password_gives_its_slot_back_so_only_wrong_ones_count()
         "the sixth wrong one"
     );
 }
+
+/// The longest run of digits in `text`, once `except` is taken out.
+fn longest_number(text: &str, except: &str) -> usize {
+    text.replace(except, "")
+        .split(|c: char| !c.is_ascii_digit())
+        .map(str::len)
+        .max()
+        .unwrap_or(0)
+}
+
+#[tokio::test]
+async fn an_admins_send_password_reset_emails_only_a_link_and_the_link_sets_a_new_password() {
+    let (app, _, member) = role_desk().await;
+    let admin = signed_in(&app, "admin@a.test").await;
+    let r = app
+        .post(
+            &admin,
+            &format!("/api/admin/users/{member}/reset"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    let mail = app.mail.wait_nth("member@a.test", 1).await;
+    assert_eq!(
+        mail.subject,
+        "An administrator asked for a password reset for your account"
+    );
+    assert!(mail.text.contains("Test admin"), "{}", mail.text);
+    let token = mail.link_token();
+    assert!(mail
+        .text
+        .contains(&format!("http://portal.test/reset?token={token}")));
+    // No code a person could type: nothing in the message is a 6-digit number.
+    assert!(longest_number(&mail.text, &token) < 6, "{}", mail.text);
+    assert!(longest_number(&mail.subject, &token) < 6);
+    assert!(longest_number(&mail.html, &token) < 6, "{}", mail.html);
+
+    let phone = browser();
+    let r = app
+        .post(&phone, "/api/reset/link", json!({ "token": token }))
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let r = app.save(&phone, NEW_PASSWORD).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(json(r).await["signed_in"], false);
+    assert_eq!(
+        app.sign_in(&browser(), "member@a.test", NEW_PASSWORD)
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    // Used once, the link is spent.
+    let r = app
+        .post(&browser(), "/api/reset/link", json!({ "token": token }))
+        .await;
+    assert_eq!(r.status(), StatusCode::GONE);
+}
+
+#[tokio::test]
+async fn an_admins_send_password_reset_speaks_swedish_to_a_swedish_user() {
+    let (app, _, member) = role_desk().await;
+    let mut c = app.store.conn().await.unwrap();
+    sqlx::query("UPDATE users SET lang = 'sv' WHERE id = $1")
+        .bind(member)
+        .execute(&mut *c)
+        .await
+        .unwrap();
+    drop(c);
+    let admin = signed_in(&app, "admin@a.test").await;
+    let r = app
+        .post(
+            &admin,
+            &format!("/api/admin/users/{member}/reset"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    let mail = app.mail.wait_nth("member@a.test", 1).await;
+    assert_eq!(
+        mail.subject,
+        "En administratör har begärt en lösenordsåterställning för ditt konto"
+    );
+    assert!(
+        mail.text.contains("Länken gäller i 24 timmar"),
+        "{}",
+        mail.text
+    );
+    assert!(longest_number(&mail.text, &mail.link_token()) < 6);
+}
