@@ -1,5 +1,6 @@
 // The UI words the specs look for, in both languages, exactly as app/src/i18n/en.rs and sv.rs
-// have them, so one test body can run in English and in Swedish.
+// have them (and the email subjects as server/src/notify/templates.rs has them), so one test
+// body can run in English and in Swedish.
 
 export type Lang = 'en' | 'sv';
 export const LANGS: readonly Lang[] = ['en', 'sv'];
@@ -47,6 +48,7 @@ export const words = {
     close: 'Close',
     accountMenu: /^Account menu/,
     codeSubject: /^Your password reset code: \d{6}$/,
+    adminResetSubject: /^An administrator asked for a password reset for your account$/,
   },
   sv: {
     signInHeading: 'Logga in',
@@ -90,6 +92,7 @@ export const words = {
     close: 'Stäng',
     accountMenu: /^Kontomeny/,
     codeSubject: /^Din kod för lösenordsåterställning: \d{6}$/,
+    adminResetSubject: /^En administratör har begärt en lösenordsåterställning för ditt konto$/,
   },
 } as const;
 

@@ -156,6 +156,59 @@ pub fn reset_code_email(
     }
 }
 
+/// An administrator started a reset for the user: the link only. The flow belongs to no browser,
+/// so a code would have nowhere to be typed; the link carries everything. The administrator is
+/// named so the user can tell a real request from a phishing copy (OWASP Forgot Password Cheat
+/// Sheet: say who asked, how long the link lives, and what to do if it was unexpected).
+pub fn admin_reset_email(
+    lang: Lang,
+    name: &str,
+    admin: &str,
+    link: &str,
+    valid_secs: u64,
+    expires_utc: &str,
+) -> Rendered {
+    let v = validity(lang, valid_secs);
+    let (subject, lines) = match lang {
+        Lang::En => (
+            "An administrator asked for a password reset for your account".to_string(),
+            vec![
+                format!("Hi {name},"),
+                format!("{admin}, an administrator of your account, asked for a password reset for your account. Open this link to choose a new password:\n{link}"),
+                format!("The link is valid for {v} (until {expires_utc} UTC) and works once; a newer reset replaces it."),
+                "If you did not expect this, you can ignore this email: your password stays the same. You may want to tell your administrator.".to_string(),
+            ],
+        ),
+        Lang::Sv => (
+            "En administratör har begärt en lösenordsåterställning för ditt konto".to_string(),
+            vec![
+                format!("Hej {name},"),
+                format!("{admin}, administratör för ditt konto, har begärt en lösenordsåterställning för ditt konto. Öppna den här länken för att välja ett nytt lösenord:\n{link}"),
+                format!("Länken gäller i {v} (till {expires_utc} UTC) och kan användas en gång; en nyare återställning ersätter den."),
+                "Om du inte väntade dig detta kan du bortse från det här meddelandet: ditt lösenord förblir detsamma. Berätta gärna för din administratör.".to_string(),
+            ],
+        ),
+    };
+    let html: Vec<String> = lines
+        .iter()
+        .enumerate()
+        .map(|(i, l)| match (i, l.split_once('\n')) {
+            (1, Some((label, _))) => format!(
+                "{}<br><a href=\"{}\">{}</a>",
+                esc(label),
+                esc(link),
+                esc(link)
+            ),
+            _ => esc(l),
+        })
+        .collect();
+    Rendered {
+        subject,
+        text: lines.join("\n\n"),
+        html: html_page(lang, &html),
+    }
+}
+
 /// The SMS: short, the code, the validity, and the Web OTP line (`@host #code`) last so browsers
 /// can offer to fill the code in.
 pub fn reset_code_sms(lang: Lang, code: &str, valid_secs: u64, host: &str) -> Rendered {
@@ -344,6 +397,34 @@ mod tests {
         assert!(r.text.ends_with("\n@portal.example.com #123456"));
         assert!(r.text.contains("10 minutes"));
         assert!(r.text.len() < 160, "{}", r.text.len());
+    }
+
+    #[test]
+    fn the_admin_reset_email_has_the_link_and_no_code_in_both_languages() {
+        let link = "https://portal.example.com/reset?token=abc_DEF-123";
+        for (lang, words) in [(Lang::En, "24 hours"), (Lang::Sv, "24 timmar")] {
+            let r = admin_reset_email(
+                lang,
+                "Maja",
+                "Ada <Admin>",
+                link,
+                86_400,
+                "2026-01-16 10:00",
+            );
+            assert!(
+                r.text.contains(link) && r.text.contains(words),
+                "{}",
+                r.text
+            );
+            assert!(r.html.contains(&format!("<a href=\"{link}\">")));
+            assert!(r.html.contains("Ada &lt;Admin&gt;"));
+            let digits = r.text.replace(link, "");
+            let longest = digits
+                .split(|c: char| !c.is_ascii_digit())
+                .map(str::len)
+                .max();
+            assert!(longest < Some(6), "a code-like number in {digits}");
+        }
     }
 
     #[test]

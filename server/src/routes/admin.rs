@@ -14,9 +14,9 @@ use axum::Router;
 use serde::Deserialize;
 
 use crate::auth;
-use crate::crypto::{new_code, new_token};
+use crate::crypto::new_token;
 use crate::domain::permissions::{
-    may_assign_role, may_manage_password, Actor, Denied, Role, Target,
+    may_assign_role, may_change_role, may_manage_password, Actor, Denied, Role, RoleChange, Target,
 };
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{
@@ -257,8 +257,9 @@ pub(crate) async fn unlock(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-/// Starts the self-service flow for a user: they get the code and the link by email, exactly as
-/// if they had asked (same caps, same lifetime, the previous code dies).
+/// Starts a reset for a user: they get a link by email (same caps and lifetime as if they had
+/// asked, and their previous code dies). No code is sent: the flow belongs to no browser, so
+/// there is no page where one could be typed.
 #[utoipa::path(post, path = "/api/admin/users/{id}/reset", tag = "admin", params(("id" = i64, Path)), responses((status = 204, description = "Sent"), (status = 401, description = "Not signed in", body = app::wire::ErrorBody), (status = 403, description = "Not allowed", body = app::wire::ErrorBody), (status = 409, description = "Signs in with a provider", body = app::wire::ErrorBody), (status = 429, description = "Rate limited (Retry-After)", body = app::wire::ErrorBody)))]
 pub(crate) async fn send_reset(
     State(st): State<AppState>,
@@ -283,22 +284,21 @@ pub(crate) async fn send_reset(
     }
     drop(c);
     let ttl = i64::try_from(st.config.code_ttl_secs).unwrap_or(86_400);
-    let code = new_code();
     let link = new_token();
     let email = crate::domain::identifier::EmailAddress::parse(&t.email)
         .map(|e| e.masked())
         .unwrap_or_default();
     let lang = Lang::parse(&t.lang);
-    let msg = templates::reset_code_email(
+    let msg = templates::admin_reset_email(
         lang,
         &t.name,
-        &code,
+        &u.user.name,
         &format!("{}/reset?token={link}", st.config.public_origin()),
         u64::try_from(ttl).unwrap_or(0),
         &auth::utc(now + ttl),
     );
     let mut tx = st.store.begin().await?;
-    // A flow no browser holds: the code works only through the link, which signs nobody in.
+    // A flow no browser holds: only the link reaches it, and it signs nobody in.
     let flow_id = q::insert_flow(
         &mut tx,
         &NewFlow {
@@ -319,7 +319,9 @@ pub(crate) async fn send_reset(
             flow_id,
             user_id: Some(t.id),
             channel: "email",
-            code_hash: &st.keys.code_hash(Some(t.id), &code),
+            // The row needs a code hash; this one is of a 256-bit token, which no 6-digit
+            // code can match, so nothing but the link opens this reset.
+            code_hash: &st.keys.code_hash(Some(t.id), &new_token()),
             link_hash: &st.keys.token_hash("reset-link", &link),
             expires_at: now + ttl,
         },
@@ -416,26 +418,104 @@ pub(crate) async fn list_roles(
     Ok(axum::Json(roles).into_response())
 }
 
+/// Applies [`may_change_role`]; a refusal is audited, as an attempt to raise one's own rights is
+/// exactly what an administrator wants to see (OWASP ASVS 5.0 16.3.2: failed authorization
+/// attempts are logged).
+async fn allow_role_change(
+    st: &AppState,
+    c: &mut Conn,
+    u: &AuthUser,
+    client: &Client,
+    change: &RoleChange<'_>,
+) -> ApiResult<()> {
+    let Err(why) = may_change_role(&u.user.role, change) else {
+        return Ok(());
+    };
+    let detail = match change {
+        RoleChange::Create { permissions } => format!("create with {}", permissions.join(",")),
+        RoleChange::Update { id, permissions } => {
+            format!("change role {id} to {}", permissions.join(","))
+        }
+        RoleChange::Delete { id } => format!("delete role {id}"),
+    };
+    audit::record(
+        c,
+        &audit::Event {
+            kind: "role_change_refused",
+            account_id: Some(u.user.account_id),
+            actor_user_id: Some(u.user.id),
+            ip: Some(&client.ip),
+            user_agent: Some(&client.user_agent),
+            detail: Some(&detail),
+            ..Default::default()
+        },
+        st.now(),
+    )
+    .await?;
+    Err(ApiError::forbidden(why))
+}
+
+/// One audit event for a role that was created, changed or deleted.
+async fn audit_role(
+    st: &AppState,
+    c: &mut Conn,
+    u: &AuthUser,
+    client: &Client,
+    kind: &str,
+    detail: &str,
+) -> ApiResult<()> {
+    audit::record(
+        c,
+        &audit::Event {
+            kind,
+            account_id: Some(u.user.account_id),
+            actor_user_id: Some(u.user.id),
+            ip: Some(&client.ip),
+            user_agent: Some(&client.user_agent),
+            detail: Some(detail),
+            ..Default::default()
+        },
+        st.now(),
+    )
+    .await?;
+    Ok(())
+}
+
+fn role_exists() -> ApiError {
+    ApiError::new(
+        StatusCode::CONFLICT,
+        "role_exists",
+        "A role with that name exists.",
+    )
+    .field("name")
+}
+
+fn role_not_found() -> ApiError {
+    ApiError::not_found("role_not_found", "There is no such role.")
+}
+
 #[utoipa::path(post, path = "/api/admin/roles", tag = "admin", request_body = app::wire::RoleRequest, responses((status = 201, description = "Created", body = app::wire::Role), (status = 400, description = "Invalid input", body = app::wire::ErrorBody), (status = 401, description = "Not signed in", body = app::wire::ErrorBody), (status = 403, description = "Not allowed", body = app::wire::ErrorBody), (status = 409, description = "Name taken", body = app::wire::ErrorBody)))]
 pub(crate) async fn create_role(
     State(st): State<AppState>,
     RequirePermission(u, _): RequirePermission<RolesManage>,
+    client: Client,
     Json(req): Json<RoleRequest>,
 ) -> ApiResult<Response> {
     let (name, perms) = valid_role_request(&req)?;
     let mut c = st.store.conn().await?;
-    let id = match admin::insert_role(&mut c, u.user.account_id, &name, &perms).await {
+    let change = RoleChange::Create {
+        permissions: &perms,
+    };
+    allow_role_change(&st, &mut c, &u, &client, &change).await?;
+    let mut tx = st.store.begin_on(&mut c).await?;
+    let id = match admin::insert_role(&mut tx, u.user.account_id, &name, &perms).await {
         Ok(id) => id,
-        Err(e) if crate::store::is_unique_violation(&e) => {
-            return Err(ApiError::new(
-                StatusCode::CONFLICT,
-                "role_exists",
-                "A role with that name exists.",
-            )
-            .field("name"))
-        }
+        Err(e) if crate::store::is_unique_violation(&e) => return Err(role_exists()),
         Err(e) => return Err(e.into()),
     };
+    let detail = format!("{name}: {}", perms.join(","));
+    audit_role(&st, &mut tx, &u, &client, "role_created", &detail).await?;
+    tx.commit().await?;
     Ok((
         StatusCode::CREATED,
         axum::Json(WireRole {
@@ -451,45 +531,57 @@ pub(crate) async fn create_role(
 pub(crate) async fn update_role(
     State(st): State<AppState>,
     RequirePermission(u, _): RequirePermission<RolesManage>,
+    client: Client,
     Path(id): Path<i64>,
     Json(req): Json<RoleRequest>,
 ) -> ApiResult<Response> {
     let (name, perms) = valid_role_request(&req)?;
     let mut c = st.store.conn().await?;
-    match admin::update_role(&mut c, u.user.account_id, id, &name, &perms).await {
-        Ok(true) => Ok(axum::Json(WireRole {
-            id,
-            name,
-            permissions: perms,
-        })
-        .into_response()),
-        Ok(false) => Err(ApiError::not_found(
-            "role_not_found",
-            "There is no such role.",
-        )),
-        Err(e) if crate::store::is_unique_violation(&e) => Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "role_exists",
-            "A role with that name exists.",
-        )
-        .field("name")),
-        Err(e) => Err(e.into()),
+    let change = RoleChange::Update {
+        id,
+        permissions: &perms,
+    };
+    allow_role_change(&st, &mut c, &u, &client, &change).await?;
+    let mut tx = st.store.begin_on(&mut c).await?;
+    match admin::update_role(&mut tx, u.user.account_id, id, &name, &perms).await {
+        Ok(true) => {}
+        Ok(false) => return Err(role_not_found()),
+        Err(e) if crate::store::is_unique_violation(&e) => return Err(role_exists()),
+        Err(e) => return Err(e.into()),
     }
+    let detail = format!("role {id} is now {name}: {}", perms.join(","));
+    audit_role(&st, &mut tx, &u, &client, "role_changed", &detail).await?;
+    tx.commit().await?;
+    Ok(axum::Json(WireRole {
+        id,
+        name,
+        permissions: perms,
+    })
+    .into_response())
 }
 
 #[utoipa::path(delete, path = "/api/admin/roles/{id}", tag = "admin", params(("id" = i64, Path)), responses((status = 204, description = "Deleted"), (status = 401, description = "Not signed in", body = app::wire::ErrorBody), (status = 403, description = "Not allowed", body = app::wire::ErrorBody), (status = 404, description = "No such role", body = app::wire::ErrorBody)))]
 pub(crate) async fn delete_role(
     State(st): State<AppState>,
     RequirePermission(u, _): RequirePermission<RolesManage>,
+    client: Client,
     Path(id): Path<i64>,
 ) -> ApiResult<Response> {
-    let mut tx = st.store.begin().await?;
+    let mut c = st.store.conn().await?;
+    allow_role_change(&st, &mut c, &u, &client, &RoleChange::Delete { id }).await?;
+    let mut tx = st.store.begin_on(&mut c).await?;
     if !admin::delete_role(&mut tx, u.user.account_id, id).await? {
-        return Err(ApiError::not_found(
-            "role_not_found",
-            "There is no such role.",
-        ));
+        return Err(role_not_found());
     }
+    audit_role(
+        &st,
+        &mut tx,
+        &u,
+        &client,
+        "role_deleted",
+        &format!("role {id}"),
+    )
+    .await?;
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
@@ -512,6 +604,7 @@ pub(crate) async fn assign_role(
         _ => match admin::role_by_name(&mut c, u.user.account_id, name).await? {
             Some(r) => (
                 Role::Custom {
+                    id: r.id,
                     name: r.name.clone(),
                     permissions: r.permissions.clone(),
                 },

@@ -60,7 +60,7 @@ pub async fn list_users(
     };
     let rows = sqlx::query(&format!(
         "SELECT u.id, u.name, u.email, u.phone, u.role, u.sign_in_method, u.status, u.locked_until, \
-         u.last_sign_in_at, r.name AS custom_name, r.permissions AS custom_permissions \
+         u.last_sign_in_at, r.id AS custom_id, r.name AS custom_name, r.permissions AS custom_permissions \
          FROM users u LEFT JOIN roles r ON r.id = u.custom_role_id \
          WHERE {filter} ORDER BY {order} {dir}, u.id LIMIT $4 OFFSET $5"
     ))
@@ -88,6 +88,7 @@ pub async fn list_users(
                 phone: r.try_get("phone")?,
                 role: role_from(
                     &role,
+                    r.try_get("custom_id")?,
                     r.try_get("custom_name")?,
                     r.try_get("custom_permissions")?,
                 ),

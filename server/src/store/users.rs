@@ -32,25 +32,27 @@ pub struct User {
 const SELECT: &str =
     "SELECT u.id, u.account_id, u.name, u.email, u.phone, u.role, u.sign_in_method, \
      u.status, u.password_hash, u.must_change_password, u.time_zone, u.lang, u.failed_signins, \
-     u.locked_until, u.reset_blocked_until, u.last_sign_in_at, r.name AS custom_name, \
-     r.permissions AS custom_permissions \
+     u.locked_until, u.reset_blocked_until, u.last_sign_in_at, r.id AS custom_id, \
+     r.name AS custom_name, r.permissions AS custom_permissions \
      FROM users u LEFT JOIN roles r ON r.id = u.custom_role_id";
 
 pub(crate) fn role_from(
     role: &str,
+    custom_id: Option<i64>,
     custom_name: Option<String>,
     custom_perms: Option<String>,
 ) -> Role {
     match role {
         "owner" => Role::Owner,
         "admin" => Role::Admin,
-        "custom" => match custom_name {
-            Some(name) => Role::Custom {
+        "custom" => match (custom_id, custom_name) {
+            (Some(id), Some(name)) => Role::Custom {
+                id,
                 name,
                 permissions: split_permissions(custom_perms.as_deref().unwrap_or_default()),
             },
             // A deleted custom role leaves its users as members.
-            None => Role::Member,
+            _ => Role::Member,
         },
         _ => Role::Member,
     }
@@ -75,6 +77,7 @@ fn from_row(r: &AnyRow) -> Result<User, sqlx::Error> {
         phone: r.try_get("phone")?,
         role: role_from(
             &role,
+            r.try_get("custom_id")?,
             r.try_get("custom_name")?,
             r.try_get("custom_permissions")?,
         ),

@@ -207,42 +207,6 @@ async fn an_admin_password_change_signs_the_user_out_emails_them_and_forces_a_ne
 }
 
 #[tokio::test]
-async fn send_reset_mails_the_user_a_working_code_and_link() {
-    let w = world().await;
-    let app = &w.app;
-    let owner = browser();
-    app.sign_in(&owner, "owner@a.test", PASSWORD).await;
-    let r = app
-        .post(
-            &owner,
-            &format!("/api/admin/users/{}/reset", w.member),
-            json!({}),
-        )
-        .await;
-    assert_eq!(r.status(), StatusCode::NO_CONTENT);
-    let mail = app.mail.wait_nth("member@a.test", 1).await;
-    let phone = browser();
-    assert_eq!(
-        app.post(
-            &phone,
-            "/api/reset/link",
-            json!({ "token": mail.link_token() })
-        )
-        .await
-        .status(),
-        StatusCode::OK
-    );
-    let r = app.save(&phone, NEW_PASSWORD).await;
-    assert_eq!(json(r).await["signed_in"], false);
-    assert_eq!(
-        app.sign_in(&browser(), "member@a.test", NEW_PASSWORD)
-            .await
-            .status(),
-        StatusCode::OK
-    );
-}
-
-#[tokio::test]
 async fn the_user_list_searches_sorts_pages_and_says_what_the_viewer_may_do() {
     let w = world().await;
     let app = &w.app;

@@ -11,6 +11,7 @@ mod reset_email;
 mod reset_sms;
 mod robustness;
 mod security;
+mod security_review;
 mod session;
 
 #[test]
