@@ -166,6 +166,7 @@ impl Application {
         let (stop_tx, stop_rx) = watch::channel(false);
         let outbox = Outbox {
             store: self.state.store.clone(),
+            keys: self.state.keys.clone(),
             clock: self.state.clock.clone(),
             email: self.email,
             sms: self.sms,

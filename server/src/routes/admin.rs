@@ -211,6 +211,7 @@ pub(crate) async fn set_password(
     q::revoke_user_codes(&mut tx, t.id, now).await?;
     outbox::enqueue(
         &mut tx,
+        &st.keys,
         &NewMessage {
             idempotency_key: new_token(),
             channel: Channel::Email,
@@ -346,6 +347,7 @@ pub(crate) async fn send_reset(
     .await?;
     outbox::enqueue(
         &mut tx,
+        &st.keys,
         &NewMessage {
             idempotency_key: new_token(),
             channel: Channel::Email,

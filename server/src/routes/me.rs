@@ -107,6 +107,7 @@ pub(crate) async fn change_password(
     crate::store::reset::revoke_user_codes(&mut tx, user.id, now).await?;
     outbox::enqueue(
         &mut tx,
+        &st.keys,
         &NewMessage {
             idempotency_key: crate::crypto::new_token(),
             channel: Channel::Email,

@@ -266,6 +266,7 @@ async fn issue_code(
         };
         outbox::enqueue(
             &mut tx,
+            &st.keys,
             &NewMessage {
                 idempotency_key: new_token(),
                 channel: d.channel,
@@ -549,6 +550,7 @@ async fn sso_notice(
     );
     outbox::enqueue(
         c,
+        &st.keys,
         &NewMessage {
             idempotency_key: new_token(),
             channel: Channel::Email,
@@ -1020,6 +1022,7 @@ pub(crate) async fn set_password(
     );
     outbox::enqueue(
         &mut tx,
+        &st.keys,
         &NewMessage {
             idempotency_key: new_token(),
             channel: Channel::Email,

@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod admin;
+mod at_rest;
 mod attacks;
 mod faults;
 mod helpers;
