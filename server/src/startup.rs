@@ -79,7 +79,12 @@ type SharedSender = Arc<dyn Sender>;
 pub fn senders(config: &Config) -> Result<(SharedSender, SharedSender), String> {
     let mailbox = config.data_dir.join("mailbox");
     let email: Arc<dyn Sender> = match &config.smtp_url {
-        Some(url) => Arc::new(Smtp::new(url, &config.mail_from, &config.public_host())?),
+        Some(url) => Arc::new(Smtp::new(
+            url,
+            config.smtp_tls,
+            &config.mail_from,
+            &config.public_host(),
+        )?),
         None => {
             tracing::warn!(dir = %mailbox.display(), "SMTP_URL is not set: emails are NOT delivered; they are logged and written to the dev mailbox");
             Arc::new(DevMailbox::new(mailbox.clone(), "email"))

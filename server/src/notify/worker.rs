@@ -120,6 +120,26 @@ impl Outbox {
     ) -> Result<(), sqlx::Error> {
         let now = self.clock.now();
         let mut c = self.store.conn().await?;
+        if let Err(SendError {
+            alert: Some(kind),
+            message,
+            ..
+        }) = &result
+        {
+            let detail = format!("{} via {via}: {message}", m.channel.as_str());
+            audit::record(
+                &mut c,
+                &audit::Event {
+                    kind,
+                    account_id: m.account_id,
+                    target_user_id: m.user_id,
+                    detail: Some(&detail),
+                    ..Default::default()
+                },
+                now,
+            )
+            .await?;
+        }
         match result {
             Ok(()) => {
                 outbox::mark_sent(&mut c, m.id, now).await?;

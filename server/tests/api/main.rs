@@ -12,6 +12,7 @@ mod reset_email;
 mod reset_sms;
 mod robustness;
 mod session;
+mod smtp_tls;
 
 #[test]
 fn the_suite_says_which_database_it_runs_on() {
