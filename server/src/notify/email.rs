@@ -298,9 +298,6 @@ impl DevMailbox {
 impl Sender for DevMailbox {
     fn send<'a>(&'a self, msg: &'a Outgoing) -> BoxFuture<'a, Result<(), SendError>> {
         Box::pin(async move {
-            tokio::fs::create_dir_all(&self.dir)
-                .await
-                .map_err(|e| SendError::transient(format!("dev mailbox: {e}")))?;
             let file = self
                 .dir
                 .join(format!("{}-{}.txt", self.channel, msg.idempotency_key));
@@ -308,9 +305,22 @@ impl Sender for DevMailbox {
                 "To: {}\nSubject: {}\n\n{}\n",
                 msg.recipient, msg.subject, msg.body_text
             );
-            tokio::fs::write(&file, content)
-                .await
-                .map_err(|e| SendError::transient(format!("dev mailbox: {e}")))?;
+            // Each file holds a live code: owner-only, like the database.
+            let dir = self.dir.clone();
+            let path = file.clone();
+            tokio::task::spawn_blocking(move || {
+                use std::io::Write;
+                crate::files::private_dir(&dir)?;
+                crate::files::private_file_options()
+                    .write(true)
+                    .create(true)
+                    .truncate(true)
+                    .open(&path)?
+                    .write_all(content.as_bytes())
+            })
+            .await
+            .map_err(|e| SendError::transient(format!("dev mailbox: {e}")))?
+            .map_err(|e| SendError::transient(format!("dev mailbox: {e}")))?;
             tracing::warn!(
                 target: "dev_mailbox",
                 channel = self.channel,

@@ -52,9 +52,17 @@ impl Store {
             if let Some(path) = sqlite_path(url) {
                 if let Some(dir) = std::path::Path::new(&path).parent() {
                     if !dir.as_os_str().is_empty() {
-                        std::fs::create_dir_all(dir).map_err(sqlx::Error::Io)?;
+                        crate::files::private_dir(dir).map_err(sqlx::Error::Io)?;
                     }
                 }
+                // Created empty and owner-only before SQLite opens it: SQLite gives the `-wal`
+                // and `-shm` files the database file's mode, whatever the process umask.
+                crate::files::private_file_options()
+                    .write(true)
+                    .create(true)
+                    .truncate(false)
+                    .open(&path)
+                    .map_err(sqlx::Error::Io)?;
             }
         }
         let opts: AnyConnectOptions = url.parse()?;

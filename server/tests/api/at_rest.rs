@@ -152,3 +152,69 @@ async fn a_copy_of_the_database_reveals_no_code_or_link_while_queued_or_after_se
         );
     }
 }
+
+/// The permission bits of `path`.
+#[cfg(unix)]
+fn mode(path: &std::path::Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .permissions()
+        .mode()
+        & 0o777
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn another_local_account_can_read_neither_the_database_nor_its_wal_nor_the_dev_mailbox() {
+    let app = spawn_app_with(|r| {
+        // The defaults: the database in the data directory, mail to the dev mailbox there.
+        r.database_url = None;
+        r.smtp_url = None;
+    })
+    .await;
+    app.add_user("local@example.com", "member", None, SignInMethod::Password)
+        .await;
+    let r = app.start_reset(&browser(), "local@example.com").await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let data = std::path::PathBuf::from(&app.raw.data_dir);
+    let mailbox = data.join("mailbox");
+    let mut files = Vec::new();
+    for _ in 0..200 {
+        files = std::fs::read_dir(&mailbox)
+            .map(|d| d.filter_map(|e| e.ok()).map(|e| e.path()).collect())
+            .unwrap_or_default();
+        if !files.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert_eq!(files.len(), 1, "the dev mailbox got the message");
+    assert_eq!(mode(&data), 0o700, "the data directory");
+    assert_eq!(mode(&mailbox), 0o700, "the mailbox directory");
+    assert_eq!(mode(&files[0]), 0o600, "the mailbox file");
+    for f in ["portal.db", "portal.db-wal", "portal.db-shm"] {
+        assert_eq!(mode(&data.join(f)), 0o600, "{f}");
+    }
+}
+
+#[tokio::test]
+async fn sms_codes_logged_on_a_reachable_address_are_announced_loudly_at_start_up() {
+    let warning = "SMS verification codes are being LOGGED";
+    let _local = spawn_app_with(|r| r.sms_provider = "log".into()).await;
+    let _reachable = spawn_app_with(|r| {
+        r.sms_provider = "log".into();
+        r.bind = "0.0.0.0:0".into();
+    })
+    .await;
+    let logged = logs();
+    let lines: Vec<&str> = logged.lines().filter(|l| l.contains(warning)).collect();
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("WARN") && l.contains("0.0.0.0:0")),
+        "no warning for the reachable address"
+    );
+    // A loopback address is a developer's machine: the usual note is enough.
+    assert!(!lines.iter().any(|l| l.contains("127.0.0.1")));
+}
