@@ -48,6 +48,9 @@ pub struct RawConfig {
     pub public_url: Option<String>,
     #[serde(deserialize_with = "text")]
     pub smtp_url: Option<String>,
+    /// `required`, `opportunistic` or `none`; unset picks by whether `SMTP_URL` has credentials.
+    #[serde(deserialize_with = "text")]
+    pub smtp_tls: Option<String>,
     #[serde(deserialize_with = "text")]
     pub mail_from: Option<String>,
     #[serde(deserialize_with = "text")]
@@ -96,6 +99,7 @@ impl Default for RawConfig {
             static_dir: "dist".into(),
             public_url: None,
             smtp_url: None,
+            smtp_tls: None,
             mail_from: None,
             secret: None,
             hide_account_existence: false,
@@ -141,6 +145,21 @@ pub enum SmsProvider {
     },
 }
 
+/// Whether an `smtp://` connection must be encrypted with STARTTLS before anything is sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SmtpTls {
+    /// No STARTTLS, no message: neither the relay password nor a code crosses the network in
+    /// clear, even when a man in the middle deletes the server's STARTTLS offer (RFC 3207
+    /// section 6 describes that attack; OWASP ASVS 4.0.3 9.2.2 / 5.0 12.3.1: outbound
+    /// connections use TLS and never fall back to clear).
+    Required,
+    /// STARTTLS when the server offers it, as MTAs relay to each other; whoever strips the
+    /// offer reads what is sent.
+    Opportunistic,
+    /// Never STARTTLS, for a relay on the same host or network whose TLS cannot be used.
+    None,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LogFormat {
     Text,
@@ -156,6 +175,7 @@ pub struct Config {
     pub static_dir: PathBuf,
     pub public_url: Url,
     pub smtp_url: Option<SecretString>,
+    pub smtp_tls: SmtpTls,
     pub mail_from: String,
     pub secret: Option<SecretString>,
     pub hide_account_existence: bool,
@@ -295,6 +315,7 @@ impl RawConfig {
                 "must be an http:// or https:// URL with a host",
             ));
         }
+        let mut smtp_credentials = false;
         let smtp_url = match self.smtp_url.filter(|s| !s.is_empty()) {
             Some(u) => {
                 let parsed = Url::parse(&u)
@@ -305,9 +326,25 @@ impl RawConfig {
                         "must look like smtp://host:port or smtps://user:pass@host:465",
                     ));
                 }
+                smtp_credentials = !parsed.username().is_empty();
                 Some(SecretString::from(u))
             }
             None => None,
+        };
+        let smtp_tls = match self.smtp_tls.as_deref().filter(|s| !s.is_empty()) {
+            Some("required") => SmtpTls::Required,
+            Some("opportunistic") => SmtpTls::Opportunistic,
+            Some("none") => SmtpTls::None,
+            Some(other) => {
+                return Err(err(
+                    "PORTAL_SMTP_TLS",
+                    format!("'{other}' is not one of: required, opportunistic, none"),
+                ))
+            }
+            // A relay password is worth protecting by default; mail without credentials keeps
+            // the behaviour every MTA has.
+            None if smtp_credentials => SmtpTls::Required,
+            None => SmtpTls::Opportunistic,
         };
         let host = public_url.host_str().unwrap_or("localhost");
         let mail_from = self.mail_from.unwrap_or_else(|| format!("no-reply@{host}"));
@@ -439,6 +476,7 @@ impl RawConfig {
             static_dir: PathBuf::from(self.static_dir),
             public_url,
             smtp_url,
+            smtp_tls,
             mail_from,
             secret,
             hide_account_existence: self.hide_account_existence,
@@ -559,6 +597,10 @@ mod tests {
                 "PORTAL_SECRET",
             ),
             (Box::new(|r| r.code_ttl_secs = 0), "PORTAL_CODE_TTL_SECS"),
+            (
+                Box::new(|r| r.smtp_tls = Some("sometimes".into())),
+                "PORTAL_SMTP_TLS",
+            ),
         ];
         for (f, var) in cases {
             match parse(f) {
@@ -580,6 +622,42 @@ mod tests {
             let raw = RawConfig::load_with(&[]).map_err(|e| e.to_string())?;
             assert_eq!(raw.twilio_from.as_deref(), Some("+46700000000"));
             assert_eq!(raw.secret.as_deref().map(str::len), Some(40));
+            Ok(())
+        });
+    }
+
+    #[test]
+    #[allow(clippy::result_large_err)] // figment's Jail decides the closure's error type
+    fn smtp_tls_is_required_with_credentials_unless_the_operator_says_otherwise() {
+        let tls = |url: Option<&str>, setting: Option<&str>| {
+            parse(|r| {
+                r.smtp_url = url.map(Into::into);
+                r.smtp_tls = setting.map(Into::into);
+            })
+            .map(|c| c.smtp_tls)
+            .unwrap_or_else(|e| panic!("{e}"))
+        };
+        assert_eq!(tls(Some("smtp://u:p@relay:587"), None), SmtpTls::Required);
+        assert_eq!(tls(Some("smtp://relay:25"), None), SmtpTls::Opportunistic);
+        assert_eq!(tls(None, None), SmtpTls::Opportunistic);
+        assert_eq!(
+            tls(Some("smtp://u:p@relay:587"), Some("opportunistic")),
+            SmtpTls::Opportunistic
+        );
+        assert_eq!(
+            tls(Some("smtp://relay:25"), Some("required")),
+            SmtpTls::Required
+        );
+        assert_eq!(tls(Some("smtp://relay:25"), Some("none")), SmtpTls::None);
+        // An empty value (PORTAL_SMTP_TLS=) is the same as unset.
+        assert_eq!(
+            tls(Some("smtp://u:p@relay:587"), Some("")),
+            SmtpTls::Required
+        );
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("PORTAL_SMTP_TLS", "none");
+            let raw = RawConfig::load_with(&[]).map_err(|e| e.to_string())?;
+            assert_eq!(raw.smtp_tls.as_deref(), Some("none"));
             Ok(())
         });
     }

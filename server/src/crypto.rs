@@ -1,24 +1,38 @@
 //! Secrets and randomness: tokens, verification codes, keyed hashes, and the Argon2id hasher.
 //!
 //! Codes and tokens are stored only as keyed hashes (OWASP Forgot Password Cheat Sheet: treat
-//! reset tokens like passwords at rest), compared in constant time.
+//! reset tokens like passwords at rest), compared in constant time. What must be kept readable
+//! for a while (an outbox message holds a live code until it is sent) is sealed with an AEAD.
 
 use std::sync::Arc;
 
 use argon2::password_hash::{rand_core::OsRng, Output, ParamsString, PasswordHash, SaltString};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
 use base64::Engine;
+use chacha20poly1305::aead::{Aead, KeyInit as _, Payload};
+use chacha20poly1305::{Key, XChaCha20Poly1305, XNonce};
+use hkdf::Hkdf;
 use hmac::{Hmac, Mac};
 use rand::{Rng, RngCore};
+use secrecy::zeroize::Zeroizing;
 use secrecy::{ExposeSecret, SecretBox, SecretString};
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
 use tokio::sync::Semaphore;
 
-/// The server's HMAC key, from `PORTAL_SECRET` or generated on first start.
+/// HKDF's `info` for the outbox key: one key per purpose (NIST SP 800-57 Part 1 5.2), so the
+/// HMAC of codes and tokens and the encryption of payloads never share a key.
+const OUTBOX_KEY_LABEL: &[u8] = b"portal outbox payload XChaCha20-Poly1305 v1";
+/// Bytes of a sealed value before its ciphertext.
+const NONCE_LEN: usize = 24;
+
+/// The server's keys, all from `PORTAL_SECRET` (or the secret generated on first start): the HMAC
+/// key for stored codes and tokens, and the AEAD key for outbox payloads.
 #[derive(Clone)]
 pub struct Keys {
     key: Arc<SecretBox<Vec<u8>>>,
+    // The cipher zeroes its key when dropped.
+    seal: Arc<XChaCha20Poly1305>,
 }
 
 impl std::fmt::Debug for Keys {
@@ -29,23 +43,68 @@ impl std::fmt::Debug for Keys {
 
 impl Keys {
     pub fn new(secret: &SecretString) -> Self {
-        Self {
-            key: Arc::new(SecretBox::new(Box::new(
-                secret.expose_secret().as_bytes().to_vec(),
-            ))),
+        let ikm = secret.expose_secret().as_bytes();
+        let mut okm = Zeroizing::new([0u8; 32]);
+        // HKDF-SHA256 (RFC 5869) expands to 32 bytes, far below its limit of 255 × 32, so this
+        // cannot fail; were it ever to, a random key keeps the payloads unreadable rather than
+        // sealed under a known one (messages queued then would fail to open elsewhere, loudly).
+        if Hkdf::<Sha256>::new(None, ikm)
+            .expand(OUTBOX_KEY_LABEL, okm.as_mut())
+            .is_err()
+        {
+            OsRng.fill_bytes(okm.as_mut());
         }
+        Self {
+            key: Arc::new(SecretBox::new(Box::new(ikm.to_vec()))),
+            seal: Arc::new(XChaCha20Poly1305::new(Key::from_slice(okm.as_ref()))),
+        }
+    }
+
+    /// Encrypts `plaintext` bound to `context` (authenticated, not encrypted): a 192-bit random
+    /// nonce, then the XChaCha20-Poly1305 ciphertext and tag. The nonce is random per message, and
+    /// at 192 bits collisions are out of reach without a counter shared between instances.
+    /// OWASP Cryptographic Storage Cheat Sheet: authenticated encryption, keys kept apart from the
+    /// data they protect (the secret is never in the database).
+    pub fn seal(&self, context: &[&str], plaintext: &[u8]) -> Result<Vec<u8>, String> {
+        let mut nonce = [0u8; NONCE_LEN];
+        OsRng.fill_bytes(&mut nonce);
+        let aad = framed(context);
+        let ct = self
+            .seal
+            .encrypt(
+                XNonce::from_slice(&nonce),
+                Payload {
+                    msg: plaintext,
+                    aad: &aad,
+                },
+            )
+            .map_err(|_| "cannot encrypt the payload".to_string())?;
+        let mut out = nonce.to_vec();
+        out.extend_from_slice(&ct);
+        Ok(out)
+    }
+
+    /// The plaintext of a [`Keys::seal`] output, or `None` when it was sealed under another key or
+    /// another context, or altered.
+    pub fn open(&self, context: &[&str], sealed: &[u8]) -> Option<Zeroizing<Vec<u8>>> {
+        if sealed.len() < NONCE_LEN {
+            return None;
+        }
+        let (nonce, ct) = sealed.split_at(NONCE_LEN);
+        let aad = framed(context);
+        self.seal
+            .decrypt(XNonce::from_slice(nonce), Payload { msg: ct, aad: &aad })
+            .ok()
+            .map(Zeroizing::new)
     }
 
     /// HMAC-SHA256 over the parts, separated unambiguously, as lower-case hex.
     pub fn mac(&self, parts: &[&str]) -> String {
         // The key length is never rejected by HMAC; an empty MAC would fail every comparison.
-        let Ok(mut m) = Hmac::<Sha256>::new_from_slice(self.key.expose_secret()) else {
+        let Ok(mut m) = <Hmac<Sha256> as Mac>::new_from_slice(self.key.expose_secret()) else {
             return String::new();
         };
-        for p in parts {
-            m.update(&(p.len() as u64).to_be_bytes());
-            m.update(p.as_bytes());
-        }
+        m.update(&framed(parts));
         hex::encode(m.finalize().into_bytes())
     }
 
@@ -59,6 +118,16 @@ impl Keys {
     pub fn token_hash(&self, purpose: &str, token: &str) -> String {
         self.mac(&[purpose, token])
     }
+}
+
+/// The parts, each prefixed with its length, so no two lists frame to the same bytes.
+fn framed(parts: &[&str]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for p in parts {
+        out.extend_from_slice(&(p.len() as u64).to_be_bytes());
+        out.extend_from_slice(p.as_bytes());
+    }
+    out
 }
 
 /// Constant-time equality of two stored hashes.
@@ -321,6 +390,33 @@ mod tests {
         ));
         // Length-prefixing keeps ("ab","c") and ("a","bc") apart.
         assert_ne!(k.mac(&["ab", "c"]), k.mac(&["a", "bc"]));
+    }
+
+    #[test]
+    fn sealed_payloads_open_only_with_the_same_secret_and_context() {
+        let k = Keys::new(&SecretString::from("x".repeat(32)));
+        let sealed = k.seal(&["a", "b"], b"code: 123456").unwrap_or_default();
+        assert_eq!(
+            k.open(&["a", "b"], &sealed).as_deref().map(Vec::as_slice),
+            Some(&b"code: 123456"[..])
+        );
+        assert!(!sealed.windows(6).any(|w| w == b"123456"));
+        // A fresh nonce each time: the same message never seals to the same bytes.
+        assert_ne!(
+            sealed,
+            k.seal(&["a", "b"], b"code: 123456").unwrap_or_default()
+        );
+        // Another row's context, another secret, or a flipped bit: nothing opens.
+        assert!(k.open(&["a", "c"], &sealed).is_none());
+        assert!(k.open(&["ab"], &sealed).is_none());
+        let other = Keys::new(&SecretString::from("y".repeat(32)));
+        assert!(other.open(&["a", "b"], &sealed).is_none());
+        let mut bent = sealed.clone();
+        if let Some(last) = bent.last_mut() {
+            *last ^= 1;
+        }
+        assert!(k.open(&["a", "b"], &bent).is_none());
+        assert!(k.open(&["a", "b"], &sealed[..10]).is_none());
     }
 
     #[tokio::test]

@@ -9,6 +9,7 @@ pub mod crypto;
 pub mod domain;
 pub mod error;
 pub mod extract;
+pub mod files;
 pub mod metrics;
 pub mod notify;
 pub mod openapi;

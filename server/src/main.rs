@@ -12,6 +12,7 @@ use server::startup::Application;
 use server::store::Store;
 
 fn main() -> ExitCode {
+    server::files::restrict_umask();
     let cli = Cli::parse();
     let config = match RawConfig::load_with(&cli.overrides()).and_then(RawConfig::parse) {
         Ok(c) => c,

@@ -42,7 +42,7 @@ pub fn load_secret(config: &Config) -> Result<SecretString, String> {
             path.display()
         )),
         Err(_) => {
-            std::fs::create_dir_all(&config.data_dir).map_err(|e| {
+            crate::files::private_dir(&config.data_dir).map_err(|e| {
                 format!(
                     "configuration error: PORTAL_DATA_DIR: cannot create {}: {e}",
                     config.data_dir.display()
@@ -63,14 +63,11 @@ pub fn load_secret(config: &Config) -> Result<SecretString, String> {
 
 fn write_private(path: &Path, content: &str) -> std::io::Result<()> {
     use std::io::Write;
-    let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        opts.mode(0o600);
-    }
-    opts.open(path)?.write_all(content.as_bytes())
+    crate::files::private_file_options()
+        .write(true)
+        .create_new(true)
+        .open(path)?
+        .write_all(content.as_bytes())
 }
 
 type SharedSender = Arc<dyn Sender>;
@@ -79,7 +76,12 @@ type SharedSender = Arc<dyn Sender>;
 pub fn senders(config: &Config) -> Result<(SharedSender, SharedSender), String> {
     let mailbox = config.data_dir.join("mailbox");
     let email: Arc<dyn Sender> = match &config.smtp_url {
-        Some(url) => Arc::new(Smtp::new(url, &config.mail_from, &config.public_host())?),
+        Some(url) => Arc::new(Smtp::new(
+            url,
+            config.smtp_tls,
+            &config.mail_from,
+            &config.public_host(),
+        )?),
         None => {
             tracing::warn!(dir = %mailbox.display(), "SMTP_URL is not set: emails are NOT delivered; they are logged and written to the dev mailbox");
             Arc::new(DevMailbox::new(mailbox.clone(), "email"))
@@ -98,6 +100,11 @@ pub fn senders(config: &Config) -> Result<(SharedSender, SharedSender), String> 
             from,
         )?),
         SmsProvider::Log => {
+            // The default provider is a development setting; on an address other machines
+            // reach it is most likely a production server whose users' codes land in its logs.
+            if !config.bind.ip().is_loopback() {
+                tracing::warn!(bind = %config.bind, "SMS_PROVIDER=log on an address other machines can reach: SMS verification codes are being LOGGED and written to the dev mailbox, not sent; anyone who reads the logs can reset those accounts (set SMS_PROVIDER=twilio)");
+            }
             tracing::warn!(dir = %mailbox.display(), "SMS_PROVIDER=log: text messages are NOT delivered; they are logged and written to the dev mailbox");
             Arc::new(DevMailbox::new(mailbox, "sms"))
         }
@@ -166,6 +173,7 @@ impl Application {
         let (stop_tx, stop_rx) = watch::channel(false);
         let outbox = Outbox {
             store: self.state.store.clone(),
+            keys: self.state.keys.clone(),
             clock: self.state.clock.clone(),
             email: self.email,
             sms: self.sms,

@@ -12,8 +12,12 @@ use secrecy::ExposeSecret;
 use url::Url;
 
 use super::{BoxFuture, Outgoing, SendError, Sender};
+use crate::config::SmtpTls;
 
-/// SMTP through lettre: `smtp://host:port` (STARTTLS when the server offers it),
+/// The audit kind of a message held back because the relay did not offer STARTTLS.
+pub const TLS_REFUSED: &str = "smtp_tls_refused";
+
+/// SMTP through lettre: `smtp://host:port` (STARTTLS as `PORTAL_SMTP_TLS` says),
 /// `smtps://user:pass@host:465` (implicit TLS).
 pub struct Smtp {
     route: Route,
@@ -42,6 +46,7 @@ struct Direct {
     host: String,
     port: u16,
     tls: TlsParameters,
+    policy: SmtpTls,
     credentials: Option<Credentials>,
     hello: ClientId,
     idle: std::sync::Mutex<Vec<AsyncSmtpConnection>>,
@@ -69,8 +74,43 @@ async fn within<T, E: std::fmt::Display>(
     }
 }
 
+/// Why a connection was not used.
+enum ConnectError {
+    Failed(String),
+    /// STARTTLS is required and the server did not offer it.
+    NoTls,
+}
+
 impl Direct {
-    async fn connect(&self) -> Result<AsyncSmtpConnection, String> {
+    async fn connect(&self) -> Result<AsyncSmtpConnection, ConnectError> {
+        let conn = self.open().await.map_err(ConnectError::Failed)?;
+        self.secure(conn).await
+    }
+
+    /// STARTTLS as the policy says, then AUTH: credentials go only where the policy allows.
+    async fn secure(
+        &self,
+        mut conn: AsyncSmtpConnection,
+    ) -> Result<AsyncSmtpConnection, ConnectError> {
+        match (self.policy, conn.can_starttls()) {
+            (SmtpTls::Required | SmtpTls::Opportunistic, true) => {
+                within("STARTTLS", conn.starttls(self.tls.clone(), &self.hello))
+                    .await
+                    .map_err(ConnectError::Failed)?;
+            }
+            // Dropped without QUIT, like any connection that will not be used.
+            (SmtpTls::Required, false) => return Err(ConnectError::NoTls),
+            (SmtpTls::Opportunistic, false) | (SmtpTls::None, _) => {}
+        }
+        if let Some(c) = &self.credentials {
+            within("AUTH", conn.auth(&[Mechanism::Plain, Mechanism::Login], c))
+                .await
+                .map_err(ConnectError::Failed)?;
+        }
+        Ok(conn)
+    }
+
+    async fn open(&self) -> Result<AsyncSmtpConnection, String> {
         let stream = within(
             "connect",
             tokio::net::TcpStream::connect((self.host.as_str(), self.port)),
@@ -79,19 +119,11 @@ impl Direct {
         stream
             .set_nodelay(true)
             .map_err(|e| format!("connect: {e}"))?;
-        let mut conn = within(
+        within(
             "greeting",
             AsyncSmtpConnection::connect_with_transport(Box::new(stream), &self.hello),
         )
-        .await?;
-        // Opportunistic STARTTLS: encrypt when the server offers it, as MTAs do.
-        if conn.can_starttls() {
-            within("STARTTLS", conn.starttls(self.tls.clone(), &self.hello)).await?;
-        }
-        if let Some(c) = &self.credentials {
-            within("AUTH", conn.auth(&[Mechanism::Plain, Mechanism::Login], c)).await?;
-        }
-        Ok(conn)
+        .await
     }
 
     async fn send(&self, m: &Message) -> Result<(), SendError> {
@@ -109,10 +141,29 @@ impl Direct {
         };
         let mut conn = match alive {
             Some(c) => c,
-            None => self
-                .connect()
-                .await
-                .map_err(|e| SendError::transient(format!("smtp {}: {e}", self.host)))?,
+            None => match self.connect().await {
+                Ok(c) => c,
+                Err(ConnectError::Failed(e)) => {
+                    return Err(SendError::transient(format!("smtp {}: {e}", self.host)))
+                }
+                // Transient: a stripping attacker may go away, and a relay fixed by its operator
+                // should get the queued codes while they are still valid. Each refusal is loud.
+                Err(ConnectError::NoTls) => {
+                    let message = format!(
+                        "smtp {}:{}: the server did not offer STARTTLS; nothing was sent \
+                         (PORTAL_SMTP_TLS=required{})",
+                        self.host,
+                        self.port,
+                        if self.credentials.is_some() {
+                            ", the default with credentials: they were not sent either"
+                        } else {
+                            ""
+                        }
+                    );
+                    tracing::error!(host = %self.host, port = self.port, "{message}");
+                    return Err(SendError::transient(message).alert(TLS_REFUSED));
+                }
+            },
         };
         let sent = tokio::time::timeout(TIMEOUT, conn.send(m.envelope(), &m.formatted())).await;
         match sent {
@@ -136,7 +187,13 @@ impl Direct {
 }
 
 impl Smtp {
-    pub fn new(url: &secrecy::SecretString, from: &str, public_host: &str) -> Result<Self, String> {
+    /// `tls` applies to `smtp://`; `smtps://` is always TLS from the first byte.
+    pub fn new(
+        url: &secrecy::SecretString,
+        tls: SmtpTls,
+        from: &str,
+        public_host: &str,
+    ) -> Result<Self, String> {
         let u = Url::parse(url.expose_secret()).map_err(|e| format!("SMTP_URL: {e}"))?;
         let host = u.host_str().ok_or("SMTP_URL: no host")?.to_string();
         let hello = ClientId::Domain(public_host.to_string());
@@ -160,6 +217,7 @@ impl Smtp {
             }
             _ => Route::Direct(Direct {
                 tls: TlsParameters::new(host.clone()).map_err(|e| format!("SMTP_URL: {e}"))?,
+                policy: tls,
                 port: u.port().unwrap_or(25),
                 host: host.clone(),
                 credentials,
@@ -240,9 +298,6 @@ impl DevMailbox {
 impl Sender for DevMailbox {
     fn send<'a>(&'a self, msg: &'a Outgoing) -> BoxFuture<'a, Result<(), SendError>> {
         Box::pin(async move {
-            tokio::fs::create_dir_all(&self.dir)
-                .await
-                .map_err(|e| SendError::transient(format!("dev mailbox: {e}")))?;
             let file = self
                 .dir
                 .join(format!("{}-{}.txt", self.channel, msg.idempotency_key));
@@ -250,9 +305,22 @@ impl Sender for DevMailbox {
                 "To: {}\nSubject: {}\n\n{}\n",
                 msg.recipient, msg.subject, msg.body_text
             );
-            tokio::fs::write(&file, content)
-                .await
-                .map_err(|e| SendError::transient(format!("dev mailbox: {e}")))?;
+            // Each file holds a live code: owner-only, like the database.
+            let dir = self.dir.clone();
+            let path = file.clone();
+            tokio::task::spawn_blocking(move || {
+                use std::io::Write;
+                crate::files::private_dir(&dir)?;
+                crate::files::private_file_options()
+                    .write(true)
+                    .create(true)
+                    .truncate(true)
+                    .open(&path)?
+                    .write_all(content.as_bytes())
+            })
+            .await
+            .map_err(|e| SendError::transient(format!("dev mailbox: {e}")))?
+            .map_err(|e| SendError::transient(format!("dev mailbox: {e}")))?;
             tracing::warn!(
                 target: "dev_mailbox",
                 channel = self.channel,

@@ -26,6 +26,10 @@ pub struct Outgoing {
 pub struct SendError {
     pub permanent: bool,
     pub message: String,
+    /// An audit kind when the failure is a security event rather than an outage (the sender
+    /// refused to expose a secret): the worker records it at once, at each attempt, instead of
+    /// only after the last one.
+    pub alert: Option<&'static str>,
 }
 
 impl SendError {
@@ -33,6 +37,7 @@ impl SendError {
         Self {
             permanent: false,
             message: message.into(),
+            alert: None,
         }
     }
 
@@ -40,6 +45,15 @@ impl SendError {
         Self {
             permanent: true,
             message: message.into(),
+            alert: None,
+        }
+    }
+
+    /// The same failure, recorded in the audit log as `kind` when it happens.
+    pub fn alert(self, kind: &'static str) -> Self {
+        Self {
+            alert: Some(kind),
+            ..self
         }
     }
 }

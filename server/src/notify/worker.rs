@@ -12,6 +12,7 @@ use tokio::sync::{watch, Notify};
 
 use super::{Outgoing, SendError, Sender};
 use crate::clock::Clock;
+use crate::crypto::Keys;
 use crate::store::outbox::{self, Channel, Claimed};
 use crate::store::{audit, Store};
 
@@ -28,6 +29,8 @@ const POLL: Duration = Duration::from_millis(500);
 #[derive(Clone)]
 pub struct Outbox {
     pub store: Store,
+    /// Opens the sealed payloads.
+    pub keys: Keys,
     pub clock: Arc<dyn Clock>,
     pub email: Arc<dyn Sender>,
     pub sms: Arc<dyn Sender>,
@@ -82,19 +85,27 @@ impl Outbox {
         let now = self.clock.now();
         let claimed = {
             let mut c = self.store.conn().await?;
-            outbox::claim(&mut c, now, LEASE_SECS).await?
+            outbox::claim(&mut c, &self.keys, now, LEASE_SECS).await?
         };
         let Some(m) = claimed else { return Ok(false) };
         let sender = match m.channel {
             Channel::Email => &self.email,
             Channel::Sms => &self.sms,
         };
+        let Some(content) = &m.content else {
+            // No retry can help; failing it erases the payload and audits why.
+            let e = SendError::permanent(
+                "the payload does not open: it was queued under another PORTAL_SECRET, or altered",
+            );
+            self.settle(&m, "outbox", Err(e)).await?;
+            return Ok(true);
+        };
         let out = Outgoing {
             idempotency_key: m.idempotency_key.clone(),
             recipient: m.recipient.clone(),
-            subject: m.subject.clone(),
-            body_text: m.body_text.clone(),
-            body_html: m.body_html.clone(),
+            subject: content.subject.clone(),
+            body_text: content.body_text.clone(),
+            body_html: content.body_html.clone(),
         };
         let result = sender.send(&out).await;
         self.settle(&m, sender.name(), result).await?;
@@ -109,6 +120,26 @@ impl Outbox {
     ) -> Result<(), sqlx::Error> {
         let now = self.clock.now();
         let mut c = self.store.conn().await?;
+        if let Err(SendError {
+            alert: Some(kind),
+            message,
+            ..
+        }) = &result
+        {
+            let detail = format!("{} via {via}: {message}", m.channel.as_str());
+            audit::record(
+                &mut c,
+                &audit::Event {
+                    kind,
+                    account_id: m.account_id,
+                    target_user_id: m.user_id,
+                    detail: Some(&detail),
+                    ..Default::default()
+                },
+                now,
+            )
+            .await?;
+        }
         match result {
             Ok(()) => {
                 outbox::mark_sent(&mut c, m.id, now).await?;

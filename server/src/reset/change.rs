@@ -113,6 +113,7 @@ pub async fn change_password(
     };
     outbox::enqueue(
         tx,
+        keys,
         &NewMessage {
             idempotency_key: new_token(),
             channel: Channel::Email,

@@ -330,6 +330,7 @@ pub(crate) async fn send_reset(
     .await?;
     outbox::enqueue(
         &mut tx,
+        &st.keys,
         &NewMessage {
             idempotency_key: new_token(),
             channel: Channel::Email,

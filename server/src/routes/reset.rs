@@ -273,6 +273,7 @@ async fn issue_code(
         };
         outbox::enqueue(
             &mut tx,
+            &st.keys,
             &NewMessage {
                 idempotency_key: new_token(),
                 channel: d.channel,
@@ -574,6 +575,7 @@ async fn sso_notice(
     );
     outbox::enqueue(
         c,
+        &st.keys,
         &NewMessage {
             idempotency_key: new_token(),
             channel: Channel::Email,

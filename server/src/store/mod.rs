@@ -38,7 +38,9 @@ impl Store {
     /// Connects and applies the pragmas SQLite needs to serve concurrent requests safely: WAL so
     /// readers never wait for the writer, a busy timeout instead of instant "database is locked",
     /// foreign keys on, and `synchronous=NORMAL`, which in WAL mode stays durable across
-    /// application crashes (a power cut may lose the last transactions, never corrupt).
+    /// application crashes (a power cut may lose the last transactions, never corrupt). And
+    /// `secure_delete`, so what is deleted or overwritten (an erased outbox payload, a consumed
+    /// grant) is zeroed in the file instead of lingering in free pages for a backup to keep.
     pub async fn connect(url: &str) -> Result<Self, sqlx::Error> {
         sqlx::any::install_default_drivers();
         let backend = if url.starts_with("sqlite:") {
@@ -50,9 +52,17 @@ impl Store {
             if let Some(path) = sqlite_path(url) {
                 if let Some(dir) = std::path::Path::new(&path).parent() {
                     if !dir.as_os_str().is_empty() {
-                        std::fs::create_dir_all(dir).map_err(sqlx::Error::Io)?;
+                        crate::files::private_dir(dir).map_err(sqlx::Error::Io)?;
                     }
                 }
+                // Created empty and owner-only before SQLite opens it: SQLite gives the `-wal`
+                // and `-shm` files the database file's mode, whatever the process umask.
+                crate::files::private_file_options()
+                    .write(true)
+                    .create(true)
+                    .truncate(false)
+                    .open(&path)
+                    .map_err(sqlx::Error::Io)?;
             }
         }
         let opts: AnyConnectOptions = url.parse()?;
@@ -78,7 +88,8 @@ impl Store {
                     if backend == Backend::Sqlite {
                         conn.execute(
                             "PRAGMA journal_mode=WAL; PRAGMA busy_timeout=5000; \
-                             PRAGMA foreign_keys=ON; PRAGMA synchronous=NORMAL;",
+                             PRAGMA foreign_keys=ON; PRAGMA synchronous=NORMAL; \
+                             PRAGMA secure_delete=ON;",
                         )
                         .await?;
                     }

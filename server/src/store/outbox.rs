@@ -1,9 +1,18 @@
 //! The notification outbox: messages written in the same transaction as what they announce, sent
 //! later by the worker, claimed with a lease so several instances never send one twice at once.
+//!
+//! A message's content (subject and bodies, which carry live codes and links) is stored only
+//! sealed under a key derived from `PORTAL_SECRET`, and erased once the message is sent or given
+//! up: a database backup, a copy of SQLite's WAL or a replica shows who was written to, never
+//! what (OWASP Forgot Password Cheat Sheet: reset tokens are secrets at rest too). The key never
+//! leaves this module's callers' `Keys`, so sealing and opening happen here and nowhere else.
 
+use base64::Engine;
+use serde::{Deserialize, Serialize};
 use sqlx::Row;
 
 use super::Conn;
+use crate::crypto::Keys;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Channel {
@@ -35,17 +44,69 @@ pub struct NewMessage {
     pub user_id: Option<i64>,
 }
 
-pub async fn enqueue(c: &mut Conn, m: &NewMessage, now: i64) -> Result<i64, sqlx::Error> {
+/// What is sealed: everything a message says.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Content {
+    pub subject: String,
+    pub body_text: String,
+    pub body_html: String,
+}
+
+/// The sealed content is bound to its row's key, channel and recipient, so a payload copied into
+/// another row (to send someone else's code to an address of one's choosing) does not open.
+fn context<'a>(idempotency_key: &'a str, channel: Channel, recipient: &'a str) -> [&'a str; 4] {
+    ["outbox-v1", idempotency_key, channel.as_str(), recipient]
+}
+
+fn seal(keys: &Keys, m: &NewMessage) -> Result<String, sqlx::Error> {
+    let content = Content {
+        subject: m.subject.clone(),
+        body_text: m.body_text.clone(),
+        body_html: m.body_html.clone(),
+    };
+    let plain = secrecy::zeroize::Zeroizing::new(
+        serde_json::to_vec(&content).map_err(|e| sqlx::Error::Encode(Box::new(e)))?,
+    );
+    let sealed = keys
+        .seal(
+            &context(&m.idempotency_key, m.channel, &m.recipient),
+            &plain,
+        )
+        .map_err(|e| sqlx::Error::Encode(e.into()))?;
+    Ok(base64::engine::general_purpose::STANDARD.encode(sealed))
+}
+
+fn open(
+    keys: &Keys,
+    key: &str,
+    channel: Channel,
+    recipient: &str,
+    payload: &str,
+) -> Option<Content> {
+    let sealed = base64::engine::general_purpose::STANDARD
+        .decode(payload)
+        .ok()?;
+    let plain = keys.open(&context(key, channel, recipient), &sealed)?;
+    serde_json::from_slice(&plain).ok()
+}
+
+/// Queues `m`, its content sealed with `keys`.
+pub async fn enqueue(
+    c: &mut Conn,
+    keys: &Keys,
+    m: &NewMessage,
+    now: i64,
+) -> Result<i64, sqlx::Error> {
+    let payload = seal(keys, m)?;
+    // The plaintext columns predate the payload (migration 0003) and stay empty.
     sqlx::query_scalar(
-        "INSERT INTO outbox (idempotency_key, channel, recipient, subject, body_text, body_html, account_id, user_id, created_at, next_attempt_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) RETURNING id",
+        "INSERT INTO outbox (idempotency_key, channel, recipient, subject, body_text, body_html, payload, account_id, user_id, created_at, next_attempt_at) \
+         VALUES ($1, $2, $3, '', '', '', $4, $5, $6, $7, $7) RETURNING id",
     )
     .bind(&m.idempotency_key)
     .bind(m.channel.as_str())
     .bind(&m.recipient)
-    .bind(&m.subject)
-    .bind(&m.body_text)
-    .bind(&m.body_html)
+    .bind(payload)
     .bind(m.account_id)
     .bind(m.user_id)
     .bind(now)
@@ -60,9 +121,8 @@ pub struct Claimed {
     pub idempotency_key: String,
     pub channel: Channel,
     pub recipient: String,
-    pub subject: String,
-    pub body_text: String,
-    pub body_html: String,
+    /// `None` when the payload does not open: sealed under another `PORTAL_SECRET`, or altered.
+    pub content: Option<Content>,
     pub account_id: Option<i64>,
     pub user_id: Option<i64>,
     /// Attempts including this one.
@@ -74,6 +134,7 @@ pub struct Claimed {
 /// on the locked row; SQLite serialises writers).
 pub async fn claim(
     c: &mut Conn,
+    keys: &Keys,
     now: i64,
     lease_secs: i64,
 ) -> Result<Option<Claimed>, sqlx::Error> {
@@ -83,26 +144,35 @@ pub async fn claim(
                      AND next_attempt_at <= $2 AND (locked_until IS NULL OR locked_until <= $2) \
                      ORDER BY next_attempt_at, id LIMIT 1) \
          AND sent_at IS NULL AND failed_at IS NULL AND (locked_until IS NULL OR locked_until <= $2) \
-         RETURNING id, idempotency_key, channel, recipient, subject, body_text, body_html, account_id, user_id, attempts",
+         RETURNING id, idempotency_key, channel, recipient, payload, subject, body_text, body_html, account_id, user_id, attempts",
     )
     .bind(now + lease_secs)
     .bind(now)
     .fetch_optional(&mut *c)
     .await?;
     row.map(|r| {
-        let channel: String = r.try_get("channel")?;
+        let channel = if r.try_get::<String, _>("channel")? == "sms" {
+            Channel::Sms
+        } else {
+            Channel::Email
+        };
+        let idempotency_key: String = r.try_get("idempotency_key")?;
+        let recipient: String = r.try_get("recipient")?;
+        let content = match r.try_get::<Option<String>, _>("payload")? {
+            Some(p) => open(keys, &idempotency_key, channel, &recipient, &p),
+            // Queued before payloads were sealed: sent as it was, then erased like the rest.
+            None => Some(Content {
+                subject: r.try_get("subject")?,
+                body_text: r.try_get("body_text")?,
+                body_html: r.try_get("body_html")?,
+            }),
+        };
         Ok(Claimed {
             id: r.try_get("id")?,
-            idempotency_key: r.try_get("idempotency_key")?,
-            channel: if channel == "sms" {
-                Channel::Sms
-            } else {
-                Channel::Email
-            },
-            recipient: r.try_get("recipient")?,
-            subject: r.try_get("subject")?,
-            body_text: r.try_get("body_text")?,
-            body_html: r.try_get("body_html")?,
+            idempotency_key,
+            channel,
+            recipient,
+            content,
             account_id: r.try_get("account_id")?,
             user_id: r.try_get("user_id")?,
             attempts: u32::try_from(r.try_get::<i64, _>("attempts")?).unwrap_or(u32::MAX),
@@ -111,10 +181,10 @@ pub async fn claim(
     .transpose()
 }
 
-/// Sent: the bodies (which may hold a code) are wiped, the row stays as a record.
+/// Sent: the content (which may hold a code) is erased, the row stays as a record.
 pub async fn mark_sent(c: &mut Conn, id: i64, now: i64) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "UPDATE outbox SET sent_at = $1, locked_until = NULL, body_text = '', body_html = '', last_error = NULL WHERE id = $2",
+        "UPDATE outbox SET sent_at = $1, locked_until = NULL, payload = NULL, subject = '', body_text = '', body_html = '', last_error = NULL WHERE id = $2",
     )
     .bind(now)
     .bind(id)
@@ -138,9 +208,10 @@ pub async fn mark_retry(
     Ok(())
 }
 
+/// Given up: the content is erased as when sent; the error stays for the audit trail.
 pub async fn mark_failed(c: &mut Conn, id: i64, now: i64, error: &str) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "UPDATE outbox SET failed_at = $1, locked_until = NULL, last_error = $2, body_text = '', body_html = '' WHERE id = $3",
+        "UPDATE outbox SET failed_at = $1, locked_until = NULL, last_error = $2, payload = NULL, subject = '', body_text = '', body_html = '' WHERE id = $3",
     )
     .bind(now)
     .bind(error)

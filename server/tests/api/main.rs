@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod admin;
+mod at_rest;
 mod attacks;
 mod faults;
 mod helpers;
@@ -13,6 +14,7 @@ mod robustness;
 mod security;
 mod security_review;
 mod session;
+mod smtp_tls;
 
 #[test]
 fn the_suite_says_which_database_it_runs_on() {
