@@ -88,6 +88,9 @@ pub struct RawConfig {
     pub trusted_proxies: Option<String>,
     /// Which header those proxies write the client address into.
     pub client_ip_header: String,
+    /// Bearer token `/metrics` asks for.
+    #[serde(deserialize_with = "text")]
+    pub metrics_token: Option<String>,
 }
 
 impl Default for RawConfig {
@@ -128,6 +131,7 @@ impl Default for RawConfig {
             outbox_workers: 4,
             trusted_proxies: None,
             client_ip_header: "x-forwarded-for".into(),
+            metrics_token: None,
         }
     }
 }
@@ -202,6 +206,8 @@ pub struct Config {
     /// Peers whose forwarding header names the client (default: none, the TCP peer is the client).
     pub trusted_proxies: Vec<ipnet::IpNet>,
     pub client_ip_header: ClientIpHeader,
+    /// When set, `/metrics` answers only to `Authorization: Bearer <token>`.
+    pub metrics_token: Option<SecretString>,
 }
 
 /// A setting that cannot be used; `Display` is the one line start-up prints.
@@ -501,6 +507,15 @@ impl RawConfig {
             outbox_workers: self.outbox_workers.max(1),
             trusted_proxies,
             client_ip_header,
+            metrics_token: match self.metrics_token.filter(|t| !t.is_empty()) {
+                Some(t) if t.len() < 16 => {
+                    return Err(err(
+                        "PORTAL_METRICS_TOKEN",
+                        "must be at least 16 characters",
+                    ))
+                }
+                t => t.map(SecretString::from),
+            },
         })
     }
 }

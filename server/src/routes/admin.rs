@@ -297,6 +297,7 @@ pub(crate) async fn send_reset(
         u64::try_from(ttl).unwrap_or(0),
         &auth::utc(now + ttl),
     );
+    let ident_key = st.keys.mac(&["ident", &t.email.to_lowercase()]);
     let mut tx = st.store.begin().await?;
     // A flow no browser holds: only the link reaches it, and it signs nobody in.
     let flow_id = q::insert_flow(
@@ -309,6 +310,7 @@ pub(crate) async fn send_reset(
             lang: lang.as_str(),
             expires_at: now + ttl,
             next_resend_at: now,
+            ident_key: &ident_key,
         },
         now,
     )
@@ -324,6 +326,7 @@ pub(crate) async fn send_reset(
             code_hash: &st.keys.code_hash(Some(t.id), &new_token()),
             link_hash: &st.keys.token_hash("reset-link", &link),
             expires_at: now + ttl,
+            ident_key: &ident_key,
         },
         now,
     )

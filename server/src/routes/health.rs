@@ -39,17 +39,48 @@ async fn readyz(State(st): State<AppState>) -> impl IntoResponse {
     )
 }
 
-async fn metrics(State(st): State<AppState>) -> impl IntoResponse {
+///
+/// The counters move with real accounts' mail, so in hidden mode they would tell an attacker
+/// which addresses exist: with `PORTAL_METRICS_TOKEN` set, a scraper must send it as a bearer
+/// token; without one, hidden mode serves no metrics at all.
+async fn metrics(
+    State(st): State<AppState>,
+    headers: axum::http::HeaderMap,
+) -> Result<impl IntoResponse, crate::error::ApiError> {
+    use secrecy::ExposeSecret;
+    match &st.config.metrics_token {
+        Some(token) => {
+            let given = headers
+                .get(axum::http::header::AUTHORIZATION)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.strip_prefix("Bearer "))
+                .unwrap_or_default();
+            if !crate::crypto::same(given, token.expose_secret()) {
+                return Err(crate::error::ApiError::new(
+                    StatusCode::UNAUTHORIZED,
+                    "unauthenticated",
+                    "Send the metrics token as Authorization: Bearer <PORTAL_METRICS_TOKEN>.",
+                ));
+            }
+        }
+        None if st.config.hide_account_existence => {
+            return Err(crate::error::ApiError::not_found(
+                "not_found",
+                "Metrics are served only with PORTAL_METRICS_TOKEN set when account existence is hidden.",
+            ));
+        }
+        None => {}
+    }
     let now = st.now();
     let (depth, oldest) = match st.store.conn().await {
         Ok(mut c) => outbox::depth(&mut c, now).await.unwrap_or((-1, -1)),
         Err(_) => (-1, -1),
     };
-    (
+    Ok((
         [(
             axum::http::header::CONTENT_TYPE,
             "application/openmetrics-text; version=1.0.0; charset=utf-8",
         )],
         st.metrics.render(depth, oldest),
-    )
+    ))
 }

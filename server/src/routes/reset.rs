@@ -195,6 +195,8 @@ struct Delivery {
     /// The full address or E.164 number; only the outbox sees it.
     recipient: String,
     masked: String,
+    /// The keyed hash of the identifier as typed: what the per-identity caps count under.
+    ident_key: String,
 }
 
 /// Writes a new code for `user` (or a decoy code that nobody knows when `user` is `None`), kills
@@ -233,6 +235,7 @@ async fn issue_code(
                     lang: lang.as_str(),
                     expires_at: now + ttl,
                     next_resend_at: now + i64::try_from(cooldown_secs(base, 0)).unwrap_or(60),
+                    ident_key: &d.ident_key,
                 },
                 now,
             )
@@ -250,6 +253,7 @@ async fn issue_code(
             code_hash: &st.keys.code_hash(uid, &code),
             link_hash: &st.keys.token_hash("reset-link", &link),
             expires_at: now + ttl,
+            ident_key: &d.ident_key,
         },
         now,
     )
@@ -310,64 +314,109 @@ async fn issue_code(
 }
 
 /// The abuse caps on SMS (SMS pumping: OWASP Forgot Password Cheat Sheet, "SMS": limit per
-/// number, per range and overall; only send to countries the business serves).
+/// number, per range and overall; only send to countries the business serves). A decoy flow
+/// counts exactly like a real one, so in hidden mode a cap says nothing about whether a number
+/// belongs to an account. The number is counted under its keyed hash (`ident_key`); the range
+/// (`prefix`) is known when the flow starts, and resends are held by the number's and the
+/// global caps.
+#[allow(clippy::too_many_arguments)]
 async fn sms_caps(
     st: &AppState,
     c: &mut Conn,
-    e164: &str,
-    prefix: &str,
-    user: &User,
+    ident_key: &str,
+    prefix: Option<&str>,
+    user: Option<&User>,
     client: &Client,
     now: i64,
 ) -> ApiResult<()> {
     let cfg = &st.config;
-    let checks = [
+    let mut checks = vec![
         (
             "sms_number_hour",
-            format!("sms_num_h:{e164}"),
+            format!("sms_num_h:{ident_key}"),
             cfg.sms_per_number_hour,
             3600,
         ),
         (
             "sms_number_day",
-            format!("sms_num_d:{e164}"),
+            format!("sms_num_d:{ident_key}"),
             cfg.sms_per_number_day,
             86_400,
         ),
-        (
+    ];
+    if let Some(prefix) = prefix {
+        checks.push((
             "sms_prefix_hour",
             format!("sms_prefix_h:{prefix}"),
             cfg.sms_per_prefix_hour,
             3600,
-        ),
-        (
-            "sms_global_hour",
-            "sms_global_h".to_string(),
-            cfg.sms_global_hour,
-            3600,
-        ),
-    ];
+        ));
+    }
+    checks.push((
+        "sms_global_hour",
+        "sms_global_h".to_string(),
+        cfg.sms_global_hour,
+        3600,
+    ));
     for (name, bucket, max, window) in checks {
         if let Err(e) = cap(st, c, name, &bucket, max, window, now).await {
-            audit::record(
-                c,
-                &audit::Event {
-                    kind: "sms_blocked",
-                    account_id: Some(user.account_id),
-                    target_user_id: Some(user.id),
-                    ip: Some(&client.ip),
-                    user_agent: Some(&client.user_agent),
-                    detail: Some(name),
-                    ..Default::default()
-                },
-                now,
-            )
-            .await?;
+            if let Some(user) = user {
+                audit::record(
+                    c,
+                    &audit::Event {
+                        kind: "sms_blocked",
+                        account_id: Some(user.account_id),
+                        target_user_id: Some(user.id),
+                        ip: Some(&client.ip),
+                        user_agent: Some(&client.user_agent),
+                        detail: Some(name),
+                        ..Default::default()
+                    },
+                    now,
+                )
+                .await?;
+            }
             tracing::warn!(limit = name, "SMS refused by an abuse cap");
             return Err(e);
         }
     }
     Ok(())
+}
+
+/// What the guessing block counts under: the account for a real flow, the identifier typed for
+/// a decoy (so in hidden mode a decoy is blocked exactly when a real account would be).
+fn block_key(flow_user: Option<i64>, ident_key: &str) -> String {
+    match flow_user {
+        Some(uid) => format!("user:{uid}"),
+        None => format!("id:{ident_key}"),
+    }
+}
+
+/// The identity key of a flow (older flows without one count per flow).
+fn flow_ident_key(st: &AppState, flow: &Flow) -> String {
+    flow.ident_key
+        .clone()
+        .unwrap_or_else(|| st.keys.mac(&["flow", &flow.id.to_string()]))
+}
+
+/// Refuses while the block is on: an hour after too many wrong codes.
+async fn check_blocked(st: &AppState, c: &mut Conn, key: &str, now: i64) -> ApiResult<()> {
+    match limits::check(
+        c,
+        &format!("reset_block:{key}"),
+        1,
+        i64::try_from(rules::ACCOUNT_BLOCK_SECS).unwrap_or(3600),
+        now,
+    )
+    .await?
+    {
+        Verdict::Allowed => Ok(()),
+        Verdict::Refused { retry_after } => Err(reset_blocked(
+            st,
+            now + i64::try_from(retry_after).unwrap_or(3600),
+            now,
+        )),
+    }
 }
 
 #[tracing::instrument(skip_all, fields(ip = %client.ip))]
@@ -413,19 +462,6 @@ pub(crate) async fn start(
         Identifier::Phone(p) => users::by_phone(&mut c, p.e164()).await?,
     }
     .filter(|u| u.active);
-    let delivery = match &ident {
-        Identifier::Email(e) => Delivery {
-            channel: Channel::Email,
-            recipient: e.as_str().to_string(),
-            masked: e.masked(),
-        },
-        Identifier::Phone(p) => Delivery {
-            channel: Channel::Sms,
-            recipient: p.e164().to_string(),
-            masked: p.masked(),
-        },
-    };
-    let hide = st.config.hide_account_existence;
     // The per-identity caps are keyed by what was typed, so a decoy answer does the same work.
     let ident_key = st.keys.mac(&[
         "ident",
@@ -436,17 +472,26 @@ pub(crate) async fn start(
     ]);
     // The code goes to the address on file, never to the text as typed: a lookup that folds
     // case (or Unicode) must not let "ADMİN@…" receive admin@…'s code at another mailbox.
-    let delivery = match (&user, delivery.channel) {
-        (Some(u), Channel::Email) => Delivery {
-            recipient: u.email.clone(),
-            ..delivery
+    let delivery = match (&ident, &user) {
+        (Identifier::Email(e), u) => Delivery {
+            channel: Channel::Email,
+            recipient: u
+                .as_ref()
+                .map_or_else(|| e.as_str().to_string(), |u| u.email.clone()),
+            masked: e.masked(),
+            ident_key: ident_key.clone(),
         },
-        (Some(u), Channel::Sms) => Delivery {
-            recipient: u.phone.clone().unwrap_or(delivery.recipient),
-            ..delivery
+        (Identifier::Phone(p), u) => Delivery {
+            channel: Channel::Sms,
+            recipient: u
+                .as_ref()
+                .and_then(|u| u.phone.clone())
+                .unwrap_or_else(|| p.e164().to_string()),
+            masked: p.masked(),
+            ident_key: ident_key.clone(),
         },
-        (None, _) => delivery,
     };
+    let hide = st.config.hide_account_existence;
     let user = match user {
         Some(u) if u.sign_in_method == SignInMethod::Password => Some(u),
         Some(u) if !hide => {
@@ -483,6 +528,16 @@ pub(crate) async fn start(
         }
         None => None,
     };
+    // From here on a decoy takes exactly the steps a real flow takes: the same caps, counted
+    // the same way, so no answer tells them apart (OWASP Forgot Password Cheat Sheet:
+    // "consistent responses" for existent and non-existent accounts).
+    check_blocked(
+        &st,
+        &mut c,
+        &block_key(user.as_ref().map(|u| u.id), &ident_key),
+        now,
+    )
+    .await?;
     cap(
         &st,
         &mut c,
@@ -503,13 +558,17 @@ pub(crate) async fn start(
         now,
     )
     .await?;
-    if let Some(u) = &user {
-        if let Some(until) = u.reset_blocked_until.filter(|t| *t > now) {
-            return Err(reset_blocked(&st, until, now));
-        }
-        if let Identifier::Phone(p) = &ident {
-            sms_caps(&st, &mut c, p.e164(), &p.prefix(), u, &client, now).await?;
-        }
+    if let Identifier::Phone(p) = &ident {
+        sms_caps(
+            &st,
+            &mut c,
+            &ident_key,
+            Some(&p.prefix()),
+            user.as_ref(),
+            &client,
+            now,
+        )
+        .await?;
     }
     drop(c);
     let (flow_id, token) = issue_code(
@@ -658,17 +717,9 @@ pub(crate) async fn resend(
     if flow.user_id.is_some() && user.is_none() {
         return Err(no_flow());
     }
-    let ident_key = match &user {
-        Some(u) => st.keys.mac(&[
-            "ident",
-            &if flow.channel == "sms" {
-                u.phone.clone().unwrap_or_default()
-            } else {
-                u.email.to_lowercase()
-            },
-        ]),
-        None => st.keys.mac(&["flow", &flow.id.to_string()]),
-    };
+    // The same identity key, block and caps for a decoy as for a real flow (hidden mode).
+    let ident_key = flow_ident_key(&st, &flow);
+    check_blocked(&st, &mut c, &block_key(flow.user_id, &ident_key), now).await?;
     cap(
         &st,
         &mut c,
@@ -695,23 +746,15 @@ pub(crate) async fn resend(
         (Some(u), Channel::Sms) => u.phone.clone().ok_or_else(no_flow)?,
         (None, _) => String::new(),
     };
-    if let Some(u) = &user {
-        if let Some(until) = u.reset_blocked_until.filter(|t| *t > now) {
-            return Err(reset_blocked(&st, until, now));
-        }
-        if channel == Channel::Sms {
-            if let Some(p) =
-                crate::domain::identifier::PhoneNumber::parse(&recipient, st.config.default_region)
-            {
-                sms_caps(&st, &mut c, p.e164(), &p.prefix(), u, &client, now).await?;
-            }
-        }
+    if channel == Channel::Sms {
+        sms_caps(&st, &mut c, &ident_key, None, user.as_ref(), &client, now).await?;
     }
     drop(c);
     let d = Delivery {
         channel,
         recipient,
         masked: flow.destination.clone(),
+        ident_key,
     };
     issue_code(
         &st,
@@ -768,13 +811,9 @@ pub(crate) async fn verify(
         Some(uid) => users::by_id(&mut c, uid).await?,
         None => None,
     };
-    if let Some(until) = user
-        .as_ref()
-        .and_then(|u| u.reset_blocked_until)
-        .filter(|t| *t > now)
-    {
-        return Err(reset_blocked(&st, until, now));
-    }
+    let ident_key = flow_ident_key(&st, &flow);
+    let key = block_key(flow.user_id, &ident_key);
+    check_blocked(&st, &mut c, &key, now).await?;
     let stored = q::latest_code(&mut c, flow.id).await?.ok_or_else(expired)?;
     match code_state(
         stored.expires_at,
@@ -787,8 +826,18 @@ pub(crate) async fn verify(
         CodeState::Exhausted => return Err(exhausted()),
         CodeState::Expired | CodeState::Used => return Err(expired()),
     }
+    // This guess takes its place in the day's window before the code is compared, so parallel
+    // guesses cannot all pass a count that is only raised afterwards.
+    let Some(guess) = take_guess(&mut c, &key, now).await? else {
+        // No place left in the window, or other guesses hold the last places right now: this
+        // one is not compared. Only a wrong answer within the allowance starts the block, so a
+        // burst of right codes (a double click) never blocks anyone.
+        st.metrics.refused("verify_account");
+        return Err(ApiError::too_many(1));
+    };
     if same(&st.keys.code_hash(stored.user_id, &code), &stored.code_hash) {
         let mut tx = st.store.begin_on(&mut c).await?;
+        limits::release(&mut tx, &guess.slot).await?;
         if !q::consume_code(&mut tx, stored.id, rules::MAX_ATTEMPTS, now).await? {
             return Err(expired());
         }
@@ -817,13 +866,11 @@ pub(crate) async fn verify(
         let flow = q::flow_by_id(&mut c, flow.id).await?.ok_or_else(no_flow)?;
         return Ok(axum::Json(describe(&st, &mut c, &flow, now).await?).into_response());
     }
-    // A wrong guess: count it on the code and on the account.
+    // A wrong guess: count it on the code (5 per code) and, above, in the account's day.
     let used = q::wrong_guess(&mut c, stored.id, rules::MAX_ATTEMPTS)
         .await?
         .unwrap_or(rules::MAX_ATTEMPTS);
     if let Some(u) = &user {
-        let bucket = format!("verify_fail_user:{}", u.id);
-        limits::record(&mut c, &bucket, now).await?;
         audit::record(
             &mut c,
             &audit::Event {
@@ -837,29 +884,10 @@ pub(crate) async fn verify(
             now,
         )
         .await?;
-        if limits::count(&mut c, &bucket, 86_400, now).await?
-            >= i64::from(rules::ACCOUNT_FAILURES_PER_DAY)
-        {
-            let until = now + i64::try_from(rules::ACCOUNT_BLOCK_SECS).unwrap_or(3600);
-            let mut tx = st.store.begin_on(&mut c).await?;
-            users::block_resets(&mut tx, u.id, until).await?;
-            q::revoke_user_codes(&mut tx, u.id, now).await?;
-            audit::record(
-                &mut tx,
-                &audit::Event {
-                    kind: "reset_blocked",
-                    account_id: Some(u.account_id),
-                    target_user_id: Some(u.id),
-                    ip: Some(&client.ip),
-                    detail: Some("too many failed verifications in 24 hours"),
-                    ..Default::default()
-                },
-                now,
-            )
-            .await?;
-            tx.commit().await?;
-            return Err(reset_blocked(&st, until, now));
-        }
+    }
+    if guess.last {
+        block(&st, &mut c, &flow, user.as_ref(), &key, &client, now).await?;
+        return Err(blocked_for_an_hour(&st, now));
     }
     let left = rules::MAX_ATTEMPTS.saturating_sub(used);
     if left == 0 {
@@ -875,6 +903,89 @@ pub(crate) async fn verify(
     .field("code");
     e.body.attempts_left = Some(left);
     Err(e)
+}
+
+/// A guess's place in the window of wrong codes.
+struct Guess {
+    slot: limits::Slot,
+    /// A wrong answer to this guess starts the block.
+    last: bool,
+}
+
+/// The guessing bound (NIST SP 800-63B-4 3.2.2: limit failed attempts): 10 wrong codes per
+/// account (or, for a decoy, per identifier) in 24 hours, then resets pause for an hour; after
+/// that one guess an hour, each wrong one pausing another hour. `None` when no guess is left.
+async fn take_guess(c: &mut Conn, key: &str, now: i64) -> ApiResult<Option<Guess>> {
+    let max = rules::ACCOUNT_FAILURES_PER_DAY;
+    if let Ok(slot) = limits::reserve(c, &format!("verify_fail:{key}"), max, 86_400, now).await? {
+        let last = slot.count >= i64::from(max);
+        return Ok(Some(Guess { slot, last }));
+    }
+    // The day's allowance is used up. Right after the block starts, parallel guesses find no
+    // block yet: they are refused. Once a block has run its hour, one guess an hour.
+    let hour = i64::try_from(rules::ACCOUNT_BLOCK_SECS).unwrap_or(3600);
+    let marker = format!("reset_block:{key}");
+    if limits::count(c, &marker, 86_400, now).await? == 0
+        || limits::count(c, &marker, hour, now).await? > 0
+    {
+        return Ok(None);
+    }
+    Ok(
+        match limits::reserve(c, &format!("verify_after_block:{key}"), 1, hour, now).await? {
+            Ok(slot) => Some(Guess { slot, last: true }),
+            Err(_) => None,
+        },
+    )
+}
+
+/// Starts the hour's pause: every live code of the account (or of the identifier's decoys) is
+/// killed, so a real and a decoy flow look the same afterwards too.
+async fn block(
+    st: &AppState,
+    c: &mut Conn,
+    flow: &Flow,
+    user: Option<&User>,
+    key: &str,
+    client: &Client,
+    now: i64,
+) -> ApiResult<()> {
+    let until = now + i64::try_from(rules::ACCOUNT_BLOCK_SECS).unwrap_or(3600);
+    let mut tx = st.store.begin_on(c).await?;
+    limits::record(&mut tx, &format!("reset_block:{key}"), now).await?;
+    match user {
+        Some(u) => {
+            users::block_resets(&mut tx, u.id, until).await?;
+            q::revoke_user_codes(&mut tx, u.id, now).await?;
+            audit::record(
+                &mut tx,
+                &audit::Event {
+                    kind: "reset_blocked",
+                    account_id: Some(u.account_id),
+                    target_user_id: Some(u.id),
+                    ip: Some(&client.ip),
+                    detail: Some("too many failed verifications in 24 hours"),
+                    ..Default::default()
+                },
+                now,
+            )
+            .await?;
+        }
+        None => {
+            if let Some(ident) = &flow.ident_key {
+                q::revoke_decoy_codes(&mut tx, ident, now).await?;
+            }
+        }
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+fn blocked_for_an_hour(st: &AppState, now: i64) -> ApiError {
+    reset_blocked(
+        st,
+        now + i64::try_from(rules::ACCOUNT_BLOCK_SECS).unwrap_or(3600),
+        now,
+    )
 }
 
 fn exhausted() -> ApiError {

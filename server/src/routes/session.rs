@@ -133,21 +133,10 @@ pub(crate) async fn sign_in(
         }
         other => other,
     };
-    let id_slot = match limits::reserve(&mut c, &id_bucket, LOCK_AFTER, LOCK_SECS, now).await? {
-        Ok(slot)
-            if user
-                .as_ref()
-                .and_then(|u| u.locked_until)
-                .is_none_or(|t| t <= now) =>
-        {
-            slot
-        }
-        Ok(slot) => {
-            // Locked by an administrator's view of the account (kept in the users table).
-            limits::release(&mut c, &slot).await?;
-            let until = user.as_ref().and_then(|u| u.locked_until).unwrap_or(now);
-            return Err(locked(&st, u64::try_from(until - now).unwrap_or(1)));
-        }
+    // The window alone decides (the users table's lock time is what the admin panel shows): a
+    // second source would let a real account stay locked a moment longer than an unknown one.
+    let id_slot = match limits::attempt(&mut c, &id_bucket, LOCK_AFTER, LOCK_SECS, now).await? {
+        Ok(slot) => slot,
         Err(retry_after) => {
             if let Some(u) = &user {
                 lock_account(&mut c, u, &client, now).await?;

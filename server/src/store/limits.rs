@@ -91,6 +91,30 @@ pub async fn reserve(
     window: i64,
     now: i64,
 ) -> Result<Result<Slot, u64>, sqlx::Error> {
+    take(c, bucket, max, window, now, true).await
+}
+
+/// Like [`reserve`], but a refused attempt stays counted: for failures an attacker sends in
+/// bursts (sign-in), where the attempts refused at the cap are guesses too and must keep the
+/// lock on, not fall out of the window they overflowed.
+pub async fn attempt(
+    c: &mut Conn,
+    bucket: &str,
+    max: u32,
+    window: i64,
+    now: i64,
+) -> Result<Result<Slot, u64>, sqlx::Error> {
+    take(c, bucket, max, window, now, false).await
+}
+
+async fn take(
+    c: &mut Conn,
+    bucket: &str,
+    max: u32,
+    window: i64,
+    now: i64,
+    release_refused: bool,
+) -> Result<Result<Slot, u64>, sqlx::Error> {
     let shard = add(c, bucket, now).await?;
     let slot = Slot {
         bucket: bucket.to_string(),
@@ -101,7 +125,9 @@ pub async fn reserve(
     if slot.count <= i64::from(max) {
         return Ok(Ok(slot));
     }
-    release(c, &slot).await?;
+    if release_refused {
+        release(c, &slot).await?;
+    }
     Ok(Err(retry_after(c, bucket, max, window, now).await?))
 }
 

@@ -18,6 +18,8 @@ pub struct Flow {
     pub resend_count: u32,
     pub next_resend_at: i64,
     pub grant_expires_at: Option<i64>,
+    /// The keyed hash of the identifier the flow was started with (absent on older flows).
+    pub ident_key: Option<String>,
 }
 
 fn flow_from(r: &AnyRow) -> Result<Flow, sqlx::Error> {
@@ -32,10 +34,11 @@ fn flow_from(r: &AnyRow) -> Result<Flow, sqlx::Error> {
         resend_count: u32::try_from(r.try_get::<i64, _>("resend_count")?).unwrap_or(0),
         next_resend_at: r.try_get("next_resend_at")?,
         grant_expires_at: r.try_get("grant_expires_at")?,
+        ident_key: r.try_get("ident_key")?,
     })
 }
 
-const FLOW_COLS: &str = "id, user_id, channel, destination, lang, step, expires_at, resend_count, next_resend_at, grant_expires_at";
+const FLOW_COLS: &str = "id, user_id, channel, destination, lang, step, expires_at, resend_count, next_resend_at, grant_expires_at, ident_key";
 
 pub struct NewFlow<'a> {
     pub token_hash: &'a str,
@@ -46,12 +49,13 @@ pub struct NewFlow<'a> {
     pub lang: &'a str,
     pub expires_at: i64,
     pub next_resend_at: i64,
+    pub ident_key: &'a str,
 }
 
 pub async fn insert_flow(c: &mut Conn, f: &NewFlow<'_>, now: i64) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar(
-        "INSERT INTO reset_flows (token_hash, user_id, channel, destination, lang, step, created_at, expires_at, next_resend_at) \
-         VALUES ($1, $2, $3, $4, $5, 'verify', $6, $7, $8) RETURNING id",
+        "INSERT INTO reset_flows (token_hash, user_id, channel, destination, lang, step, created_at, expires_at, next_resend_at, ident_key) \
+         VALUES ($1, $2, $3, $4, $5, 'verify', $6, $7, $8, $9) RETURNING id",
     )
     .bind(f.token_hash)
     .bind(f.user_id)
@@ -61,6 +65,7 @@ pub async fn insert_flow(c: &mut Conn, f: &NewFlow<'_>, now: i64) -> Result<i64,
     .bind(now)
     .bind(f.expires_at)
     .bind(f.next_resend_at)
+    .bind(f.ident_key)
     .fetch_one(&mut *c)
     .await
 }
@@ -191,22 +196,39 @@ pub struct NewCode<'a> {
     pub code_hash: &'a str,
     pub link_hash: &'a str,
     pub expires_at: i64,
+    /// The identity key of the flow (decoy codes are replaced per identifier).
+    pub ident_key: &'a str,
 }
 
 /// Stores a new code after killing every earlier live code of the same user (the seed: a new
 /// email makes the previous link invalid) or, for decoy flows, of the same flow.
+///
+/// On PostgreSQL two concurrent requests would each revoke what they can see and each insert:
+/// the user's row is locked first (a no-op UPDATE, portable to SQLite, which serialises writers
+/// anyway), so the second waits and then revokes the first's code. The partial unique index
+/// `reset_codes_one_live_per_user` makes the rule a constraint besides.
 pub async fn replace_code(c: &mut Conn, n: &NewCode<'_>, now: i64) -> Result<i64, sqlx::Error> {
+    if let Some(uid) = n.user_id {
+        sqlx::query("UPDATE users SET id = id WHERE id = $1")
+            .bind(uid)
+            .execute(&mut *c)
+            .await?;
+    }
     match n.user_id {
         Some(uid) => sqlx::query(
             "UPDATE reset_codes SET revoked_at = $1 WHERE user_id = $2 AND consumed_at IS NULL AND revoked_at IS NULL",
         )
         .bind(now)
         .bind(uid),
+        // A decoy's new code kills the earlier decoy codes of the same identifier, in any flow,
+        // as a real user's kills the user's: hidden mode answers alike afterwards too.
         None => sqlx::query(
-            "UPDATE reset_codes SET revoked_at = $1 WHERE flow_id = $2 AND consumed_at IS NULL AND revoked_at IS NULL",
+            "UPDATE reset_codes SET revoked_at = $1 WHERE user_id IS NULL AND consumed_at IS NULL AND revoked_at IS NULL \
+             AND (flow_id = $2 OR flow_id IN (SELECT id FROM reset_flows WHERE ident_key = $3))",
         )
         .bind(now)
-        .bind(n.flow_id),
+        .bind(n.flow_id)
+        .bind(n.ident_key),
     }
     .execute(&mut *c)
     .await?;
@@ -276,6 +298,23 @@ pub async fn consume_code(
     .execute(&mut *c)
     .await?;
     Ok(r.rows_affected() == 1)
+}
+
+/// Kills every live decoy code of an identifier (the decoy's guessing block).
+pub async fn revoke_decoy_codes(
+    c: &mut Conn,
+    ident_key: &str,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE reset_codes SET revoked_at = $1 WHERE user_id IS NULL AND consumed_at IS NULL AND revoked_at IS NULL \
+         AND flow_id IN (SELECT id FROM reset_flows WHERE ident_key = $2)",
+    )
+    .bind(now)
+    .bind(ident_key)
+    .execute(&mut *c)
+    .await?;
+    Ok(())
 }
 
 /// Kills every live code of a user (account blocked after too many failures, password changed).

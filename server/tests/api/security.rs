@@ -702,3 +702,213 @@ async fn a_code_requested_with_a_look_alike_address_goes_to_the_address_on_file(
     let mail = app.mail.wait_nth("Olof.Berg@example.com", 1).await;
     assert_eq!(mail.to, vec!["Olof.Berg@example.com".to_string()]);
 }
+
+/// What an attacker sees of an answer: status, error code, Retry-After, attempts left and the
+/// flow's shape (the masked destination differs by the text typed, so it is left out).
+async fn seen(r: reqwest::Response) -> String {
+    let status = r.status().as_u16();
+    let retry = r
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("-")
+        .to_string();
+    let mut cookies: Vec<String> = r
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .map(|c| {
+            // The cookie's name and attributes, not its random value.
+            let (name, rest) = c.split_once('=').unwrap_or((c, ""));
+            let attrs = rest.split_once(';').map(|(_, a)| a).unwrap_or("");
+            format!("{name};{attrs}")
+        })
+        .collect();
+    cookies.sort();
+    let mut body: serde_json::Value = r.json().await.unwrap_or(serde_json::Value::Null);
+    if let Some(o) = body.as_object_mut() {
+        o.remove("masked_destination");
+    }
+    format!("{status} retry={retry} cookies={cookies:?} {body}")
+}
+
+#[tokio::test]
+async fn in_hidden_mode_no_sequence_of_start_resend_verify_and_sign_in_tells_a_real_account_from_an_unknown_one(
+) {
+    let app = spawn_app_with(|c| {
+        c.hide_account_existence = true;
+        c.ip_requests_per_hour = 10_000;
+        c.ip_verifications_per_hour = 10_000;
+        c.resend_cooldown_secs = 1;
+    })
+    .await;
+    app.add_user("real@example.com", "member", None, SignInMethod::Password)
+        .await;
+    app.add_user(
+        "phone@example.com",
+        "member",
+        Some("+46701234567"),
+        SignInMethod::Password,
+    )
+    .await;
+    let pairs = [
+        ("real@example.com", "fake@example.com"),
+        ("+46701234567", "+46701234568"),
+    ];
+    for (real, fake) in pairs {
+        let browsers = [browser(), browser()];
+        let mut seen_by = [Vec::new(), Vec::new()];
+        // Runs one step for both identifiers and keeps what each answer showed.
+        macro_rules! step {
+            (|$b:ident, $who:ident| $e:expr) => {
+                for (i, $who) in [real, fake].into_iter().enumerate() {
+                    let $b = &browsers[i];
+                    let r = $e;
+                    seen_by[i].push(seen(r).await);
+                }
+            };
+        }
+        step!(|b, who| app.start_reset(b, who).await);
+        app.clock.advance(2);
+        step!(|b, _who| app.post(b, "/api/reset/resend", json!({})).await);
+        for _ in 0..5 {
+            step!(|b, _who| app.verify(b, "000000").await);
+        }
+        step!(|b, who| app.start_reset(b, who).await);
+        for _ in 0..6 {
+            step!(|b, _who| app.verify(b, "000000").await);
+        }
+        // Ten wrong codes: resets for that identifier are paused, real or not.
+        step!(|b, who| app.start_reset(b, who).await);
+        app.clock.advance(3601);
+        step!(|b, who| app.start_reset(b, who).await);
+        step!(|b, who| app.start_reset(b, who).await);
+        step!(|b, who| app.start_reset(b, who).await);
+        step!(|b, who| app.start_reset(b, who).await);
+        if real.contains('@') {
+            for _ in 0..6 {
+                step!(|b, who| app.sign_in(b, who, "a wrong password").await);
+            }
+        }
+        for (n, (a, b)) in seen_by[0].iter().zip(&seen_by[1]).enumerate() {
+            assert_eq!(a, b, "{real} vs {fake}, step {n}");
+        }
+        // The sequence did reach the caps it is about.
+        let all = seen_by[0].join("\n");
+        assert!(all.contains("reset_blocked"), "{all}");
+        assert!(all.contains("429 retry="), "{all}");
+    }
+}
+
+#[tokio::test]
+async fn in_hidden_mode_metrics_are_served_only_with_the_token() {
+    let app = spawn_app_with(|c| c.hide_account_existence = true).await;
+    assert_eq!(
+        reqwest::get(app.api("/metrics")).await.unwrap().status(),
+        404
+    );
+    let app = spawn_app_with(|c| {
+        c.hide_account_existence = true;
+        c.metrics_token = Some("scrape-token-0123456789".into());
+    })
+    .await;
+    let client = reqwest::Client::new();
+    assert_eq!(
+        client
+            .get(app.api("/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
+    let wrong = client
+        .get(app.api("/metrics"))
+        .bearer_auth("scrape-token-012345678X")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), 401);
+    let right = client
+        .get(app.api("/metrics"))
+        .bearer_auth("scrape-token-0123456789")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(right.status(), 200);
+    assert!(right.text().await.unwrap().contains("portal_outbox_depth"));
+}
+
+#[tokio::test]
+async fn parallel_wrong_codes_at_the_end_of_the_days_allowance_get_no_extra_guesses() {
+    let app = spawn_app_with(|c| c.ip_verifications_per_hour = 10_000).await;
+    app.add_user("pia@example.com", "member", None, SignInMethod::Password)
+        .await;
+    // Eight wrong codes one by one (five on the first code, three on the second) ...
+    let b = browser();
+    app.start_reset(&b, "pia@example.com").await;
+    for _ in 0..5 {
+        app.verify(&b, "000000").await;
+    }
+    app.start_reset(&b, "pia@example.com").await;
+    for _ in 0..3 {
+        assert_eq!(app.verify(&b, "000000").await.status(), 400);
+    }
+    // ... then a fresh code and five wrong guesses at once: only two fit in the day's ten.
+    let b = browser();
+    assert_eq!(app.start_reset(&b, "pia@example.com").await.status(), 200);
+    let statuses: Vec<u16> = futures_util::future::join_all((0..5).map(|i| {
+        let (app, b) = (&app, &b);
+        async move {
+            app.verify(b, &format!("{:06}", 100_000 + i))
+                .await
+                .status()
+                .as_u16()
+        }
+    }))
+    .await;
+    assert_eq!(
+        app.audit_count("code_verification_failed").await,
+        10,
+        "{statuses:?}"
+    );
+    assert!(
+        statuses.iter().all(|s| [400, 429].contains(s)),
+        "{statuses:?}"
+    );
+    assert_eq!(
+        app.start_reset(&browser(), "pia@example.com")
+            .await
+            .status(),
+        429
+    );
+}
+
+#[tokio::test]
+async fn twenty_concurrent_requests_for_one_user_leave_exactly_one_live_code() {
+    let app = spawn_app_with(|c| {
+        c.codes_per_hour = 100;
+        c.codes_per_day = 100;
+    })
+    .await;
+    let id = app
+        .add_user("quinn@example.com", "member", None, SignInMethod::Password)
+        .await;
+    let statuses = futures_util::future::join_all((0..20).map(|_| async {
+        app.start_reset(&browser(), "quinn@example.com")
+            .await
+            .status()
+    }))
+    .await;
+    assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
+    let mut c = app.store.conn().await.unwrap();
+    let live: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM reset_codes WHERE user_id = $1 AND consumed_at IS NULL AND revoked_at IS NULL",
+    )
+    .bind(id)
+    .fetch_one(&mut *c)
+    .await
+    .unwrap();
+    assert_eq!(live, 1);
+}
