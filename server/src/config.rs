@@ -88,6 +88,7 @@ pub struct RawConfig {
     pub trusted_proxies: Option<String>,
     /// Which header those proxies write the client address into.
     pub client_ip_header: String,
+    pub prune_interval_secs: u64,
 }
 
 impl Default for RawConfig {
@@ -128,6 +129,7 @@ impl Default for RawConfig {
             outbox_workers: 4,
             trusted_proxies: None,
             client_ip_header: "x-forwarded-for".into(),
+            prune_interval_secs: 3600,
         }
     }
 }
@@ -202,6 +204,8 @@ pub struct Config {
     /// Peers whose forwarding header names the client (default: none, the TCP peer is the client).
     pub trusted_proxies: Vec<ipnet::IpNet>,
     pub client_ip_header: ClientIpHeader,
+    /// How often expired flows, codes, sessions and old outbox rows are deleted (`prune.rs`).
+    pub prune_interval_secs: u64,
 }
 
 /// A setting that cannot be used; `Display` is the one line start-up prints.
@@ -439,6 +443,7 @@ impl RawConfig {
         positive(self.session_absolute_secs, "PORTAL_SESSION_ABSOLUTE_SECS")?;
         positive(u64::from(self.codes_per_hour), "PORTAL_CODES_PER_HOUR")?;
         positive(u64::from(self.codes_per_day), "PORTAL_CODES_PER_DAY")?;
+        positive(self.prune_interval_secs, "PORTAL_PRUNE_INTERVAL_SECS")?;
         let trusted_proxies = match self.trusted_proxies.as_deref().map(str::trim) {
             None | Some("") => Vec::new(),
             Some(list) => list
@@ -501,6 +506,7 @@ impl RawConfig {
             outbox_workers: self.outbox_workers.max(1),
             trusted_proxies,
             client_ip_header,
+            prune_interval_secs: self.prune_interval_secs,
         })
     }
 }
@@ -600,6 +606,10 @@ mod tests {
             (
                 Box::new(|r| r.smtp_tls = Some("sometimes".into())),
                 "PORTAL_SMTP_TLS",
+            ),
+            (
+                Box::new(|r| r.prune_interval_secs = 0),
+                "PORTAL_PRUNE_INTERVAL_SECS",
             ),
         ];
         for (f, var) in cases {
