@@ -91,6 +91,7 @@ pub struct RawConfig {
     /// Bearer token `/metrics` asks for.
     #[serde(deserialize_with = "text")]
     pub metrics_token: Option<String>,
+    pub prune_interval_secs: u64,
 }
 
 impl Default for RawConfig {
@@ -132,6 +133,7 @@ impl Default for RawConfig {
             trusted_proxies: None,
             client_ip_header: "x-forwarded-for".into(),
             metrics_token: None,
+            prune_interval_secs: 3600,
         }
     }
 }
@@ -208,6 +210,8 @@ pub struct Config {
     pub client_ip_header: ClientIpHeader,
     /// When set, `/metrics` answers only to `Authorization: Bearer <token>`.
     pub metrics_token: Option<SecretString>,
+    /// How often expired flows, codes, sessions and old outbox rows are deleted (`prune.rs`).
+    pub prune_interval_secs: u64,
 }
 
 /// A setting that cannot be used; `Display` is the one line start-up prints.
@@ -445,6 +449,7 @@ impl RawConfig {
         positive(self.session_absolute_secs, "PORTAL_SESSION_ABSOLUTE_SECS")?;
         positive(u64::from(self.codes_per_hour), "PORTAL_CODES_PER_HOUR")?;
         positive(u64::from(self.codes_per_day), "PORTAL_CODES_PER_DAY")?;
+        positive(self.prune_interval_secs, "PORTAL_PRUNE_INTERVAL_SECS")?;
         let trusted_proxies = match self.trusted_proxies.as_deref().map(str::trim) {
             None | Some("") => Vec::new(),
             Some(list) => list
@@ -516,6 +521,7 @@ impl RawConfig {
                 }
                 t => t.map(SecretString::from),
             },
+            prune_interval_secs: self.prune_interval_secs,
         })
     }
 }
@@ -615,6 +621,10 @@ mod tests {
             (
                 Box::new(|r| r.smtp_tls = Some("sometimes".into())),
                 "PORTAL_SMTP_TLS",
+            ),
+            (
+                Box::new(|r| r.prune_interval_secs = 0),
+                "PORTAL_PRUNE_INTERVAL_SECS",
             ),
         ];
         for (f, var) in cases {

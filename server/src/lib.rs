@@ -13,6 +13,7 @@ pub mod files;
 pub mod metrics;
 pub mod notify;
 pub mod openapi;
+pub mod prune;
 pub mod reset;
 pub mod routes;
 pub mod startup;

@@ -1,6 +1,6 @@
 //! Prometheus metrics (the `prometheus-client` crate, kept by the Prometheus project): request
-//! counts and latency by route, notifications by channel and outcome, rate-limit refusals, and
-//! the outbox depth, read at scrape time.
+//! counts and latency by route, notifications by channel and outcome, rate-limit refusals, rows
+//! the pruner deleted, and the outbox depth, read at scrape time.
 
 use std::sync::{Arc, Mutex};
 
@@ -35,6 +35,11 @@ struct LimitLabels {
     limit: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct TableLabels {
+    table: String,
+}
+
 #[derive(Clone)]
 pub struct Metrics {
     registry: Arc<Mutex<Registry>>,
@@ -44,6 +49,8 @@ pub struct Metrics {
     refusals: Family<LimitLabels, Counter>,
     outbox_depth: Gauge,
     outbox_oldest: Gauge,
+    pruned: Family<TableLabels, Counter>,
+    prune_runs: Counter,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -71,6 +78,8 @@ impl Metrics {
         let refusals = Family::<LimitLabels, Counter>::default();
         let outbox_depth = Gauge::default();
         let outbox_oldest = Gauge::default();
+        let pruned = Family::<TableLabels, Counter>::default();
+        let prune_runs = Counter::default();
         r.register(
             "http_requests",
             "HTTP requests by route and status",
@@ -101,6 +110,16 @@ impl Metrics {
             "Age of the oldest waiting message",
             outbox_oldest.clone(),
         );
+        r.register(
+            "pruned_rows",
+            "Rows the pruner deleted, by table",
+            pruned.clone(),
+        );
+        r.register(
+            "prune_runs",
+            "Completed passes of the pruner",
+            prune_runs.clone(),
+        );
         Self {
             registry: Arc::new(Mutex::new(r)),
             requests,
@@ -109,6 +128,8 @@ impl Metrics {
             refusals,
             outbox_depth,
             outbox_oldest,
+            pruned,
+            prune_runs,
         }
     }
 
@@ -143,6 +164,18 @@ impl Metrics {
                 limit: limit.into(),
             })
             .inc();
+    }
+
+    /// One pass of the pruner finished, having deleted `rows` from each table named.
+    pub fn pruned(&self, rows: &[(&str, u64)]) {
+        for (table, n) in rows {
+            self.pruned
+                .get_or_create(&TableLabels {
+                    table: (*table).into(),
+                })
+                .inc_by(*n);
+        }
+        self.prune_runs.inc();
     }
 
     /// The exposition text, with the outbox figures read just now.

@@ -1,5 +1,5 @@
 //! Building and running the server: state, router, middleware, static files, the outbox worker,
-//! graceful shutdown.
+//! the pruner, graceful shutdown.
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -26,6 +26,7 @@ use crate::notify::email::{DevMailbox, Smtp};
 use crate::notify::sms::Twilio;
 use crate::notify::worker::Outbox;
 use crate::notify::Sender;
+use crate::prune::Pruner;
 use crate::state::AppState;
 use crate::store::Store;
 
@@ -165,7 +166,7 @@ impl Application {
     }
 
     /// Serves until `shutdown` resolves: in-flight requests finish, then the outbox workers finish
-    /// the message in hand and stop.
+    /// the message in hand and the pruner its batch, and they stop.
     pub async fn run(
         self,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
@@ -180,8 +181,16 @@ impl Application {
             wake: self.state.outbox_wake.clone(),
             metrics: self.state.metrics.clone(),
         };
-        let workers = tokio::spawn(outbox.run(self.state.config.outbox_workers, stop_rx));
-        let pruner = tokio::spawn(prune_loop(self.state.clone()));
+        let workers = tokio::spawn(outbox.run(self.state.config.outbox_workers, stop_rx.clone()));
+        let pruner = Pruner {
+            store: self.state.store.clone(),
+            clock: self.state.clock.clone(),
+            metrics: self.state.metrics.clone(),
+            interval: std::time::Duration::from_secs(self.state.config.prune_interval_secs),
+            session_idle_secs: i64::try_from(self.state.config.session_idle_secs)
+                .unwrap_or(i64::MAX),
+        };
+        let pruner = tokio::spawn(pruner.run(stop_rx));
         let app = router(self.state.clone());
         let served = axum::serve(
             self.listener,
@@ -191,18 +200,8 @@ impl Application {
         .await;
         let _ = stop_tx.send(true);
         let _ = workers.await;
-        pruner.abort();
+        let _ = pruner.await;
         served.map_err(|e| e.to_string())
-    }
-}
-
-/// Drops expired rate-limit events every ten minutes.
-async fn prune_loop(st: AppState) {
-    loop {
-        if let Ok(mut c) = st.store.conn().await {
-            let _ = crate::store::limits::prune(&mut c, st.now()).await;
-        }
-        tokio::time::sleep(std::time::Duration::from_secs(600)).await;
     }
 }
 

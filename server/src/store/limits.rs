@@ -12,6 +12,8 @@
 //! exceeded. (OWASP Forgot Password Cheat Sheet: rate-limit the reset request per identity and
 //! per client; ASVS 5.0 V6.3: anti-automation that holds across instances.)
 
+use sqlx::Row;
+
 use super::Conn;
 
 /// Rows per bucket and second that concurrent increments are spread over.
@@ -212,11 +214,81 @@ async fn retry_after(
     Ok(u64::try_from(frees_at - now).unwrap_or(1).max(1))
 }
 
-/// Drops counts older than the longest window in use (a day).
-pub async fn prune(c: &mut Conn, now: i64) -> Result<u64, sqlx::Error> {
-    let r = sqlx::query("DELETE FROM rate_counts WHERE at < $1")
-        .bind(now - 86_400 - 60)
+/// How long counts are kept: the longest window in use (a day), and a minute to spare.
+const KEEP_SECS: i64 = 86_400 + 60;
+
+/// Where a batched [`prune`] goes on from: the last key it deleted. The database compares keys
+/// itself (text order is its collation's), so a batch never skips a row another batch left.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PruneCursor {
+    bucket: String,
+    at: i64,
+    shard: i64,
+}
+
+impl Default for PruneCursor {
+    /// Before every key: no bucket name sorts before the empty one.
+    fn default() -> Self {
+        Self {
+            bucket: String::new(),
+            at: i64::MIN,
+            shard: i64::MIN,
+        }
+    }
+}
+
+/// Drops up to `limit` counts that fell out of every window, in key order after `after`; returns
+/// how many went and where the next batch starts (`None`: nothing older is left past `after`).
+/// Bounded batches in key order keep each statement short (SQLite's write lock) and each scan
+/// where the last one stopped, however large a flood made the table.
+pub async fn prune(
+    c: &mut Conn,
+    now: i64,
+    after: &PruneCursor,
+    limit: i64,
+) -> Result<(u64, Option<PruneCursor>), sqlx::Error> {
+    let before = now - KEEP_SECS;
+    let last = sqlx::query(
+        "SELECT bucket, at, shard FROM rate_counts \
+         WHERE (bucket, at, shard) > ($1, $2, $3) AND at < $4 \
+         ORDER BY bucket, at, shard LIMIT 1 OFFSET $5",
+    )
+    .bind(&after.bucket)
+    .bind(after.at)
+    .bind(after.shard)
+    .bind(before)
+    .bind(limit.max(1) - 1)
+    .fetch_optional(&mut *c)
+    .await?;
+    let Some(row) = last else {
+        let r = sqlx::query(
+            "DELETE FROM rate_counts WHERE (bucket, at, shard) > ($1, $2, $3) AND at < $4",
+        )
+        .bind(&after.bucket)
+        .bind(after.at)
+        .bind(after.shard)
+        .bind(before)
         .execute(&mut *c)
         .await?;
-    Ok(r.rows_affected())
+        return Ok((r.rows_affected(), None));
+    };
+    let next = PruneCursor {
+        bucket: row.try_get("bucket")?,
+        at: row.try_get("at")?,
+        shard: row.try_get("shard")?,
+    };
+    let r = sqlx::query(
+        "DELETE FROM rate_counts WHERE (bucket, at, shard) > ($1, $2, $3) \
+         AND (bucket, at, shard) <= ($4, $5, $6) AND at < $7",
+    )
+    .bind(&after.bucket)
+    .bind(after.at)
+    .bind(after.shard)
+    .bind(&next.bucket)
+    .bind(next.at)
+    .bind(next.shard)
+    .bind(before)
+    .execute(&mut *c)
+    .await?;
+    Ok((r.rows_affected(), Some(next)))
 }

@@ -249,3 +249,25 @@ pub async fn next_due(c: &mut Conn) -> Result<Option<i64>, sqlx::Error> {
     .fetch_one(&mut *c)
     .await
 }
+
+/// Deletes up to `limit` messages, in id order after `after`, sent or given up before `before`
+/// (their content is already erased; what is left says who was written to). A message still
+/// waiting has neither time set and is never matched. Returns the ids deleted.
+pub async fn prune(
+    c: &mut Conn,
+    before: i64,
+    after: i64,
+    limit: i64,
+) -> Result<Vec<i64>, sqlx::Error> {
+    sqlx::query_scalar(
+        "DELETE FROM outbox WHERE id IN ( \
+           SELECT id FROM outbox WHERE id > $1 AND (sent_at < $2 OR failed_at < $2) \
+           ORDER BY id LIMIT $3) \
+         RETURNING id",
+    )
+    .bind(after)
+    .bind(before)
+    .bind(limit)
+    .fetch_all(&mut *c)
+    .await
+}

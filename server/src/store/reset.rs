@@ -326,3 +326,55 @@ pub async fn revoke_user_codes(c: &mut Conn, user_id: i64, now: i64) -> Result<(
         .await?;
     Ok(())
 }
+
+/// Deletes up to `limit` codes, in id order after `after`, that died (expired, used or replaced)
+/// before `dead_before`, which the caller keeps at or before now: a live code expires after now,
+/// so it never matches. Returns the ids deleted. (A link is a column of its code: it goes too.)
+pub async fn prune_codes(
+    c: &mut Conn,
+    dead_before: i64,
+    after: i64,
+    limit: i64,
+) -> Result<Vec<i64>, sqlx::Error> {
+    sqlx::query_scalar(
+        "DELETE FROM reset_codes WHERE id IN ( \
+           SELECT id FROM reset_codes WHERE id > $1 \
+             AND (expires_at < $2 OR consumed_at < $2 OR revoked_at < $2) \
+           ORDER BY id LIMIT $3) \
+         RETURNING id",
+    )
+    .bind(after)
+    .bind(dead_before)
+    .bind(limit)
+    .fetch_all(&mut *c)
+    .await
+}
+
+/// Deletes up to `limit` flows, in id order after `after`, whose every deadline passed before
+/// `dead_before`: the code's expiry plus `grant_window` (the flow still answers that long, see
+/// routes/reset.rs), the grant, the completion. A flow that still has a code row is kept, so
+/// nothing a live link points at goes ([`prune_codes`] runs first and takes the dead ones).
+pub async fn prune_flows(
+    c: &mut Conn,
+    dead_before: i64,
+    grant_window: i64,
+    after: i64,
+    limit: i64,
+) -> Result<Vec<i64>, sqlx::Error> {
+    sqlx::query_scalar(
+        "DELETE FROM reset_flows WHERE id IN ( \
+           SELECT f.id FROM reset_flows f WHERE f.id > $1 \
+             AND f.expires_at + $4 < $2 \
+             AND COALESCE(f.grant_expires_at, 0) < $2 \
+             AND COALESCE(f.completed_at, 0) < $2 \
+             AND NOT EXISTS (SELECT 1 FROM reset_codes k WHERE k.flow_id = f.id) \
+           ORDER BY f.id LIMIT $3) \
+         RETURNING id",
+    )
+    .bind(after)
+    .bind(dead_before)
+    .bind(limit)
+    .bind(grant_window)
+    .fetch_all(&mut *c)
+    .await
+}

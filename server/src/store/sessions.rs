@@ -95,3 +95,28 @@ pub async fn revoke_all(
     .await?;
     Ok(r.rows_affected())
 }
+
+/// Deletes up to `limit` sessions, in id order after `after`, that ended before `dead_before`:
+/// revoked, past their absolute lifetime, or idle longer than `idle_secs`. The caller keeps
+/// `dead_before` at or before now, so a live session ([`live`]) never matches. Returns the ids.
+pub async fn prune(
+    c: &mut Conn,
+    dead_before: i64,
+    idle_secs: i64,
+    after: i64,
+    limit: i64,
+) -> Result<Vec<i64>, sqlx::Error> {
+    sqlx::query_scalar(
+        "DELETE FROM sessions WHERE id IN ( \
+           SELECT id FROM sessions WHERE id > $1 \
+             AND (revoked_at < $2 OR expires_at < $2 OR last_seen_at + $4 < $2) \
+           ORDER BY id LIMIT $3) \
+         RETURNING id",
+    )
+    .bind(after)
+    .bind(dead_before)
+    .bind(limit)
+    .bind(idle_secs)
+    .fetch_all(&mut *c)
+    .await
+}
