@@ -652,7 +652,7 @@ async fn sso_notice(
     Ok(())
 }
 
-#[utoipa::path(get, path = "/api/reset/flow", tag = "reset", responses((status = 200, description = "OK", body = app::wire::ResetFlow), (status = 404, description = "No flow in this browser", body = app::wire::ErrorBody)))]
+#[utoipa::path(get, path = "/api/reset/flow", tag = "reset", responses((status = 200, description = "OK", body = app::wire::ResetFlow), (status = 404, description = "No flow in this browser", body = app::wire::ErrorBody), (status = 410, description = "The verified code's 15 minutes ran out (grant_expired): request a new code", body = app::wire::ErrorBody)))]
 pub(crate) async fn flow_state(
     State(st): State<AppState>,
     headers: HeaderMap,
@@ -678,7 +678,7 @@ pub(crate) async fn forget_flow(State(st): State<AppState>) -> Response {
 }
 
 #[tracing::instrument(skip_all, fields(ip = %client.ip))]
-#[utoipa::path(post, path = "/api/reset/resend", tag = "reset", responses((status = 200, description = "New code sent", body = app::wire::ResetFlow), (status = 404, description = "No flow in this browser", body = app::wire::ErrorBody), (status = 429, description = "Rate limited (Retry-After)", body = app::wire::ErrorBody)))]
+#[utoipa::path(post, path = "/api/reset/resend", tag = "reset", responses((status = 200, description = "New code sent", body = app::wire::ResetFlow), (status = 404, description = "No flow in this browser", body = app::wire::ErrorBody), (status = 410, description = "The verified code's 15 minutes ran out (grant_expired)", body = app::wire::ErrorBody), (status = 429, description = "Rate limited (Retry-After)", body = app::wire::ErrorBody)))]
 pub(crate) async fn resend(
     State(st): State<AppState>,
     client: Client,
@@ -773,7 +773,7 @@ pub(crate) async fn resend(
 }
 
 #[tracing::instrument(skip_all, fields(ip = %client.ip))]
-#[utoipa::path(post, path = "/api/reset/verify", tag = "reset", request_body = app::wire::VerifyCodeRequest, responses((status = 200, description = "Verified", body = app::wire::ResetFlow), (status = 400, description = "Wrong code", body = app::wire::ErrorBody), (status = 404, description = "No flow in this browser", body = app::wire::ErrorBody), (status = 409, description = "Already verified", body = app::wire::ErrorBody), (status = 410, description = "Code expired or exhausted", body = app::wire::ErrorBody), (status = 429, description = "Rate limited (Retry-After)", body = app::wire::ErrorBody)))]
+#[utoipa::path(post, path = "/api/reset/verify", tag = "reset", request_body = app::wire::VerifyCodeRequest, responses((status = 200, description = "Verified", body = app::wire::ResetFlow), (status = 400, description = "Wrong code", body = app::wire::ErrorBody), (status = 404, description = "No flow in this browser", body = app::wire::ErrorBody), (status = 409, description = "Already verified", body = app::wire::ErrorBody), (status = 410, description = "Code expired or exhausted, or the grant expired", body = app::wire::ErrorBody), (status = 429, description = "Rate limited (Retry-After)", body = app::wire::ErrorBody)))]
 pub(crate) async fn verify(
     State(st): State<AppState>,
     client: Client,

@@ -79,7 +79,7 @@ fn invalid() -> ApiError {
 }
 
 #[tracing::instrument(skip_all, fields(ip = %client.ip))]
-#[utoipa::path(post, path = "/api/session", tag = "session", request_body = app::wire::SignInRequest, responses((status = 200, description = "Signed in", body = app::wire::Me), (status = 400, description = "Invalid input", body = app::wire::ErrorBody), (status = 401, description = "Wrong email or password", body = app::wire::ErrorBody), (status = 409, description = "Signs in with a provider", body = app::wire::ErrorBody), (status = 429, description = "Rate limited (Retry-After)", body = app::wire::ErrorBody)))]
+#[utoipa::path(post, path = "/api/session", tag = "session", request_body = app::wire::SignInRequest, responses((status = 200, description = "Signed in", body = app::wire::Me), (status = 400, description = "Invalid input", body = app::wire::ErrorBody), (status = 401, description = "Wrong email or password", body = app::wire::ErrorBody), (status = 409, description = "Signs in with a provider (never in hidden mode)", body = app::wire::ErrorBody), (status = 429, description = "Rate limited (Retry-After)", body = app::wire::ErrorBody)))]
 pub(crate) async fn sign_in(
     State(st): State<AppState>,
     client: Client,
