@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use url::Url;
 
 pub use crate::domain::client::ClientIpHeader;
+use crate::domain::host::{HostPort, Hosts};
 
 /// Reads a setting as text even when the environment layer took it for a number
 /// (`TWILIO_FROM=+46700000000`, an all-digit `PORTAL_SECRET`).
@@ -88,6 +89,9 @@ pub struct RawConfig {
     pub trusted_proxies: Option<String>,
     /// Which header those proxies write the client address into.
     pub client_ip_header: String,
+    /// Extra host names (`host` or `host:port`, comma-separated) this server answers to.
+    #[serde(deserialize_with = "text")]
+    pub allowed_hosts: Option<String>,
 }
 
 impl Default for RawConfig {
@@ -128,6 +132,7 @@ impl Default for RawConfig {
             outbox_workers: 4,
             trusted_proxies: None,
             client_ip_header: "x-forwarded-for".into(),
+            allowed_hosts: None,
         }
     }
 }
@@ -202,6 +207,8 @@ pub struct Config {
     /// Peers whose forwarding header names the client (default: none, the TCP peer is the client).
     pub trusted_proxies: Vec<ipnet::IpNet>,
     pub client_ip_header: ClientIpHeader,
+    /// Names besides the public URL's that `Host` may carry, reached with its scheme.
+    pub allowed_hosts: Vec<HostPort>,
 }
 
 /// A setting that cannot be used; `Display` is the one line start-up prints.
@@ -466,6 +473,23 @@ impl RawConfig {
                 ))
             }
         };
+        let host_default_port = public_url.port_or_known_default().unwrap_or(80);
+        let allowed_hosts = self
+            .allowed_hosts
+            .as_deref()
+            .unwrap_or_default()
+            .split(',')
+            .map(str::trim)
+            .filter(|h| !h.is_empty())
+            .map(|h| {
+                HostPort::parse(h, host_default_port).ok_or_else(|| {
+                    err(
+                        "PORTAL_ALLOWED_HOSTS",
+                        format!("'{h}' is not a host name or host:port"),
+                    )
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         let cores = std::thread::available_parallelism()
             .map(usize::from)
             .unwrap_or(2);
@@ -501,6 +525,7 @@ impl RawConfig {
             outbox_workers: self.outbox_workers.max(1),
             trusted_proxies,
             client_ip_header,
+            allowed_hosts,
         })
     }
 }
@@ -521,6 +546,19 @@ impl Config {
             .host_str()
             .unwrap_or("localhost")
             .to_string()
+    }
+
+    /// The names this deployment answers to (`Host`) and its own origins (`Origin`).
+    pub fn hosts(&self) -> Hosts<'_> {
+        let scheme = self.public_url.scheme();
+        Hosts {
+            scheme,
+            public: HostPort::new(
+                &self.public_host(),
+                self.public_url.port_or_known_default().unwrap_or(80),
+            ),
+            extra: &self.allowed_hosts,
+        }
     }
 }
 
@@ -600,6 +638,10 @@ mod tests {
             (
                 Box::new(|r| r.smtp_tls = Some("sometimes".into())),
                 "PORTAL_SMTP_TLS",
+            ),
+            (
+                Box::new(|r| r.allowed_hosts = Some("ok.test, not a host".into())),
+                "PORTAL_ALLOWED_HOSTS",
             ),
         ];
         for (f, var) in cases {
