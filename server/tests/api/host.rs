@@ -156,3 +156,148 @@ async fn a_request_that_names_no_host_or_two_hosts_gets_400() {
     let answer = raw(&app, "GET /healthz HTTP/1.0\r\n\r\n").await;
     assert!(answer.starts_with("HTTP/1.0 200 "), "{answer}");
 }
+
+/// The `Set-Cookie` line of a response for the cookie `name`.
+fn set_cookie(r: &reqwest::Response, name: &str) -> String {
+    r.headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .find(|c| c.starts_with(&format!("{name}=")))
+        .unwrap_or_else(|| panic!("no {name} cookie in {:?}", r.headers()))
+}
+
+/// The value a `Set-Cookie` line sets.
+fn value_of(set_cookie: &str) -> String {
+    let pair = set_cookie.split(';').next().unwrap();
+    pair.split_once('=').unwrap().1.to_string()
+}
+
+/// What a `__Host-` cookie must carry for a browser to keep it.
+fn assert_host_prefixed(set_cookie: &str) {
+    assert!(set_cookie.starts_with("__Host-"), "{set_cookie}");
+    assert!(set_cookie.contains("; Path=/;"), "{set_cookie}");
+    assert!(set_cookie.contains("; HttpOnly"), "{set_cookie}");
+    assert!(set_cookie.ends_with("; Secure"), "{set_cookie}");
+    assert!(
+        !set_cookie.to_ascii_lowercase().contains("domain="),
+        "{set_cookie}"
+    );
+}
+
+#[tokio::test]
+async fn on_https_a_sibling_domain_cannot_plant_the_session_or_reset_cookies_because_they_are_host_prefixed(
+) {
+    let app = spawn_app_with(|c| c.public_url = Some("https://portal.test".into())).await;
+    app.add_user("hp@example.com", "member", None, SignInMethod::Password)
+        .await;
+    // reqwest's cookie store keeps Secure cookies away from http://, as a browser does: the
+    // headers are read and sent by hand.
+    let client = browser();
+    let r = app.sign_in(&client, "hp@example.com", PASSWORD).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let session = set_cookie(&r, "__Host-portal_session");
+    assert_host_prefixed(&session);
+    assert!(session.contains("SameSite=Lax"), "{session}");
+    let token = value_of(&session);
+    let me = |cookie: String| {
+        let client = reqwest::Client::new();
+        let url = app.api("/api/me");
+        async move {
+            client
+                .get(url)
+                .header("cookie", cookie)
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    assert_eq!(
+        me(format!("__Host-portal_session={token}")).await,
+        StatusCode::OK
+    );
+    // The unprefixed name is what a subdomain or an http page could set: it is not the session.
+    assert_eq!(
+        me(format!("portal_session={token}")).await,
+        StatusCode::UNAUTHORIZED
+    );
+
+    let r = app.start_reset(&client, "hp@example.com").await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let flow = set_cookie(&r, "__Host-portal_reset_flow");
+    assert_host_prefixed(&flow);
+    assert!(flow.contains("SameSite=Strict"), "{flow}");
+    // Starting a flow deletes a link cookie, under the same prefixed name and path.
+    let cleared = set_cookie(&r, "__Host-portal_reset_link");
+    assert_host_prefixed(&cleared);
+    assert!(cleared.contains("Max-Age=0"), "{cleared}");
+    let flow_state = |cookie: String| {
+        let client = reqwest::Client::new();
+        let url = app.api("/api/reset/flow");
+        async move {
+            client
+                .get(url)
+                .header("cookie", cookie)
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    let flow_token = value_of(&flow);
+    assert_eq!(
+        flow_state(format!("__Host-portal_reset_flow={flow_token}")).await,
+        StatusCode::OK
+    );
+    assert_eq!(
+        flow_state(format!("portal_reset_flow={flow_token}")).await,
+        StatusCode::NOT_FOUND
+    );
+
+    let mail = app.mail.wait_nth("hp@example.com", 1).await;
+    let r = app
+        .post(
+            &client,
+            "/api/reset/link",
+            json!({ "token": mail.link_token() }),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let link = set_cookie(&r, "__Host-portal_reset_link");
+    assert_host_prefixed(&link);
+    let r = reqwest::Client::new()
+        .get(app.api("/api/reset/link"))
+        .header(
+            "cookie",
+            format!("__Host-portal_reset_link={}", value_of(&link)),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn on_http_the_cookies_keep_their_plain_names_and_the_reset_cookies_their_narrow_path() {
+    let app = spawn_app().await;
+    app.add_user("pl@example.com", "member", None, SignInMethod::Password)
+        .await;
+    let b = browser();
+    let session = set_cookie(
+        &app.sign_in(&b, "pl@example.com", PASSWORD).await,
+        "portal_session",
+    );
+    assert!(
+        session.contains("; Path=/;") && !session.contains("Secure"),
+        "{session}"
+    );
+    let flow = set_cookie(
+        &app.start_reset(&b, "pl@example.com").await,
+        "portal_reset_flow",
+    );
+    assert!(
+        flow.contains("; Path=/api/reset;") && !flow.contains("Secure"),
+        "{flow}"
+    );
+}
