@@ -246,6 +246,10 @@ async fn run_to_completion(req: Request, next: Next) -> Response {
     }
 }
 
+/// The host a request was addressed to, once [`known_host`] accepted it.
+#[derive(Debug, Clone)]
+struct AddressedHost(HostPort);
+
 /// Marks a response [`known_host`] refused, so metrics do not label it by its raw path.
 #[derive(Debug, Clone, Copy)]
 struct MisdirectedRequest;
@@ -258,7 +262,7 @@ struct MisdirectedRequest;
 /// authority a request carries must pass: the `Host` header and, in an absolute-form request
 /// target, the URI's (RFC 9112 3.2.2). HTTP/1.1 without exactly one valid `Host` is 400 (RFC 9112
 /// 3.2); HTTP/1.0, which predates `Host`, passes without one.
-async fn known_host(State(st): State<AppState>, req: Request, next: Next) -> Response {
+async fn known_host(State(st): State<AppState>, mut req: Request, next: Next) -> Response {
     let hosts = st.config.hosts();
     let port = hosts.default_port();
     let mut values = req.headers().get_all(header::HOST).iter();
@@ -294,6 +298,9 @@ async fn known_host(State(st): State<AppState>, req: Request, next: Next) -> Res
         res.extensions_mut().insert(MisdirectedRequest);
         return res;
     }
+    if let Some(h) = header_host.or(uri_host) {
+        req.extensions_mut().insert(AddressedHost(h));
+    }
     next.run(req).await
 }
 
@@ -304,9 +311,14 @@ fn bad_host(message: &str) -> Response {
 }
 
 /// Cross-site request forgery: a state-changing API request with a browser's `Sec-Fetch-Site`
-/// must come from this site, and an `Origin`, when sent, must be this origin (OWASP CSRF
-/// Prevention Cheat Sheet: Fetch Metadata and Origin verification). Non-browser clients send
-/// neither and carry no ambient cookies an attacker could borrow.
+/// must come from this site, and an `Origin`, when sent, must be one of this portal's own
+/// origins (OWASP CSRF Prevention Cheat Sheet: Fetch Metadata and Origin verification): the
+/// public origin, an allowed host's, or that of the address visited (see
+/// [`crate::domain::host::Hosts::is_own_origin`]), always with the public URL's scheme. It was
+/// once also `http://{Host}`, which on an https deployment let a page that anyone on the
+/// network can inject into plain http under the portal's name post with the user's cookies.
+/// Non-browser clients send neither header and carry no ambient cookies an attacker could
+/// borrow.
 async fn csrf(State(st): State<AppState>, req: Request, next: Next) -> Response {
     let safe = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
     if safe || !req.uri().path().starts_with("/api/") {
@@ -319,15 +331,12 @@ async fn csrf(State(st): State<AppState>, req: Request, next: Next) -> Response 
             return forbidden_csrf();
         }
     }
-    if let Some(origin) = h.get(header::ORIGIN).and_then(|v| v.to_str().ok()) {
-        let host = h
-            .get(header::HOST)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default();
-        let same_host = ["http://", "https://"]
-            .iter()
-            .any(|s| origin == format!("{s}{host}"));
-        if origin != st.config.public_origin() && !same_host {
+    if let Some(origin) = h.get(header::ORIGIN) {
+        let addressed = req.extensions().get::<AddressedHost>().map(|a| &a.0);
+        let own = origin
+            .to_str()
+            .is_ok_and(|o| st.config.hosts().is_own_origin(o, addressed));
+        if !own {
             return forbidden_csrf();
         }
     }

@@ -301,3 +301,48 @@ async fn on_http_the_cookies_keep_their_plain_names_and_the_reset_cookies_their_
         "{flow}"
     );
 }
+
+#[tokio::test]
+async fn on_https_a_page_injected_into_plain_http_under_the_portals_name_cannot_change_state() {
+    let app = spawn_app_with(|c| {
+        c.public_url = Some("https://portal.test".into());
+        c.allowed_hosts = Some("second.test".into());
+    })
+    .await;
+    app.add_user("cs@example.com", "member", None, SignInMethod::Password)
+        .await;
+    let port = app.addr.port();
+    let sign_in = |origin: String, host: Option<&'static str>| {
+        let mut req = reqwest::Client::new()
+            .post(app.api("/api/session"))
+            .header("origin", origin)
+            .json(&json!({ "email": "cs@example.com", "password": PASSWORD }));
+        if let Some(h) = host {
+            req = req.header("host", h);
+        }
+        async move { req.send().await.unwrap() }
+    };
+    for (origin, host) in [
+        // The public name over http: another origin, writable by anyone on the network.
+        ("http://portal.test".to_string(), Some("portal.test")),
+        // `http://{Host}`, which the check once accepted whatever the deployment's scheme.
+        (format!("http://127.0.0.1:{port}"), None),
+        ("http://second.test".to_string(), Some("second.test")),
+        // Another address is another origin, even though addresses pass the Host check.
+        ("https://203.0.113.7".to_string(), None),
+        ("https://portal.test:8443".to_string(), Some("portal.test")),
+    ] {
+        let r = sign_in(origin.clone(), host).await;
+        assert_eq!(r.status(), StatusCode::FORBIDDEN, "{origin}");
+        assert_eq!(json(r).await["error"], "csrf", "{origin}");
+    }
+    for (origin, host) in [
+        ("https://portal.test".to_string(), Some("portal.test")),
+        ("https://second.test".to_string(), Some("second.test")),
+        // The portal visited by its address, over the public scheme, is the portal itself.
+        (format!("https://127.0.0.1:{port}"), None),
+    ] {
+        let r = sign_in(origin.clone(), host).await;
+        assert_eq!(r.status(), StatusCode::OK, "{origin}");
+    }
+}
