@@ -9,7 +9,7 @@ use secrecy::SecretString;
 use crate::crypto::new_token;
 use crate::domain::password::NewPassword;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{Client, SESSION_COOKIE};
+use crate::extract::{Client, ServerCookie};
 use crate::notify::templates::{describe_browser, Origin};
 use crate::state::{is_common_password, AppState};
 use crate::store::users::{self, User};
@@ -124,18 +124,16 @@ pub async fn start_session(
     )
     .await?;
     Ok(crate::routes::cookie(
-        SESSION_COOKIE,
+        ServerCookie::Session,
         &token,
-        "/",
         Some(st.config.session_absolute_secs),
-        "Lax",
-        st.config.is_https(),
+        &st.config,
     ))
 }
 
 /// Deletes the session cookie.
 pub fn end_session_cookie(st: &AppState) -> HeaderValue {
-    crate::routes::clear_cookie(SESSION_COOKIE, "/", st.config.is_https())
+    crate::routes::clear_cookie(ServerCookie::Session, &st.config)
 }
 
 /// What `GET /api/me` says about a user.

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use url::Url;
 
 pub use crate::domain::client::ClientIpHeader;
+use crate::domain::host::{HostPort, Hosts};
 
 /// Reads a setting as text even when the environment layer took it for a number
 /// (`TWILIO_FROM=+46700000000`, an all-digit `PORTAL_SECRET`).
@@ -92,6 +93,9 @@ pub struct RawConfig {
     #[serde(deserialize_with = "text")]
     pub metrics_token: Option<String>,
     pub prune_interval_secs: u64,
+    /// Extra host names (`host` or `host:port`, comma-separated) this server answers to.
+    #[serde(deserialize_with = "text")]
+    pub allowed_hosts: Option<String>,
 }
 
 impl Default for RawConfig {
@@ -134,6 +138,7 @@ impl Default for RawConfig {
             client_ip_header: "x-forwarded-for".into(),
             metrics_token: None,
             prune_interval_secs: 3600,
+            allowed_hosts: None,
         }
     }
 }
@@ -212,6 +217,8 @@ pub struct Config {
     pub metrics_token: Option<SecretString>,
     /// How often expired flows, codes, sessions and old outbox rows are deleted (`prune.rs`).
     pub prune_interval_secs: u64,
+    /// Names besides the public URL's that `Host` may carry, reached with its scheme.
+    pub allowed_hosts: Vec<HostPort>,
 }
 
 /// A setting that cannot be used; `Display` is the one line start-up prints.
@@ -477,6 +484,23 @@ impl RawConfig {
                 ))
             }
         };
+        let host_default_port = public_url.port_or_known_default().unwrap_or(80);
+        let allowed_hosts = self
+            .allowed_hosts
+            .as_deref()
+            .unwrap_or_default()
+            .split(',')
+            .map(str::trim)
+            .filter(|h| !h.is_empty())
+            .map(|h| {
+                HostPort::parse(h, host_default_port).ok_or_else(|| {
+                    err(
+                        "PORTAL_ALLOWED_HOSTS",
+                        format!("'{h}' is not a host name or host:port"),
+                    )
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         let cores = std::thread::available_parallelism()
             .map(usize::from)
             .unwrap_or(2);
@@ -522,6 +546,7 @@ impl RawConfig {
                 t => t.map(SecretString::from),
             },
             prune_interval_secs: self.prune_interval_secs,
+            allowed_hosts,
         })
     }
 }
@@ -542,6 +567,19 @@ impl Config {
             .host_str()
             .unwrap_or("localhost")
             .to_string()
+    }
+
+    /// The names this deployment answers to (`Host`) and its own origins (`Origin`).
+    pub fn hosts(&self) -> Hosts<'_> {
+        let scheme = self.public_url.scheme();
+        Hosts {
+            scheme,
+            public: HostPort::new(
+                &self.public_host(),
+                self.public_url.port_or_known_default().unwrap_or(80),
+            ),
+            extra: &self.allowed_hosts,
+        }
     }
 }
 
@@ -625,6 +663,10 @@ mod tests {
             (
                 Box::new(|r| r.prune_interval_secs = 0),
                 "PORTAL_PRUNE_INTERVAL_SECS",
+            ),
+            (
+                Box::new(|r| r.allowed_hosts = Some("ok.test, not a host".into())),
+                "PORTAL_ALLOWED_HOSTS",
             ),
         ];
         for (f, var) in cases {

@@ -1,6 +1,7 @@
 //! The portal's own extractors: a JSON body whose rejection is an [`ApiError`], the client's
 //! address and browser, and the signed-in user with the permissions a handler needs.
 
+use std::borrow::Cow;
 use std::net::SocketAddr;
 
 use axum::extract::{ConnectInfo, FromRef, FromRequest, FromRequestParts, Request};
@@ -8,7 +9,7 @@ use axum::http::request::Parts;
 use axum::http::{header, StatusCode};
 use serde::de::DeserializeOwned;
 
-use crate::config::ClientIpHeader;
+use crate::config::{ClientIpHeader, Config};
 use crate::domain::client;
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -136,12 +137,71 @@ where
     }
 }
 
-pub const SESSION_COOKIE: &str = "portal_session";
-pub const FLOW_COOKIE: &str = "portal_reset_flow";
-pub const LINK_COOKIE: &str = "portal_reset_link";
+/// Written by the SPA itself (not HttpOnly, read by its script), so it keeps its plain name.
 pub const LANG_COOKIE: &str = "portal_lang";
 
-/// The value of one cookie of the request.
+/// A cookie the server sets. Its name, path and `SameSite` are derived here and nowhere else, so
+/// what a handler writes is exactly what every reader looks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ServerCookie {
+    /// The signed-in session.
+    Session,
+    /// Binds a reset flow to the browser that started it.
+    ResetFlow,
+    /// The token of an opened reset link, out of the address bar.
+    ResetLink,
+}
+
+impl ServerCookie {
+    fn base(self) -> &'static str {
+        match self {
+            Self::Session => "portal_session",
+            Self::ResetFlow => "portal_reset_flow",
+            Self::ResetLink => "portal_reset_link",
+        }
+    }
+
+    /// On https the `__Host-` prefix: a browser keeps such a cookie only when it was set over
+    /// https, `Secure`, with `Path=/` and no `Domain`, so a sibling subdomain or a forged http
+    /// page of the same host can neither plant one (session fixation, a planted reset flow) nor
+    /// widen it (OWASP ASVS 5.0 3.3.1, 4.0.3 3.4.4; RFC 6265bis 4.1.3.2). On http the prefix
+    /// would make the browser drop the cookie, so it is left off.
+    pub fn name(self, config: &Config) -> Cow<'static, str> {
+        if config.is_https() {
+            Cow::Owned(format!("__Host-{}", self.base()))
+        } else {
+            Cow::Borrowed(self.base())
+        }
+    }
+
+    /// The reset cookies are scoped to `/api/reset` on http; `__Host-` demands `Path=/`, which
+    /// is acceptable: they are HttpOnly, `SameSite=Strict` and host-only, so widening the path
+    /// only sends them to this same server's other endpoints, which ignore them (and a path was
+    /// never a security boundary between pages of one origin).
+    pub fn path(self, config: &Config) -> &'static str {
+        match self {
+            Self::ResetFlow | Self::ResetLink if !config.is_https() => "/api/reset",
+            _ => "/",
+        }
+    }
+
+    /// `Lax` for the session, so a link from a mail or another site opens signed in; `Strict`
+    /// for the reset cookies, which no other site ever needs to carry.
+    pub fn same_site(self) -> &'static str {
+        match self {
+            Self::Session => "Lax",
+            Self::ResetFlow | Self::ResetLink => "Strict",
+        }
+    }
+
+    /// This cookie's value in a request.
+    pub fn read(self, headers: &axum::http::HeaderMap, config: &Config) -> Option<String> {
+        cookie(headers, &self.name(config))
+    }
+}
+
+/// The value of one cookie of the request. The server's own cookies are read through
+/// [`ServerCookie::read`], which knows their names.
 pub fn cookie(parts_headers: &axum::http::HeaderMap, name: &str) -> Option<String> {
     parts_headers
         .get_all(header::COOKIE)
@@ -166,7 +226,9 @@ pub struct AuthUser {
 pub struct PendingUser(pub AuthUser);
 
 async fn authenticate(parts: &Parts, state: &AppState) -> Result<AuthUser, ApiError> {
-    let token = cookie(&parts.headers, SESSION_COOKIE).ok_or_else(ApiError::unauthenticated)?;
+    let token = ServerCookie::Session
+        .read(&parts.headers, &state.config)
+        .ok_or_else(ApiError::unauthenticated)?;
     let hash = state.keys.token_hash("session", &token);
     let now = state.now();
     let mut c = state.store.conn().await?;

@@ -9,7 +9,7 @@ use crate::routes::{admin, me, reset, session};
 #[openapi(
     info(
         title = "Password reset portal API",
-        description = "Self-service password reset by email or SMS, sessions, and user management. Errors are `ErrorBody` with a stable `error` code."
+        description = "Self-service password reset by email or SMS, sessions, and user management. Errors are `ErrorBody` with a stable `error` code. Every request must name one of the portal's hosts (the public URL's host and port, `PORTAL_ALLOWED_HOSTS`, an IP address or `localhost`) in `Host`, else 421 `unknown_host` (400 `invalid_host` when it names none or two); a browser's state-changing request from another origin is 403 `csrf`. These apply to every operation and are not repeated on each."
     ),
     paths(
         session::sign_in, session::sign_out,

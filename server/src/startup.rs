@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use axum::extract::{DefaultBodyLimit, Request, State};
-use axum::http::{header, HeaderValue, Method, StatusCode};
+use axum::http::{header, HeaderValue, Method, StatusCode, Version};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
@@ -20,6 +20,7 @@ use tower_http::services::{ServeDir, ServeFile};
 use crate::clock::Clock;
 use crate::config::{Config, SmsProvider};
 use crate::crypto::{new_secret, Hasher, Keys};
+use crate::domain::host::HostPort;
 use crate::error::ApiError;
 use crate::metrics::Metrics;
 use crate::notify::email::{DevMailbox, Smtp};
@@ -220,6 +221,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::routes::health::router())
         .fallback_service(spa)
         .layer(middleware::from_fn_with_state(state.clone(), csrf))
+        .layer(middleware::from_fn_with_state(state.clone(), known_host))
         .layer(middleware::from_fn_with_state(state.clone(), headers))
         .layer(middleware::from_fn_with_state(state.clone(), observe))
         .layer(CompressionLayer::new().gzip(true).br(true))
@@ -243,10 +245,79 @@ async fn run_to_completion(req: Request, next: Next) -> Response {
     }
 }
 
+/// The host a request was addressed to, once [`known_host`] accepted it.
+#[derive(Debug, Clone)]
+struct AddressedHost(HostPort);
+
+/// Marks a response [`known_host`] refused, so metrics do not label it by its raw path.
+#[derive(Debug, Clone, Copy)]
+struct MisdirectedRequest;
+
+/// DNS rebinding: a page on the attacker's domain, once its name resolves to this server (a
+/// portal on localhost or an intranet address), reads and writes it as its own origin, but the
+/// browser still names the attacker's domain in `Host`. So a request must name the public URL's
+/// host and port, a `PORTAL_ALLOWED_HOSTS` entry, an IP address or `localhost`; anything else is
+/// 421 Misdirected Request, for the API and the static files alike (RFC 9110 7.4). Every
+/// authority a request carries must pass: the `Host` header and, in an absolute-form request
+/// target, the URI's (RFC 9112 3.2.2). HTTP/1.1 without exactly one valid `Host` is 400 (RFC 9112
+/// 3.2); HTTP/1.0, which predates `Host`, passes without one.
+async fn known_host(State(st): State<AppState>, mut req: Request, next: Next) -> Response {
+    let hosts = st.config.hosts();
+    let port = hosts.default_port();
+    let mut values = req.headers().get_all(header::HOST).iter();
+    let header_host = match (values.next(), values.next()) {
+        (None, _) => None,
+        (Some(v), None) => match v.to_str().ok().and_then(|v| HostPort::parse(v, port)) {
+            Some(h) => Some(h),
+            None => return bad_host("The Host header is not a host name."),
+        },
+        (Some(_), Some(_)) => return bad_host("The request names more than one host."),
+    };
+    let uri_host = match req.uri().authority() {
+        Some(a) => match HostPort::parse(a.as_str(), port) {
+            Some(h) => Some(h),
+            None => return bad_host("The request target is not a host name."),
+        },
+        None => None,
+    };
+    if header_host.is_none() && uri_host.is_none() && req.version() > Version::HTTP_10 {
+        return bad_host("The request must name its host (Host header).");
+    }
+    if [&header_host, &uri_host]
+        .into_iter()
+        .flatten()
+        .any(|h| !hosts.accepts(h))
+    {
+        let mut res = ApiError::new(
+            StatusCode::MISDIRECTED_REQUEST,
+            "unknown_host",
+            "This server does not answer to that host name.",
+        )
+        .into_response();
+        res.extensions_mut().insert(MisdirectedRequest);
+        return res;
+    }
+    if let Some(h) = header_host.or(uri_host) {
+        req.extensions_mut().insert(AddressedHost(h));
+    }
+    next.run(req).await
+}
+
+fn bad_host(message: &str) -> Response {
+    let mut res = ApiError::bad_request("invalid_host", message).into_response();
+    res.extensions_mut().insert(MisdirectedRequest);
+    res
+}
+
 /// Cross-site request forgery: a state-changing API request with a browser's `Sec-Fetch-Site`
-/// must come from this site, and an `Origin`, when sent, must be this origin (OWASP CSRF
-/// Prevention Cheat Sheet: Fetch Metadata and Origin verification). Non-browser clients send
-/// neither and carry no ambient cookies an attacker could borrow.
+/// must come from this site, and an `Origin`, when sent, must be one of this portal's own
+/// origins (OWASP CSRF Prevention Cheat Sheet: Fetch Metadata and Origin verification): the
+/// public origin, an allowed host's, or that of the address visited (see
+/// [`crate::domain::host::Hosts::is_own_origin`]), always with the public URL's scheme. It was
+/// once also `http://{Host}`, which on an https deployment let a page that anyone on the
+/// network can inject into plain http under the portal's name post with the user's cookies.
+/// Non-browser clients send neither header and carry no ambient cookies an attacker could
+/// borrow.
 async fn csrf(State(st): State<AppState>, req: Request, next: Next) -> Response {
     let safe = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
     if safe || !req.uri().path().starts_with("/api/") {
@@ -259,15 +330,12 @@ async fn csrf(State(st): State<AppState>, req: Request, next: Next) -> Response 
             return forbidden_csrf();
         }
     }
-    if let Some(origin) = h.get(header::ORIGIN).and_then(|v| v.to_str().ok()) {
-        let host = h
-            .get(header::HOST)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default();
-        let same_host = ["http://", "https://"]
-            .iter()
-            .any(|s| origin == format!("{s}{host}"));
-        if origin != st.config.public_origin() && !same_host {
+    if let Some(origin) = h.get(header::ORIGIN) {
+        let addressed = req.extensions().get::<AddressedHost>().map(|a| &a.0);
+        let own = origin
+            .to_str()
+            .is_ok_and(|o| st.config.hosts().is_own_origin(o, addressed));
+        if !own {
             return forbidden_csrf();
         }
     }
@@ -335,7 +403,9 @@ async fn observe(State(st): State<AppState>, req: Request, next: Next) -> Respon
     let path = req.uri().path().to_string();
     let start = Instant::now();
     let res = next.run(req).await;
-    let route = if path.starts_with("/api/") {
+    let route = if res.extensions().get::<MisdirectedRequest>().is_some() {
+        "misdirected".to_string()
+    } else if path.starts_with("/api/") {
         if res
             .extensions()
             .get::<crate::routes::UnknownApiRoute>()

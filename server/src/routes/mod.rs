@@ -10,7 +10,9 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
 
+use crate::config::Config;
 use crate::error::ApiError;
+use crate::extract::ServerCookie;
 use crate::state::AppState;
 
 /// Everything under `/api` (nested there, so paths here are relative), with its own 404 so unknown API paths never fall through to the SPA.
@@ -36,28 +38,33 @@ pub fn api_router() -> Router<AppState> {
 #[derive(Debug, Clone, Copy)]
 pub struct UnknownApiRoute;
 
-/// A `Set-Cookie` value: host-only (no Domain), HttpOnly, `Secure` on https.
+/// A `Set-Cookie` value: host-only (no Domain), HttpOnly, `Secure` on https, with the name, path
+/// and `SameSite` of [`ServerCookie`] (ASVS 5.0 3.3.1-3.3.4: Secure, `__Host-`, SameSite,
+/// HttpOnly).
 pub fn cookie(
-    name: &str,
+    which: ServerCookie,
     value: &str,
-    path: &str,
     max_age: Option<u64>,
-    same_site: &str,
-    secure: bool,
+    config: &Config,
 ) -> HeaderValue {
-    let mut s = format!("{name}={value}; Path={path}; HttpOnly; SameSite={same_site}");
+    let mut s = format!(
+        "{}={value}; Path={}; HttpOnly; SameSite={}",
+        which.name(config),
+        which.path(config),
+        which.same_site()
+    );
     if let Some(age) = max_age {
         s.push_str(&format!("; Max-Age={age}"));
     }
-    if secure {
+    if config.is_https() {
         s.push_str("; Secure");
     }
     HeaderValue::from_str(&s).unwrap_or_else(|_| HeaderValue::from_static("invalid=; Max-Age=0"))
 }
 
 /// A `Set-Cookie` that deletes the cookie.
-pub fn clear_cookie(name: &str, path: &str, secure: bool) -> HeaderValue {
-    cookie(name, "", path, Some(0), "Strict", secure)
+pub fn clear_cookie(which: ServerCookie, config: &Config) -> HeaderValue {
+    cookie(which, "", Some(0), config)
 }
 
 /// A JSON response with extra `Set-Cookie` headers.

@@ -22,7 +22,7 @@ use crate::crypto::{new_code, new_token, same};
 use crate::domain::identifier::Identifier;
 use crate::domain::reset::{self as rules, code_state, cooldown_secs, secs_until, CodeState};
 use crate::error::{human_duration, ApiError, ApiResult};
-use crate::extract::{cookie, Client, Json, FLOW_COOKIE, LINK_COOKIE};
+use crate::extract::{Client, Json, ServerCookie};
 use crate::notify::templates::{self, Lang};
 use crate::reset::change::{change_password, Change, ChangedBy};
 use crate::state::AppState;
@@ -42,16 +42,12 @@ pub fn router() -> Router<AppState> {
         .route("/reset/password", post(set_password))
 }
 
-const FLOW_PATH: &str = "/api/reset";
-
 fn flow_cookie(st: &AppState, token: &str) -> HeaderValue {
     super::cookie(
-        FLOW_COOKIE,
+        ServerCookie::ResetFlow,
         token,
-        FLOW_PATH,
         Some(st.config.code_ttl_secs),
-        "Strict",
-        st.config.is_https(),
+        &st.config,
     )
 }
 
@@ -171,7 +167,9 @@ async fn describe(st: &AppState, c: &mut Conn, flow: &Flow, now: i64) -> ApiResu
 }
 
 async fn flow_from_cookie(st: &AppState, c: &mut Conn, headers: &HeaderMap) -> ApiResult<Flow> {
-    let token = cookie(headers, FLOW_COOKIE).ok_or_else(no_flow)?;
+    let token = ServerCookie::ResetFlow
+        .read(headers, &st.config)
+        .ok_or_else(no_flow)?;
     let flow = q::flow_by_token(c, &st.keys.token_hash("reset-flow", &token))
         .await?
         .ok_or_else(no_flow)?;
@@ -587,11 +585,7 @@ pub(crate) async fn start(
     let body = describe(&st, &mut c, &flow, now).await?;
     // A new flow replaces whatever reset this browser was on: a link opened here earlier (perhaps
     // by someone else on a shared computer) must never be what this browser's Save acts on.
-    let mut cookies = vec![super::clear_cookie(
-        LINK_COOKIE,
-        FLOW_PATH,
-        st.config.is_https(),
-    )];
+    let mut cookies = vec![super::clear_cookie(ServerCookie::ResetLink, &st.config)];
     cookies.extend(token.map(|t| flow_cookie(&st, &t)));
     Ok(super::with_cookies(
         StatusCode::OK,
@@ -671,8 +665,8 @@ pub(crate) async fn forget_flow(State(st): State<AppState>) -> Response {
         StatusCode::NO_CONTENT,
         (),
         vec![
-            super::clear_cookie(FLOW_COOKIE, FLOW_PATH, st.config.is_https()),
-            super::clear_cookie(LINK_COOKIE, FLOW_PATH, st.config.is_https()),
+            super::clear_cookie(ServerCookie::ResetFlow, &st.config),
+            super::clear_cookie(ServerCookie::ResetLink, &st.config),
         ],
     )
 }
@@ -1049,21 +1043,15 @@ pub(crate) async fn open_link(
     let browser_flow = browser_flow(&st, &mut c, &headers).await?;
     let max_age = secs_until(code.expires_at, st.now());
     let mut cookies = vec![super::cookie(
-        LINK_COOKIE,
+        ServerCookie::ResetLink,
         req.token.trim(),
-        FLOW_PATH,
         Some(max_age),
-        "Strict",
-        st.config.is_https(),
+        &st.config,
     )];
     // The link is now what this browser is on; a code flow for another reset is forgotten, so
     // exactly one flow is ever in play (the link's own flow stays: Save then signs this browser in).
     if browser_flow.is_some_and(|f| f.id != flow.id) {
-        cookies.push(super::clear_cookie(
-            FLOW_COOKIE,
-            FLOW_PATH,
-            st.config.is_https(),
-        ));
+        cookies.push(super::clear_cookie(ServerCookie::ResetFlow, &st.config));
     }
     Ok(super::with_cookies(
         StatusCode::OK,
@@ -1074,7 +1062,7 @@ pub(crate) async fn open_link(
 
 /// The flow this browser's flow cookie names, if any (expired or not).
 async fn browser_flow(st: &AppState, c: &mut Conn, headers: &HeaderMap) -> ApiResult<Option<Flow>> {
-    match cookie(headers, FLOW_COOKIE) {
+    match ServerCookie::ResetFlow.read(headers, &st.config) {
         Some(t) => Ok(q::flow_by_token(c, &st.keys.token_hash("reset-flow", &t)).await?),
         None => Ok(None),
     }
@@ -1085,7 +1073,9 @@ pub(crate) async fn link_state(
     State(st): State<AppState>,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
-    let token = cookie(&headers, LINK_COOKIE).ok_or_else(link_expired)?;
+    let token = ServerCookie::ResetLink
+        .read(&headers, &st.config)
+        .ok_or_else(link_expired)?;
     let mut c = st.store.conn().await?;
     let (_, user, flow) = live_link(&st, &mut c, &token).await?;
     let body = LinkState {
@@ -1107,7 +1097,7 @@ pub(crate) async fn set_password(
 ) -> ApiResult<Response> {
     let mut c = st.store.conn().await?;
     let browser_flow = browser_flow(&st, &mut c, &headers).await?;
-    let link = match cookie(&headers, LINK_COOKIE) {
+    let link = match ServerCookie::ResetLink.read(&headers, &st.config) {
         Some(token) => live_link(&st, &mut c, &token).await.ok(),
         None => None,
     };
@@ -1187,8 +1177,8 @@ pub(crate) async fn set_password(
     )
     .await?;
     let mut cookies = vec![
-        super::clear_cookie(FLOW_COOKIE, FLOW_PATH, st.config.is_https()),
-        super::clear_cookie(LINK_COOKIE, FLOW_PATH, st.config.is_https()),
+        super::clear_cookie(ServerCookie::ResetFlow, &st.config),
+        super::clear_cookie(ServerCookie::ResetLink, &st.config),
     ];
     if signs_in {
         cookies.push(auth::start_session(&st, &mut tx, user.id, &client).await?);

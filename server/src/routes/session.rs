@@ -13,7 +13,7 @@ use secrecy::SecretString;
 use crate::auth;
 use crate::domain::identifier::EmailAddress;
 use crate::error::{human_duration, ApiError, ApiResult};
-use crate::extract::{cookie, Client, Json, SESSION_COOKIE};
+use crate::extract::{Client, Json, ServerCookie};
 use crate::state::AppState;
 use crate::store::limits;
 use crate::store::{audit, sessions, users};
@@ -224,7 +224,7 @@ pub(crate) async fn sign_out(
     State(st): State<AppState>,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
-    if let Some(token) = cookie(&headers, SESSION_COOKIE) {
+    if let Some(token) = ServerCookie::Session.read(&headers, &st.config) {
         let hash = st.keys.token_hash("session", &token);
         let now = st.now();
         let mut c = st.store.conn().await?;

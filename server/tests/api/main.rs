@@ -8,6 +8,7 @@ mod at_rest;
 mod attacks;
 mod faults;
 mod helpers;
+mod host;
 mod pruning;
 mod reset_email;
 mod reset_sms;
