@@ -88,6 +88,13 @@ impl Outbox {
             outbox::claim(&mut c, &self.keys, now, LEASE_SECS).await?
         };
         let Some(m) = claimed else { return Ok(false) };
+        if m.recipient.is_empty() {
+            // A hidden-mode decoy: queued so its request cost what a real one costs, never sent.
+            let mut c = self.store.conn().await?;
+            outbox::mark_sent(&mut c, m.id, self.clock.now()).await?;
+            tracing::debug!(id = m.id, "decoy message discarded");
+            return Ok(true);
+        }
         let sender = match m.channel {
             Channel::Email => &self.email,
             Channel::Sms => &self.sms,

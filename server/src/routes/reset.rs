@@ -256,58 +256,68 @@ async fn issue_code(
         now,
     )
     .await?;
-    if let Some(u) = user {
-        let msg = match d.channel {
-            Channel::Email => templates::reset_code_email(
-                lang,
-                &u.name,
-                &code,
-                &format!("{}/reset?token={link}", st.config.public_origin()),
-                u64::try_from(ttl).unwrap_or(0),
-                &auth::utc(now + ttl),
-            ),
-            Channel::Sms => templates::reset_code_sms(
-                lang,
-                &code,
-                u64::try_from(ttl).unwrap_or(0),
-                &st.config.public_host(),
-            ),
-        };
-        outbox::enqueue(
-            &mut tx,
-            &st.keys,
-            &NewMessage {
-                idempotency_key: new_token(),
-                channel: d.channel,
-                recipient: d.recipient.clone(),
-                subject: msg.subject,
-                body_text: msg.text,
-                body_html: msg.html,
-                account_id: Some(u.account_id),
-                user_id: Some(u.id),
+    // A decoy renders, seals and queues a message like a real one (with no recipient, so the
+    // worker discards it unsent) and writes one small row where a real flow writes its audit
+    // event: the same work, so the answer takes the same time (OWASP Forgot Password Cheat
+    // Sheet: "consistent response times"). Decoys' rows are pruned like the rest.
+    let name = user.map_or("", |u| u.name.as_str());
+    let msg = match d.channel {
+        Channel::Email => templates::reset_code_email(
+            lang,
+            name,
+            &code,
+            &format!("{}/reset?token={link}", st.config.public_origin()),
+            u64::try_from(ttl).unwrap_or(0),
+            &auth::utc(now + ttl),
+        ),
+        Channel::Sms => templates::reset_code_sms(
+            lang,
+            &code,
+            u64::try_from(ttl).unwrap_or(0),
+            &st.config.public_host(),
+        ),
+    };
+    outbox::enqueue(
+        &mut tx,
+        &st.keys,
+        &NewMessage {
+            idempotency_key: new_token(),
+            channel: d.channel,
+            recipient: if user.is_some() {
+                d.recipient.clone()
+            } else {
+                String::new()
             },
-            now,
-        )
-        .await?;
-        audit::record(
-            &mut tx,
-            &audit::Event {
-                kind,
-                account_id: Some(u.account_id),
-                target_user_id: Some(u.id),
-                ip: Some(&client.ip),
-                user_agent: Some(&client.user_agent),
-                detail: Some(d.channel.as_str()),
-                ..Default::default()
-            },
-            now,
-        )
-        .await?;
+            subject: msg.subject,
+            body_text: msg.text,
+            body_html: msg.html,
+            account_id: user.map(|u| u.account_id),
+            user_id: user.map(|u| u.id),
+        },
+        now,
+    )
+    .await?;
+    match user {
+        Some(u) => {
+            audit::record(
+                &mut tx,
+                &audit::Event {
+                    kind,
+                    account_id: Some(u.account_id),
+                    target_user_id: Some(u.id),
+                    ip: Some(&client.ip),
+                    user_agent: Some(&client.user_agent),
+                    detail: Some(d.channel.as_str()),
+                    ..Default::default()
+                },
+                now,
+            )
+            .await?
+        }
+        None => limits::record(&mut tx, "decoy_codes", now).await?,
     }
     tx.commit().await?;
-    if user.is_some() {
-        st.outbox_wake.notify_one();
-    }
+    st.outbox_wake.notify_one();
     Ok((flow_id, flow_token))
 }
 

@@ -253,6 +253,9 @@ pub async fn next_due(c: &mut Conn) -> Result<Option<i64>, sqlx::Error> {
 /// Deletes up to `limit` messages, in id order after `after`, sent or given up before `before`
 /// (their content is already erased; what is left says who was written to). A message still
 /// waiting has neither time set and is never matched. Returns the ids deleted.
+///
+/// A hidden-mode decoy (no recipient) goes as soon as the worker has discarded it: it was never
+/// anything but the cost of a real message.
 pub async fn prune(
     c: &mut Conn,
     before: i64,
@@ -261,7 +264,8 @@ pub async fn prune(
 ) -> Result<Vec<i64>, sqlx::Error> {
     sqlx::query_scalar(
         "DELETE FROM outbox WHERE id IN ( \
-           SELECT id FROM outbox WHERE id > $1 AND (sent_at < $2 OR failed_at < $2) \
+           SELECT id FROM outbox WHERE id > $1 \
+             AND (sent_at < $2 OR failed_at < $2 OR (recipient = '' AND sent_at IS NOT NULL)) \
            ORDER BY id LIMIT $3) \
          RETURNING id",
     )
