@@ -342,19 +342,43 @@ async fn one_address_on_the_network_is_capped_across_accounts() {
 #[tokio::test]
 async fn the_grant_lasts_fifteen_minutes_and_the_code_alone_cannot_set_a_password() {
     let app = spawn_app().await;
-    app.add_user("iv@example.com", "member", None, SignInMethod::Password)
-        .await;
-    let b = browser();
-    app.start_reset(&b, "iv@example.com").await;
-    // Before verification there is no grant.
-    let r = app.save(&b, NEW_PASSWORD).await;
-    assert_eq!(r.status(), StatusCode::GONE);
-    let code = app.mail.wait_nth("iv@example.com", 1).await.code();
-    app.verify(&b, &code).await;
-    app.clock.advance(15 * 60);
-    let r = app.save(&b, NEW_PASSWORD).await;
+    // Two users verified at the same instant: one saves at 14:59, the other tries at 15:01.
+    let early = browser();
+    let late = browser();
+    for (b, email) in [(&early, "iv@example.com"), (&late, "iw@example.com")] {
+        app.add_user(email, "member", None, SignInMethod::Password)
+            .await;
+        app.start_reset(b, email).await;
+        // Before verification there is no grant.
+        let r = app.save(b, NEW_PASSWORD).await;
+        assert_eq!(r.status(), StatusCode::GONE);
+        let code = app.mail.wait_nth(email, 1).await.code();
+        let r = app.verify(b, &code).await;
+        assert_eq!(r.status(), StatusCode::OK, "{email}: the right code");
+        assert_eq!(json(r).await["step"], "new_password", "{email}");
+    }
+    app.clock.advance(15 * 60 - 1);
+    assert_eq!(
+        json(app.get(&late, "/api/reset/flow").await).await["step"],
+        "new_password",
+        "at 14:59 the grant still holds"
+    );
+    let r = app.save(&early, NEW_PASSWORD).await;
+    assert_eq!(r.status(), StatusCode::OK, "a Save at 14:59 works");
+    app.clock.advance(2);
+    let r = app.get(&late, "/api/reset/flow").await;
     assert_eq!(r.status(), StatusCode::GONE);
     assert_eq!(json(r).await["error"], "grant_expired");
+    let r = app.save(&late, NEW_PASSWORD).await;
+    assert_eq!(r.status(), StatusCode::GONE, "a Save at 15:01 is refused");
+    assert_eq!(json(r).await["error"], "grant_expired");
+    assert_eq!(
+        app.sign_in(&browser(), "iw@example.com", PASSWORD)
+            .await
+            .status(),
+        StatusCode::OK,
+        "the late user's password is unchanged"
+    );
 }
 
 #[tokio::test]
