@@ -625,6 +625,36 @@ impl TestApp {
         .await
     }
 
+    /// Outbox messages neither sent nor given up (queued, waiting for a retry, or in hand), plus
+    /// any row a worker holds (a claim on a sent or failed row would be a bug to see, not hide).
+    pub async fn outbox_unsettled(&self) -> i64 {
+        let mut c = self.store.conn().await.unwrap();
+        sqlx::query_scalar(
+            "SELECT COUNT(*) FROM outbox WHERE (sent_at IS NULL AND failed_at IS NULL) OR locked_until IS NOT NULL",
+        )
+        .fetch_one(&mut *c)
+        .await
+        .unwrap()
+    }
+
+    /// Waits until every outbox message is sent or given up and no worker holds one: the explicit
+    /// signal that whatever a request queued has reached the capture (a message is marked sent
+    /// only after the relay accepted it), so "nothing arrived" is checked without guessing a sleep.
+    pub async fn wait_outbox_settled(&self) {
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            let unsettled = self.outbox_unsettled().await;
+            if unsettled == 0 {
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the outbox never settled: {unsettled} message(s) pending or held"
+            );
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+    }
+
     pub async fn audit_count(&self, kind: &str) -> i64 {
         let mut c = self.store.conn().await.unwrap();
         server::store::audit::count_kind(&mut c, kind)

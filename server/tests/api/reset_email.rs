@@ -108,7 +108,7 @@ async fn hidden_mode_answers_unknown_addresses_exactly_like_real_ones_and_sends_
         serde_json::to_string(&u).unwrap()
     );
     app.mail.wait_nth("real@example.com", 1).await;
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    app.wait_outbox_settled().await;
     assert!(app.mail.to("fake@example.com").is_empty());
 }
 
@@ -137,7 +137,7 @@ async fn sso_users_are_sent_to_their_provider_and_get_no_code() {
         .unwrap()
         .starts_with("https://accounts.google.com/"));
     assert!(body["message"].as_str().unwrap().contains("Google"));
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    app.wait_outbox_settled().await;
     assert!(app.mail.to("gg@example.com").is_empty());
 }
 
