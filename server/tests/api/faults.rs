@@ -5,6 +5,7 @@ use std::time::{Duration, Instant};
 use app::wire::SignInMethod;
 use reqwest::StatusCode;
 use serde_json::json;
+use server::clock::Clock;
 
 use crate::helpers::*;
 
@@ -52,7 +53,8 @@ async fn two_hundred_requests_during_an_smtp_outage_are_answered_at_once_and_all
 }
 
 #[tokio::test]
-async fn a_provider_that_keeps_failing_is_retried_with_a_cap_and_admins_see_the_failure() {
+async fn a_provider_that_keeps_failing_is_retried_with_growing_jittered_delays_and_admins_see_the_failure(
+) {
     let app = spawn_app().await;
     app.add_user("owner@example.com", "owner", None, SignInMethod::Password)
         .await;
@@ -65,21 +67,43 @@ async fn a_provider_that_keeps_failing_is_retried_with_a_cap_and_admins_see_the_
     .await;
     app.sms.set_mode(SmsMode::ServerError);
     app.start_reset(&browser(), "+46705551234").await;
-    let mut seen = 0;
-    for _ in 0..40 {
-        for _ in 0..100 {
-            if app.sms.attempts() > seen {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-        seen = app.sms.attempts();
-        if app.audit_count("notification_failed").await == 1 {
+    // The clock stands still between attempts, so each delay is read exactly: the retry time
+    // the worker wrote, minus the time of the attempt that failed.
+    let mut delays = Vec::new();
+    for n in 1..=10i64 {
+        let (next_attempt_at, failed) = settled_attempt(&app, n).await;
+        assert_eq!(
+            i64::from(app.sms.attempts()),
+            n,
+            "one provider call per attempt"
+        );
+        if n == 10 {
+            assert!(failed, "given up after the 10th attempt");
             break;
         }
-        // Past the longest backoff (10 minutes, plus jitter).
-        app.clock.advance(760);
+        assert!(!failed, "attempt {n} is not the last");
+        let delay = next_attempt_at - app.clock.now();
+        // The worker's backoff: 2 s doubling per attempt, capped at 10 minutes, ±25 % jitter.
+        let base = (2f64 * 2f64.powi(i32::try_from(n - 1).unwrap())).min(600.0);
+        let (lo, hi) = (
+            ((base * 0.75).round() as i64).max(1),
+            (base * 1.25).round() as i64,
+        );
+        assert!(
+            (lo..=hi).contains(&delay),
+            "after attempt {n} the retry waits {delay} s, not within {lo}..={hi} s"
+        );
+        delays.push((delay, base as i64));
+        app.clock.advance(delay);
     }
+    assert!(
+        delays.windows(2).all(|w| w[1].0 > w[0].0),
+        "each delay longer than the one before: {delays:?}"
+    );
+    assert!(
+        delays.iter().any(|(d, base)| d != base),
+        "jitter moves some retry off the bare doubling: {delays:?}"
+    );
     assert_eq!(app.audit_count("notification_failed").await, 1);
     assert_eq!(app.sms.attempts(), 10, "the attempt cap");
     let owner = browser();
@@ -94,6 +118,36 @@ async fn a_provider_that_keeps_failing_is_retried_with_a_cap_and_admins_see_the_
         .as_str()
         .unwrap()
         .contains("after 10 attempt(s)"));
+}
+
+/// Waits until the single outbox message has been tried `n` times and that attempt settled
+/// (its claim released); returns when it is due next and whether it was given up.
+async fn settled_attempt(app: &TestApp, n: i64) -> (i64, bool) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let mut c = app.store.conn().await.unwrap();
+        let (attempts, next_attempt_at, locked_until, failed_at): (
+            i64,
+            i64,
+            Option<i64>,
+            Option<i64>,
+        ) = sqlx::query_as(
+            "SELECT attempts, next_attempt_at, locked_until, failed_at FROM outbox WHERE channel = 'sms'",
+        )
+        .fetch_one(&mut *c)
+        .await
+        .unwrap();
+        drop(c);
+        if attempts == n && locked_until.is_none() {
+            return (next_attempt_at, failed_at.is_some());
+        }
+        assert!(attempts <= n, "attempt {attempts} came before its time");
+        assert!(
+            Instant::now() < deadline,
+            "attempt {n} never settled (attempts {attempts})"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
 }
 
 /// Starts the real `portal` binary against `db` and the capture; returns it and its URL.
