@@ -53,6 +53,52 @@ async fn two_hundred_requests_during_an_smtp_outage_are_answered_at_once_and_all
 }
 
 #[tokio::test]
+async fn requests_answer_at_once_while_the_relay_hangs_or_refuses_and_their_mail_waits() {
+    const N: usize = 10;
+    // The latency with a healthy relay, measured here on this machine under its current load.
+    let healthy = spawn_app().await;
+    let mut baseline = Duration::ZERO;
+    for e in healthy.add_users_bulk("ok", N).await {
+        let started = Instant::now();
+        assert_eq!(
+            healthy.start_reset(&browser(), &e).await.status(),
+            StatusCode::OK
+        );
+        baseline = baseline.max(started.elapsed());
+    }
+    // Well under the 15-second SMTP timeout a request would wait out if it sent the mail itself.
+    let bound = (baseline * 4).max(Duration::from_secs(2));
+    assert!(
+        bound < Duration::from_secs(7),
+        "the machine is too slow to tell: {baseline:?}"
+    );
+    for (what, relay) in [
+        (
+            "a relay that accepts and never answers",
+            silent_relay().await,
+        ),
+        ("a relay that refuses connections", refusing_relay()),
+    ] {
+        let app = spawn_app_with(|c| c.smtp_url = Some(format!("smtp://{relay}"))).await;
+        for e in app.add_users_bulk("out", N).await {
+            let started = Instant::now();
+            let r = app.start_reset(&browser(), &e).await;
+            let took = started.elapsed();
+            assert_eq!(r.status(), StatusCode::OK, "{what}");
+            assert!(
+                took < bound,
+                "{what}: a request took {took:?} (healthy: {baseline:?})"
+            );
+        }
+        assert_eq!(
+            app.outbox_unsettled().await,
+            N as i64,
+            "{what}: every message waits in the outbox"
+        );
+    }
+}
+
+#[tokio::test]
 async fn a_provider_that_keeps_failing_is_retried_with_growing_jittered_delays_and_admins_see_the_failure(
 ) {
     let app = spawn_app().await;

@@ -224,6 +224,26 @@ impl MailCapture {
     }
 }
 
+/// A relay that accepts the TCP connection and then never says a word (no greeting), as a hung
+/// SMTP server does: a sender waits for its timeout. The sockets are held until the test ends.
+pub async fn silent_relay() -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            held.push(socket);
+        }
+    });
+    addr
+}
+
+/// An address where nothing listens: connections are refused at once.
+pub fn refusing_relay() -> SocketAddr {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap()
+}
+
 // ------------------------------------------------------------------ Twilio-compatible endpoint
 
 #[derive(Debug, Clone)]
