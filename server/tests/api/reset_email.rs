@@ -547,20 +547,44 @@ async fn smtp_down_then_up_loses_nothing_and_the_request_never_waits() {
     let app = spawn_app().await;
     app.add_user("qu@example.com", "member", None, SignInMethod::Password)
         .await;
+    app.add_user("qv@example.com", "member", None, SignInMethod::Password)
+        .await;
     app.mail.set_down(true);
     let started = std::time::Instant::now();
     let r = app.start_reset(&browser(), "qu@example.com").await;
     assert_eq!(r.status(), StatusCode::OK);
     assert!(started.elapsed() < std::time::Duration::from_secs(2));
-    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    // The message met the 421 and waits for its retry: then nothing can have arrived.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let mut c = app.store.conn().await.unwrap();
+        let tried: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM outbox WHERE attempts >= 1 AND locked_until IS NULL AND sent_at IS NULL",
+        )
+        .fetch_one(&mut *c)
+        .await
+        .unwrap();
+        if tried == 1 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no attempt while down"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
     assert!(app.mail.to("qu@example.com").is_empty());
     app.mail.set_down(false);
     // Move past the backoff; the worker retries and delivers, once.
     app.clock.advance(10);
     let mail = app.mail.wait_nth("qu@example.com", 1).await;
     assert!(mail.subject.contains("code"));
+    // Past the lease and further backoff; a marker queued now is claimed after every older due
+    // message, so once it arrived and the outbox settled, a second copy would be here too.
     app.clock.advance(120);
-    tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
+    app.start_reset(&browser(), "qv@example.com").await;
+    app.mail.wait_nth("qv@example.com", 1).await;
+    app.wait_outbox_settled().await;
     assert_eq!(app.mail.to("qu@example.com").len(), 1);
 }
 
