@@ -217,7 +217,8 @@ async fn two_instances_share_flows_sessions_limits_and_send_each_message_once() 
     );
     // Each message is delivered once, though both instances' workers poll the same outbox.
     a.mail.wait_nth("ed@example.com", 5).await;
-    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    // Every row marked sent and none held: a second copy from the other instance would be here.
+    a.wait_outbox_settled().await;
     let ids: std::collections::HashSet<String> = a
         .mail
         .to("ed@example.com")

@@ -224,6 +224,26 @@ impl MailCapture {
     }
 }
 
+/// A relay that accepts the TCP connection and then never says a word (no greeting), as a hung
+/// SMTP server does: a sender waits for its timeout. The sockets are held until the test ends.
+pub async fn silent_relay() -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            held.push(socket);
+        }
+    });
+    addr
+}
+
+/// An address where nothing listens: connections are refused at once.
+pub fn refusing_relay() -> SocketAddr {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap()
+}
+
 // ------------------------------------------------------------------ Twilio-compatible endpoint
 
 #[derive(Debug, Clone)]
@@ -623,6 +643,36 @@ impl TestApp {
             serde_json::json!({ "new_password": password, "confirm_password": password }),
         )
         .await
+    }
+
+    /// Outbox messages neither sent nor given up (queued, waiting for a retry, or in hand), plus
+    /// any row a worker holds (a claim on a sent or failed row would be a bug to see, not hide).
+    pub async fn outbox_unsettled(&self) -> i64 {
+        let mut c = self.store.conn().await.unwrap();
+        sqlx::query_scalar(
+            "SELECT COUNT(*) FROM outbox WHERE (sent_at IS NULL AND failed_at IS NULL) OR locked_until IS NOT NULL",
+        )
+        .fetch_one(&mut *c)
+        .await
+        .unwrap()
+    }
+
+    /// Waits until every outbox message is sent or given up and no worker holds one: the explicit
+    /// signal that whatever a request queued has reached the capture (a message is marked sent
+    /// only after the relay accepted it), so "nothing arrived" is checked without guessing a sleep.
+    pub async fn wait_outbox_settled(&self) {
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            let unsettled = self.outbox_unsettled().await;
+            if unsettled == 0 {
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the outbox never settled: {unsettled} message(s) pending or held"
+            );
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
     }
 
     pub async fn audit_count(&self, kind: &str) -> i64 {

@@ -108,7 +108,7 @@ async fn hidden_mode_answers_unknown_addresses_exactly_like_real_ones_and_sends_
         serde_json::to_string(&u).unwrap()
     );
     app.mail.wait_nth("real@example.com", 1).await;
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    app.wait_outbox_settled().await;
     assert!(app.mail.to("fake@example.com").is_empty());
 }
 
@@ -137,7 +137,7 @@ async fn sso_users_are_sent_to_their_provider_and_get_no_code() {
         .unwrap()
         .starts_with("https://accounts.google.com/"));
     assert!(body["message"].as_str().unwrap().contains("Google"));
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    app.wait_outbox_settled().await;
     assert!(app.mail.to("gg@example.com").is_empty());
 }
 
@@ -342,19 +342,43 @@ async fn one_address_on_the_network_is_capped_across_accounts() {
 #[tokio::test]
 async fn the_grant_lasts_fifteen_minutes_and_the_code_alone_cannot_set_a_password() {
     let app = spawn_app().await;
-    app.add_user("iv@example.com", "member", None, SignInMethod::Password)
-        .await;
-    let b = browser();
-    app.start_reset(&b, "iv@example.com").await;
-    // Before verification there is no grant.
-    let r = app.save(&b, NEW_PASSWORD).await;
-    assert_eq!(r.status(), StatusCode::GONE);
-    let code = app.mail.wait_nth("iv@example.com", 1).await.code();
-    app.verify(&b, &code).await;
-    app.clock.advance(15 * 60);
-    let r = app.save(&b, NEW_PASSWORD).await;
+    // Two users verified at the same instant: one saves at 14:59, the other tries at 15:01.
+    let early = browser();
+    let late = browser();
+    for (b, email) in [(&early, "iv@example.com"), (&late, "iw@example.com")] {
+        app.add_user(email, "member", None, SignInMethod::Password)
+            .await;
+        app.start_reset(b, email).await;
+        // Before verification there is no grant.
+        let r = app.save(b, NEW_PASSWORD).await;
+        assert_eq!(r.status(), StatusCode::GONE);
+        let code = app.mail.wait_nth(email, 1).await.code();
+        let r = app.verify(b, &code).await;
+        assert_eq!(r.status(), StatusCode::OK, "{email}: the right code");
+        assert_eq!(json(r).await["step"], "new_password", "{email}");
+    }
+    app.clock.advance(15 * 60 - 1);
+    assert_eq!(
+        json(app.get(&late, "/api/reset/flow").await).await["step"],
+        "new_password",
+        "at 14:59 the grant still holds"
+    );
+    let r = app.save(&early, NEW_PASSWORD).await;
+    assert_eq!(r.status(), StatusCode::OK, "a Save at 14:59 works");
+    app.clock.advance(2);
+    let r = app.get(&late, "/api/reset/flow").await;
     assert_eq!(r.status(), StatusCode::GONE);
     assert_eq!(json(r).await["error"], "grant_expired");
+    let r = app.save(&late, NEW_PASSWORD).await;
+    assert_eq!(r.status(), StatusCode::GONE, "a Save at 15:01 is refused");
+    assert_eq!(json(r).await["error"], "grant_expired");
+    assert_eq!(
+        app.sign_in(&browser(), "iw@example.com", PASSWORD)
+            .await
+            .status(),
+        StatusCode::OK,
+        "the late user's password is unchanged"
+    );
 }
 
 #[tokio::test]
@@ -523,20 +547,44 @@ async fn smtp_down_then_up_loses_nothing_and_the_request_never_waits() {
     let app = spawn_app().await;
     app.add_user("qu@example.com", "member", None, SignInMethod::Password)
         .await;
+    app.add_user("qv@example.com", "member", None, SignInMethod::Password)
+        .await;
     app.mail.set_down(true);
     let started = std::time::Instant::now();
     let r = app.start_reset(&browser(), "qu@example.com").await;
     assert_eq!(r.status(), StatusCode::OK);
     assert!(started.elapsed() < std::time::Duration::from_secs(2));
-    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    // The message met the 421 and waits for its retry: then nothing can have arrived.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let mut c = app.store.conn().await.unwrap();
+        let tried: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM outbox WHERE attempts >= 1 AND locked_until IS NULL AND sent_at IS NULL",
+        )
+        .fetch_one(&mut *c)
+        .await
+        .unwrap();
+        if tried == 1 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no attempt while down"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
     assert!(app.mail.to("qu@example.com").is_empty());
     app.mail.set_down(false);
     // Move past the backoff; the worker retries and delivers, once.
     app.clock.advance(10);
     let mail = app.mail.wait_nth("qu@example.com", 1).await;
     assert!(mail.subject.contains("code"));
+    // Past the lease and further backoff; a marker queued now is claimed after every older due
+    // message, so once it arrived and the outbox settled, a second copy would be here too.
     app.clock.advance(120);
-    tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
+    app.start_reset(&browser(), "qv@example.com").await;
+    app.mail.wait_nth("qv@example.com", 1).await;
+    app.wait_outbox_settled().await;
     assert_eq!(app.mail.to("qu@example.com").len(), 1);
 }
 
