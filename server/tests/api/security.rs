@@ -868,13 +868,12 @@ async fn parallel_wrong_codes_at_the_end_of_the_days_allowance_get_no_extra_gues
         }
     }))
     .await;
-    assert_eq!(
-        app.audit_count("code_verification_failed").await,
-        10,
-        "{statuses:?}"
-    );
+    // Under a race a place can go unused: the cap is under-used, never exceeded.
+    let failed = app.audit_count("code_verification_failed").await;
+    assert!((9..=10).contains(&failed), "{failed} {statuses:?}");
+    // Refused uncompared (429), or arriving after the block had killed the code (410).
     assert!(
-        statuses.iter().all(|s| [400, 429].contains(s)),
+        statuses.iter().all(|s| [400, 410, 429].contains(s)),
         "{statuses:?}"
     );
     assert_eq!(
