@@ -70,47 +70,66 @@ async fn fifty_parallel_saves_of_one_grant_give_exactly_one_success() {
 
 #[tokio::test]
 async fn guessing_from_many_addresses_never_gets_through_and_the_account_cap_holds() {
+    // Each attacker has its own client address (forwarded by a trusted proxy) and a per-address
+    // cap it never reaches (5 per hour): only the per-account cap can stop them.
     let app = spawn_app_with(|c| {
         c.codes_per_hour = 100;
         c.codes_per_day = 100;
+        c.ip_requests_per_hour = 5;
+        c.ip_verifications_per_hour = 6;
+        c.trusted_proxies = Some("127.0.0.1/32".into());
     })
     .await;
     app.add_user("cy@example.com", "member", None, SignInMethod::Password)
         .await;
-    let mut failures = 0;
-    let mut blocked = false;
-    // Each "attacker" starts its own flow (a new code each time) and guesses.
+    let mut statuses = Vec::new();
+    // Each attacker starts its own flow (a new code, which kills the last one) and fires its
+    // five guesses at once.
     for attacker in 0..20 {
         let b = browser();
-        let r = app.start_reset(&b, "cy@example.com").await;
-        if r.status() == StatusCode::TOO_MANY_REQUESTS {
-            blocked = true;
+        let started = b
+            .post(app.api("/api/reset/start"))
+            .header("x-forwarded-for", format!("198.51.100.{}", attacker + 1))
+            .json(&serde_json::json!({ "identifier": "cy@example.com" }))
+            .send()
+            .await
+            .unwrap()
+            .status();
+        if started == StatusCode::TOO_MANY_REQUESTS {
+            statuses.push(started.as_u16());
             break;
         }
-        for g in 0..5 {
+        assert_eq!(started, StatusCode::OK);
+        let guesses = (0..5).map(|g| {
+            let (b, app) = (b.clone(), &app);
             let guess = format!("{:06}", (attacker * 7919 + g * 104_729) % 1_000_000);
-            let r = app.verify(&b, &guess).await;
-            match r.status() {
-                StatusCode::BAD_REQUEST | StatusCode::GONE => failures += 1,
-                StatusCode::TOO_MANY_REQUESTS => {
-                    blocked = true;
-                    break;
-                }
-                s => {
-                    // A lucky guess would be a 200: the chance is 1 in 10^6 per guess.
-                    assert_ne!(s, StatusCode::OK, "a guess got through");
-                }
+            async move {
+                b.post(app.api("/api/reset/verify"))
+                    .header("x-forwarded-for", format!("198.51.100.{}", attacker + 1))
+                    .json(&serde_json::json!({ "code": guess }))
+                    .send()
+                    .await
+                    .unwrap()
+                    .status()
+                    .as_u16()
             }
-        }
-        if blocked {
-            break;
-        }
+        });
+        statuses.extend(futures_util::future::join_all(guesses).await);
     }
-    assert!(blocked, "the per-account failure cap stopped the guessing");
+    // A lucky guess would be a 200: the chance is 1 in 10^6 per guess.
     assert!(
-        failures <= 10,
-        "at most 10 failed verifications before the block, saw {failures}"
+        !statuses.contains(&200),
+        "a guess got through: {statuses:?}"
     );
+    assert!(
+        statuses.contains(&429),
+        "the per-account failure cap stopped the guessing: {statuses:?}"
+    );
+    assert!(
+        app.audit_count("code_verification_failed").await <= 10,
+        "at most 10 failed verifications before the block: {statuses:?}"
+    );
+    assert_eq!(app.audit_count("reset_blocked").await, 1);
 }
 
 #[tokio::test]

@@ -33,10 +33,13 @@ pub const NEW_PASSWORD: &str = "brand new lighthouse keeper";
 pub const T0: i64 = 1_768_471_200;
 
 /// Which database this run uses, said once in the output.
+/// Unset means SQLite; any other value than `sqlite` or `postgres` is a mistake that must not
+/// quietly run the suite on the wrong database.
 pub fn backend() -> &'static str {
     match std::env::var("PORTAL_TEST_DB").as_deref() {
         Ok("postgres") => "postgres",
-        _ => "sqlite",
+        Ok("sqlite") | Err(_) => "sqlite",
+        Ok(other) => panic!("PORTAL_TEST_DB={other}: expected sqlite or postgres"),
     }
 }
 

@@ -18,7 +18,23 @@ mod security_review;
 mod session;
 mod smtp_tls;
 
-#[test]
-fn the_suite_says_which_database_it_runs_on() {
-    println!("integration suite database backend: {}", helpers::backend());
+/// `script/test` runs this first with `--nocapture`, so the log says which database and which
+/// version each suite ran on.
+#[tokio::test]
+async fn the_suite_says_which_database_it_runs_on() {
+    use sqlx::Connection;
+    let url = helpers::fresh_database_url().await;
+    sqlx::any::install_default_drivers();
+    let mut c = sqlx::AnyConnection::connect(&url).await.unwrap();
+    let version: String = match helpers::backend() {
+        "postgres" => sqlx::query_scalar("SELECT version()"),
+        _ => sqlx::query_scalar("SELECT 'SQLite ' || sqlite_version()"),
+    }
+    .fetch_one(&mut c)
+    .await
+    .unwrap();
+    println!(
+        "integration suite database backend: {} ({version})",
+        helpers::backend()
+    );
 }
