@@ -284,6 +284,25 @@ async fn no_code_token_or_password_reaches_the_logs() {
     app.verify(&b, &code).await;
     app.save(&b, NEW_PASSWORD).await;
     app.mail.wait_nth("fi@example.com", 2).await;
+    // A reset by SMS: its code, and the flow cookie that binds a browser to a flow.
+    app.add_user(
+        "gus@example.com",
+        "member",
+        Some("+46701112233"),
+        SignInMethod::Password,
+    )
+    .await;
+    let started = app.start_reset(&browser(), "+46701112233").await;
+    let flow_cookie = started
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|c| c.strip_prefix("portal_reset_flow="))
+        .and_then(|c| c.split(';').next())
+        .expect("a flow cookie")
+        .to_string();
+    let sms_code = app.sms.wait_nth(1).await.code();
     let logs = logs();
     assert!(logs.contains("notification sent"), "the logs were captured");
     for secret in [
@@ -292,6 +311,7 @@ async fn no_code_token_or_password_reaches_the_logs() {
         NEW_PASSWORD,
         "a wrong password attempt",
         session.as_str(),
+        flow_cookie.as_str(),
     ] {
         let line = logs
             .lines()
@@ -299,17 +319,19 @@ async fn no_code_token_or_password_reaches_the_logs() {
             .unwrap_or_default();
         assert!(!logs.contains(secret), "a secret was logged: {line}");
     }
-    // The code as a number of its own (six digits can occur inside longer numbers by chance).
-    let standalone = logs.match_indices(code.as_str()).any(|(i, _)| {
-        let before = logs[..i]
-            .chars()
-            .next_back()
-            .is_some_and(|c| c.is_ascii_digit());
-        let after = logs[i + 6..]
-            .chars()
-            .next()
-            .is_some_and(|c| c.is_ascii_digit());
-        !before && !after
-    });
-    assert!(!standalone, "the code was logged");
+    // Each code as a number of its own (six digits can occur inside longer numbers by chance).
+    for code in [code, sms_code] {
+        let standalone = logs.match_indices(code.as_str()).any(|(i, _)| {
+            let before = logs[..i]
+                .chars()
+                .next_back()
+                .is_some_and(|c| c.is_ascii_digit());
+            let after = logs[i + 6..]
+                .chars()
+                .next()
+                .is_some_and(|c| c.is_ascii_digit());
+            !before && !after
+        });
+        assert!(!standalone, "the code {code} was logged");
+    }
 }
