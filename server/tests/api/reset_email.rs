@@ -337,6 +337,9 @@ async fn one_address_on_the_network_is_capped_across_accounts() {
     }
     let r = app.start_reset(&browser(), "x9@example.com").await;
     assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    // All three came at the same second: the window frees in exactly an hour.
+    assert_eq!(r.headers()["retry-after"], "3600");
+    assert_eq!(json(r).await["retry_after_secs"], 3600);
 }
 
 #[tokio::test]
