@@ -16,6 +16,7 @@ mod robustness;
 mod security;
 mod security_review;
 mod session;
+mod shutdown;
 mod smtp_tls;
 
 /// `script/test` runs this first with `--nocapture`, so the log says which database and which
