@@ -953,12 +953,11 @@ async fn block(
     client: &Client,
     now: i64,
 ) -> ApiResult<()> {
-    let until = now + i64::try_from(rules::ACCOUNT_BLOCK_SECS).unwrap_or(3600);
+    // The block is this window's one event (what `check_blocked` reads), nothing else.
     let mut tx = st.store.begin_on(c).await?;
     limits::record(&mut tx, &format!("reset_block:{key}"), now).await?;
     match user {
         Some(u) => {
-            users::block_resets(&mut tx, u.id, until).await?;
             q::revoke_user_codes(&mut tx, u.id, now).await?;
             audit::record(
                 &mut tx,

@@ -162,7 +162,6 @@ pub(crate) async fn sign_in(
         let failures = id_slot.count;
         if let Some(u) = &user {
             let mut c = st.store.conn().await?;
-            users::record_failed_signin(&mut c, u.id, None).await?;
             let locked_now =
                 failures >= i64::from(LOCK_AFTER) && lock_account(&mut c, u, &client, now).await?;
             if !locked_now {
@@ -181,7 +180,7 @@ pub(crate) async fn sign_in(
                 .await?;
             }
         }
-        // Slow repeated guessing down before the lock: 250 ms per earlier failure, at most 1 s,
+        // Slow repeated guessing down before the lock: 250 ms per earlier failure, at most 750 ms,
         // for unknown addresses as for real ones.
         let delay = (failures.clamp(1, 4) - 1) as u64 * 250;
         tokio::time::sleep(Duration::from_millis(delay)).await;

@@ -23,16 +23,13 @@ pub struct User {
     pub must_change_password: bool,
     pub time_zone: String,
     pub lang: String,
-    pub failed_signins: i64,
-    pub locked_until: Option<i64>,
-    pub reset_blocked_until: Option<i64>,
     pub last_sign_in_at: Option<i64>,
 }
 
 const SELECT: &str =
     "SELECT u.id, u.account_id, u.name, u.email, u.phone, u.role, u.sign_in_method, \
-     u.status, u.password_hash, u.must_change_password, u.time_zone, u.lang, u.failed_signins, \
-     u.locked_until, u.reset_blocked_until, u.last_sign_in_at, r.id AS custom_id, \
+     u.status, u.password_hash, u.must_change_password, u.time_zone, u.lang, \
+     u.last_sign_in_at, r.id AS custom_id, \
      r.name AS custom_name, r.permissions AS custom_permissions \
      FROM users u LEFT JOIN roles r ON r.id = u.custom_role_id";
 
@@ -87,9 +84,6 @@ fn from_row(r: &AnyRow) -> Result<User, sqlx::Error> {
         must_change_password: r.try_get::<i64, _>("must_change_password")? != 0,
         time_zone: r.try_get("time_zone")?,
         lang: r.try_get("lang")?,
-        failed_signins: r.try_get("failed_signins")?,
-        locked_until: r.try_get("locked_until")?,
-        reset_blocked_until: r.try_get("reset_blocked_until")?,
         last_sign_in_at: r.try_get("last_sign_in_at")?,
     })
 }
@@ -219,21 +213,6 @@ pub async fn recent_hashes(
     .await
 }
 
-pub async fn record_failed_signin(
-    c: &mut Conn,
-    user_id: i64,
-    lock_until: Option<i64>,
-) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar(
-        "UPDATE users SET failed_signins = failed_signins + 1, \
-         locked_until = COALESCE($1, locked_until) WHERE id = $2 RETURNING failed_signins",
-    )
-    .bind(lock_until)
-    .bind(user_id)
-    .fetch_one(&mut *c)
-    .await
-}
-
 /// Locks password sign-in until `until` unless it is locked already; true when this call locked
 /// it (so the lock is audited once, however many requests race to it).
 pub async fn lock_signin(
@@ -264,15 +243,6 @@ pub async fn record_signin(c: &mut Conn, user_id: i64, now: i64) -> Result<(), s
 
 pub async fn unlock(c: &mut Conn, user_id: i64) -> Result<(), sqlx::Error> {
     sqlx::query("UPDATE users SET failed_signins = 0, locked_until = NULL WHERE id = $1")
-        .bind(user_id)
-        .execute(&mut *c)
-        .await?;
-    Ok(())
-}
-
-pub async fn block_resets(c: &mut Conn, user_id: i64, until: i64) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE users SET reset_blocked_until = $1 WHERE id = $2")
-        .bind(until)
         .bind(user_id)
         .execute(&mut *c)
         .await?;
