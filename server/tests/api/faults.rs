@@ -249,20 +249,9 @@ fn run_binary(
     smtp: std::net::SocketAddr,
     data_dir: &std::path::Path,
 ) -> (std::process::Child, String) {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let url = format!("http://127.0.0.1:{port}");
-    let child = std::process::Command::new(env!("CARGO_BIN_EXE_portal"))
+    let url = free_local_url();
+    let child = portal_command(db, data_dir, Some(&url))
         .arg("serve")
-        .env("PORTAL_CONFIG", data_dir.join("none.toml"))
-        .env("PORTAL_BIND", format!("127.0.0.1:{port}"))
-        .env("PORTAL_PUBLIC_URL", &url)
-        .env("DATABASE_URL", db)
-        .env("PORTAL_DATA_DIR", data_dir)
-        .env("PORTAL_STATIC_DIR", data_dir)
         .env("SMTP_URL", format!("smtp://{smtp}"))
         .env(
             "PORTAL_SECRET",
@@ -278,15 +267,7 @@ fn run_binary(
 }
 
 async fn wait_ready(url: &str) {
-    for _ in 0..300 {
-        if let Ok(r) = reqwest::get(format!("{url}/readyz")).await {
-            if r.status() == StatusCode::OK {
-                return;
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("{url} did not become ready");
+    assert!(becomes_ready(url).await, "{url} did not become ready");
 }
 
 #[tokio::test]

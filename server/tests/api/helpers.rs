@@ -690,3 +690,47 @@ impl TestApp {
 pub async fn json(r: reqwest::Response) -> serde_json::Value {
     r.json().await.unwrap()
 }
+
+// ------------------------------------------------------------------ the real binary
+
+/// A URL on 127.0.0.1 at a port that was free a moment ago, for a `portal` process to bind.
+pub fn free_local_url() -> String {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    format!("http://127.0.0.1:{port}")
+}
+
+/// The real `portal` binary on `db`, its data and static files in `dir`, no config file, and,
+/// given `url`, listening there. Later `.env` calls override these settings.
+pub fn portal_command(db: &str, dir: &std::path::Path, url: Option<&str>) -> std::process::Command {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_portal"));
+    cmd.env("PORTAL_CONFIG", dir.join("none.toml"))
+        .env("DATABASE_URL", db)
+        .env("PORTAL_DATA_DIR", dir)
+        .env("PORTAL_STATIC_DIR", dir)
+        .env(
+            "PORTAL_SECRET",
+            "bin-test-secret-0123456789abcdef0123456789",
+        );
+    if let Some(url) = url {
+        cmd.env("PORTAL_BIND", url.trim_start_matches("http://"))
+            .env("PORTAL_PUBLIC_URL", url);
+    }
+    cmd
+}
+
+/// Waits up to 15 s for `url` to answer `/readyz` with 200.
+pub async fn becomes_ready(url: &str) -> bool {
+    for _ in 0..300 {
+        if let Ok(r) = reqwest::get(format!("{url}/readyz")).await {
+            if r.status() == StatusCode::OK {
+                return true;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    false
+}

@@ -4,7 +4,6 @@
 use std::time::{Duration, Instant};
 
 use app::wire::SignInMethod;
-use reqwest::StatusCode;
 use serde_json::json;
 
 use crate::helpers::*;
@@ -18,20 +17,9 @@ async fn sigterm_lets_the_request_in_flight_finish_delivers_what_was_queued_and_
     let mail = MailCapture::start();
     let dir = std::env::temp_dir().join(format!("portal-term-{:x}", rand::random::<u64>()));
     std::fs::create_dir_all(&dir).unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let url = format!("http://127.0.0.1:{port}");
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_portal"))
+    let url = free_local_url();
+    let mut child = portal_command(app.raw.database_url.as_deref().unwrap(), &dir, Some(&url))
         .arg("serve")
-        .env("PORTAL_CONFIG", dir.join("none.toml"))
-        .env("PORTAL_BIND", format!("127.0.0.1:{port}"))
-        .env("PORTAL_PUBLIC_URL", &url)
-        .env("DATABASE_URL", app.raw.database_url.as_deref().unwrap())
-        .env("PORTAL_DATA_DIR", &dir)
-        .env("PORTAL_STATIC_DIR", &dir)
         .env("PORTAL_SECRET", app.raw.secret.as_deref().unwrap())
         .env("SMTP_URL", format!("smtp://{}", mail.addr))
         .env("RUST_LOG", "error")
@@ -39,12 +27,7 @@ async fn sigterm_lets_the_request_in_flight_finish_delivers_what_was_queued_and_
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    let ready = Instant::now() + Duration::from_secs(20);
-    while !matches!(reqwest::get(format!("{url}/readyz")).await, Ok(r) if r.status() == StatusCode::OK)
-    {
-        assert!(Instant::now() < ready, "the portal did not start");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    assert!(becomes_ready(&url).await, "the portal did not start");
     let sign_in = |password: &'static str| {
         let url = url.clone();
         async move {
