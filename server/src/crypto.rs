@@ -20,6 +20,8 @@ use sha2::Sha256;
 use subtle::ConstantTimeEq;
 use tokio::sync::Semaphore;
 
+use crate::domain::password::NewPassword;
+
 /// HKDF's `info` for the outbox key: one key per purpose (NIST SP 800-57 Part 1 5.2), so the
 /// HMAC of codes and tokens and the encryption of payloads never share a key.
 const OUTBOX_KEY_LABEL: &[u8] = b"portal outbox payload XChaCha20-Poly1305 v1";
@@ -307,7 +309,13 @@ impl Hasher {
         })
     }
 
-    pub async fn hash(&self, password: SecretString) -> Result<String, String> {
+    /// Hashes a password that passed the policy: the type is the guard, so nothing unchecked
+    /// reaches storage.
+    pub async fn hash(&self, password: &NewPassword) -> Result<String, String> {
+        self.hash_secret(password.secret()).await
+    }
+
+    async fn hash_secret(&self, password: SecretString) -> Result<String, String> {
         let _permit = self.permits.acquire().await.map_err(|e| e.to_string())?;
         let params = self.params.clone();
         let memory = self.memory.clone();
@@ -423,7 +431,7 @@ mod tests {
     async fn hashes_verify_and_use_argon2id_with_the_chosen_parameters() {
         let h = Hasher::new(1).unwrap_or_else(|e| panic!("{e}"));
         let hash = h
-            .hash(SecretString::from("correct horse battery staple"))
+            .hash_secret(SecretString::from("correct horse battery staple"))
             .await
             .unwrap_or_default();
         assert!(
@@ -476,7 +484,10 @@ mod tests {
                 .await
                 .unwrap_or(true));
         }
-        let ours = h.hash(SecretString::from(pw)).await.unwrap_or_default();
+        let ours = h
+            .hash_secret(SecretString::from(pw))
+            .await
+            .unwrap_or_default();
         let parsed = PasswordHash::new(&ours).unwrap_or_else(|e| panic!("{e}"));
         assert!(Argon2::default()
             .verify_password(pw.as_bytes(), &parsed)
@@ -484,7 +495,9 @@ mod tests {
         // Two hashes of one password differ (fresh salt), and garbage never matches.
         assert_ne!(
             ours,
-            h.hash(SecretString::from(pw)).await.unwrap_or_default()
+            h.hash_secret(SecretString::from(pw))
+                .await
+                .unwrap_or_default()
         );
         assert!(!h
             .verify(

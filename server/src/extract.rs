@@ -1,7 +1,6 @@
 //! The portal's own extractors: a JSON body whose rejection is an [`ApiError`], the client's
 //! address and browser, and the signed-in user with the permissions a handler needs.
 
-use std::borrow::Cow;
 use std::net::SocketAddr;
 
 use axum::extract::{ConnectInfo, FromRef, FromRequest, FromRequestParts, Request};
@@ -9,9 +8,12 @@ use axum::http::request::Parts;
 use axum::http::{header, StatusCode};
 use serde::de::DeserializeOwned;
 
-use crate::config::{ClientIpHeader, Config};
+use crate::config::ClientIpHeader;
+use crate::cookies::{self, ServerCookie};
 use crate::domain::client;
+pub use crate::domain::client::Client;
 use crate::error::ApiError;
+use crate::notify::templates::Lang;
 use crate::state::AppState;
 use crate::store::users::User;
 use crate::store::{sessions, users};
@@ -82,17 +84,6 @@ where
     }
 }
 
-/// Where a request came from: the client's address and browser, for the audit log, rate limits
-/// and confirmation emails.
-#[derive(Debug, Clone)]
-pub struct Client {
-    /// The client's address: the TCP peer, or behind a trusted proxy the address it forwarded.
-    pub ip: String,
-    /// What per-address limits count under (the address; an IPv6 client's /64).
-    pub rate_key: String,
-    pub user_agent: String,
-}
-
 impl<S> FromRequestParts<S> for Client
 where
     S: Send + Sync,
@@ -135,83 +126,6 @@ where
             user_agent,
         })
     }
-}
-
-/// Written by the SPA itself (not HttpOnly, read by its script), so it keeps its plain name.
-pub const LANG_COOKIE: &str = "portal_lang";
-
-/// A cookie the server sets. Its name, path and `SameSite` are derived here and nowhere else, so
-/// what a handler writes is exactly what every reader looks for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ServerCookie {
-    /// The signed-in session.
-    Session,
-    /// Binds a reset flow to the browser that started it.
-    ResetFlow,
-    /// The token of an opened reset link, out of the address bar.
-    ResetLink,
-}
-
-impl ServerCookie {
-    fn base(self) -> &'static str {
-        match self {
-            Self::Session => "portal_session",
-            Self::ResetFlow => "portal_reset_flow",
-            Self::ResetLink => "portal_reset_link",
-        }
-    }
-
-    /// On https the `__Host-` prefix: a browser keeps such a cookie only when it was set over
-    /// https, `Secure`, with `Path=/` and no `Domain`, so a sibling subdomain or a forged http
-    /// page of the same host can neither plant one (session fixation, a planted reset flow) nor
-    /// widen it (OWASP ASVS 5.0 3.3.1, 4.0.3 3.4.4; RFC 6265bis 4.1.3.2). On http the prefix
-    /// would make the browser drop the cookie, so it is left off.
-    pub fn name(self, config: &Config) -> Cow<'static, str> {
-        if config.is_https() {
-            Cow::Owned(format!("__Host-{}", self.base()))
-        } else {
-            Cow::Borrowed(self.base())
-        }
-    }
-
-    /// The reset cookies are scoped to `/api/reset` on http; `__Host-` demands `Path=/`, which
-    /// is acceptable: they are HttpOnly, `SameSite=Strict` and host-only, so widening the path
-    /// only sends them to this same server's other endpoints, which ignore them (and a path was
-    /// never a security boundary between pages of one origin).
-    pub fn path(self, config: &Config) -> &'static str {
-        match self {
-            Self::ResetFlow | Self::ResetLink if !config.is_https() => "/api/reset",
-            _ => "/",
-        }
-    }
-
-    /// `Lax` for the session, so a link from a mail or another site opens signed in; `Strict`
-    /// for the reset cookies, which no other site ever needs to carry.
-    pub fn same_site(self) -> &'static str {
-        match self {
-            Self::Session => "Lax",
-            Self::ResetFlow | Self::ResetLink => "Strict",
-        }
-    }
-
-    /// This cookie's value in a request.
-    pub fn read(self, headers: &axum::http::HeaderMap, config: &Config) -> Option<String> {
-        cookie(headers, &self.name(config))
-    }
-}
-
-/// The value of one cookie of the request. The server's own cookies are read through
-/// [`ServerCookie::read`], which knows their names.
-pub fn cookie(parts_headers: &axum::http::HeaderMap, name: &str) -> Option<String> {
-    parts_headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|kv| kv.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v.to_string())
-        .filter(|v| !v.is_empty() && v.len() <= 128)
 }
 
 /// The signed-in user. Rejects with 401 when there is no live session; a session whose user must
@@ -334,5 +248,70 @@ where
             )));
         }
         Ok(Self(u, std::marker::PhantomData))
+    }
+}
+
+/// The reset cookies this browser sent: the token of its flow, and of an opened link.
+pub struct ResetCookies {
+    pub flow: Option<String>,
+    pub link: Option<String>,
+}
+
+/// The moment this request is handled at, read once from the state's clock: every rule the
+/// request applies sees the same `now`.
+#[derive(Debug, Clone, Copy)]
+pub struct Now(pub i64);
+
+/// The language a request is made in: the `portal_lang` cookie the SPA sets, else
+/// `Accept-Language`, else English.
+#[derive(Debug, Clone, Copy)]
+pub struct RequestLang(pub Lang);
+
+impl<S> FromRequestParts<S> for ResetCookies
+where
+    S: Send + Sync,
+    AppState: FromRef<S>,
+{
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let config = &AppState::from_ref(state).config;
+        Ok(Self {
+            flow: ServerCookie::ResetFlow.read(&parts.headers, config),
+            link: ServerCookie::ResetLink.read(&parts.headers, config),
+        })
+    }
+}
+
+impl<S> FromRequestParts<S> for Now
+where
+    S: Send + Sync,
+    AppState: FromRef<S>,
+{
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(_: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        Ok(Self(AppState::from_ref(state).now()))
+    }
+}
+
+impl<S> FromRequestParts<S> for RequestLang
+where
+    S: Send + Sync,
+{
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        if let Some(l) = cookies::read(&parts.headers, cookies::LANG_COOKIE) {
+            return Ok(Self(Lang::parse(&l)));
+        }
+        Ok(Self(
+            parts
+                .headers
+                .get(header::ACCEPT_LANGUAGE)
+                .and_then(|v| v.to_str().ok())
+                .map(Lang::from_accept_language)
+                .unwrap_or(Lang::En),
+        ))
     }
 }

@@ -5,6 +5,7 @@ pub mod auth;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod cookies;
 pub mod crypto;
 pub mod domain;
 pub mod error;

@@ -65,13 +65,7 @@ async fn run(command: Command, config: server::config::Config) -> Result<String,
         app.run(shutdown_signal()).await?;
         return Ok(String::new());
     }
-    let store = Store::connect(&config.database_url)
-        .await
-        .map_err(|e| format!("configuration error: DATABASE_URL: cannot connect ({e})"))?;
-    store
-        .migrate()
-        .await
-        .map_err(|e| format!("database migration failed: {e}"))?;
+    let store = Store::open(&config.database_url).await?;
     let hasher = Hasher::new(1)?;
     let password = |given: Option<String>, stdin: bool| -> Result<Option<String>, String> {
         if stdin {

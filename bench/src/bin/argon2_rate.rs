@@ -6,7 +6,7 @@
 //! (`hash_password`), not a bare `hash_password_into`, so the comparison is like for like.
 //!
 //! It also times the other CPU-heavy step of a Save, the blocklist check
-//! (`server::state::is_common_password`, a zxcvbn estimate), which runs on the async executor.
+//! (`server::domain::password::is_common_password`, a zxcvbn estimate), which runs on the async executor.
 
 use std::time::{Duration, Instant};
 
@@ -63,9 +63,9 @@ fn main() -> std::result::Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let start = Instant::now();
     let mut checks = 0u32;
     while start.elapsed() < Duration::from_millis(500) {
-        std::hint::black_box(server::state::is_common_password(std::hint::black_box(
-            PASSWORD,
-        )));
+        std::hint::black_box(server::domain::password::is_common_password(
+            std::hint::black_box(PASSWORD),
+        ));
         checks += 1;
     }
     let check_ms = start.elapsed().as_secs_f64() * 1000.0 / f64::from(checks);

@@ -2,9 +2,9 @@
 //! Google sign-in user, and a few meetings, so a newcomer can try every flow at once.
 
 use app::wire::SignInMethod;
-use secrecy::SecretString;
 
 use crate::crypto::Hasher;
+use crate::domain::password::{is_common_password, NewPassword};
 use crate::store::users::{self, NewUser};
 use crate::store::{admin, meetings, Store};
 
@@ -66,9 +66,16 @@ pub async fn seed_if_empty(store: &Store, hasher: &Hasher, now: i64) -> Result<b
         return Ok(false);
     }
     drop(c);
-    let hash = hasher
-        .hash(SecretString::from(DEMO_PASSWORD.to_string()))
-        .await?;
+    let policy = app::policy::PolicyConfig::modern();
+    let password = NewPassword::parse(
+        &policy,
+        DEMO_PASSWORD,
+        DEMO_PASSWORD,
+        &[],
+        is_common_password,
+    )
+    .map_err(|v| format!("the demo password breaks the policy: {v:?}"))?;
+    let hash = hasher.hash(&password).await?;
     let mut tx = store.begin().await.map_err(|e| e.to_string())?;
     let account = users::insert_account(&mut tx, "Example AB", now)
         .await

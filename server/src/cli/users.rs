@@ -1,13 +1,11 @@
 //! Operator commands without a browser: add users, set passwords, manage custom roles.
 
 use app::wire::{permission, SignInMethod};
-use secrecy::SecretString;
 
 use crate::crypto::{Hasher, Keys};
 use crate::domain::identifier::{EmailAddress, PhoneNumber};
-use crate::domain::password::NewPassword;
-use crate::reset::change::{change_password, Change, ChangedBy};
-use crate::state::is_common_password;
+use crate::domain::password::{is_common_password, NewPassword};
+use crate::reset::change::{set_new_password, Change, ChangedBy};
 use crate::store::users::{self, NewUser};
 use crate::store::{admin, Store};
 
@@ -23,6 +21,16 @@ async fn account(store: &Store, now: i64) -> Result<i64, String> {
             .await
             .map_err(db),
     }
+}
+
+/// The user `--email` names.
+async fn user_by_email(store: &Store, email: &str) -> Result<users::User, String> {
+    let email = EmailAddress::parse(email).ok_or("--email: not a valid email address")?;
+    let mut c = store.conn().await.map_err(db)?;
+    users::by_email(&mut c, &email.lower())
+        .await
+        .map_err(db)?
+        .ok_or_else(|| "--email: no such user".to_string())
 }
 
 async fn checked_hash(
@@ -46,9 +54,7 @@ async fn checked_hash(
             )
         },
     )?;
-    hasher
-        .hash(SecretString::from(pw.expose().to_string()))
-        .await
+    hasher.hash(&pw).await
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -159,47 +165,34 @@ pub async fn set_password(
     require_change: bool,
     now: i64,
 ) -> Result<String, String> {
-    let email = EmailAddress::parse(email).ok_or("--email: not a valid email address")?;
-    let mut c = store.conn().await.map_err(db)?;
-    let user = users::by_email(&mut c, &email.lower())
-        .await
-        .map_err(db)?
-        .ok_or("--email: no such user")?;
+    let user = user_by_email(store, email).await?;
     if user.sign_in_method != SignInMethod::Password {
         return Err(format!(
             "--email: this user signs in with {}",
             user.sign_in_method.display_name()
         ));
     }
-    drop(c);
-    let hash = checked_hash(
-        store,
-        hasher,
-        user.account_id,
-        &user.name,
-        &user.email,
-        password,
-    )
-    .await?;
-    let mut tx = store.begin().await.map_err(db)?;
-    change_password(
-        &mut tx,
-        keys,
-        &Change {
-            user: &user,
-            hash: &hash,
-            by: ChangedBy::Operator { require_change },
-            keep_session: None,
-            origin: None,
-            user_agent: None,
-            public_origin,
-            lang: crate::notify::templates::Lang::parse(&user.lang),
-        },
-        now,
-    )
-    .await
-    .map_err(db)?;
-    tx.commit().await.map_err(db)?;
+    let change = Change {
+        user: &user,
+        by: ChangedBy::Operator { require_change },
+        keep_session: None,
+        origin: None,
+        user_agent: None,
+        public_origin,
+        lang: crate::notify::templates::Lang::parse(&user.lang),
+    };
+    // The same policy, blocklist and history as the API: the command line is no way around them.
+    set_new_password(store, hasher, keys, &change, password, password, now)
+        .await
+        .map_err(|e| match e {
+            crate::reset::Error::Refused(crate::reset::Refusal::Password(v)) => format!(
+                "--password: {}",
+                v.iter().map(|v| v.message()).collect::<Vec<_>>().join(" ")
+            ),
+            crate::reset::Error::Refused(r) => format!("refused: {r:?}"),
+            crate::reset::Error::Store(e) => db(e),
+            crate::reset::Error::Internal(e) => e,
+        })?;
     Ok(format!(
         "password set for <{}>; all sessions signed out",
         user.email
@@ -231,15 +224,11 @@ pub async fn role_add(store: &Store, name: &str, perms: &str, now: i64) -> Resul
 }
 
 pub async fn role_assign(store: &Store, email: &str, role: &str) -> Result<String, String> {
-    let email = EmailAddress::parse(email).ok_or("--email: not a valid email address")?;
-    let mut c = store.conn().await.map_err(db)?;
-    let user = users::by_email(&mut c, &email.lower())
-        .await
-        .map_err(db)?
-        .ok_or("--email: no such user")?;
+    let user = user_by_email(store, email).await?;
     if user.role == crate::domain::permissions::Role::Owner {
         return Err("--email: the owner's role cannot be changed".into());
     }
+    let mut c = store.conn().await.map_err(db)?;
     let (stored, custom) = match role {
         "admin" | "member" => (role, None),
         "owner" => return Err("--role: there is exactly one owner".into()),

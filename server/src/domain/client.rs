@@ -100,6 +100,17 @@ pub fn rate_key(ip: IpAddr) -> String {
     }
 }
 
+/// Where a request came from: the client's address and browser, for the audit log, rate limits
+/// and confirmation emails.
+#[derive(Debug, Clone)]
+pub struct Client {
+    /// The client's address: the TCP peer, or behind a trusted proxy the address it forwarded.
+    pub ip: String,
+    /// What per-address limits count under (the address; an IPv6 client's /64).
+    pub rate_key: String,
+    pub user_agent: String,
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {

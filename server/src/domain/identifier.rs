@@ -134,6 +134,15 @@ impl Identifier {
             Self::Phone(p) => p.masked(),
         }
     }
+
+    /// The form accounts are looked up by and identity caps are keyed on: the lower-cased
+    /// address, or the number in E.164.
+    pub fn canonical(&self) -> String {
+        match self {
+            Self::Email(e) => e.lower(),
+            Self::Phone(p) => p.e164().to_string(),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -134,18 +134,7 @@ impl Outbox {
         }) = &result
         {
             let detail = format!("{} via {via}: {message}", m.channel.as_str());
-            audit::record(
-                &mut c,
-                &audit::Event {
-                    kind,
-                    account_id: m.account_id,
-                    target_user_id: m.user_id,
-                    detail: Some(&detail),
-                    ..Default::default()
-                },
-                now,
-            )
-            .await?;
+            record(&mut c, m, kind, &detail, now).await?;
         }
         match result {
             Ok(()) => {
@@ -168,18 +157,7 @@ impl Outbox {
                     m.attempts,
                     e.message
                 );
-                audit::record(
-                    &mut c,
-                    &audit::Event {
-                        kind: "notification_failed",
-                        account_id: m.account_id,
-                        target_user_id: m.user_id,
-                        detail: Some(&detail),
-                        ..Default::default()
-                    },
-                    now,
-                )
-                .await?;
+                record(&mut c, m, "notification_failed", &detail, now).await?;
             }
             Err(e) => {
                 let jitter = rand::thread_rng().gen_range(-0.25..=0.25);
@@ -191,6 +169,24 @@ impl Outbox {
         }
         Ok(())
     }
+}
+
+/// An audit event about a message's delivery.
+async fn record(
+    c: &mut crate::store::Conn,
+    m: &Claimed,
+    kind: &str,
+    detail: &str,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    let event = audit::Event {
+        kind,
+        account_id: m.account_id,
+        target_user_id: m.user_id,
+        detail: Some(detail),
+        ..Default::default()
+    };
+    audit::record(c, &event, now).await
 }
 
 #[cfg(test)]

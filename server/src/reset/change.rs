@@ -6,11 +6,13 @@
 //! the caller's transaction (OWASP Forgot Password Cheat Sheet: "invalidate existing sessions";
 //! ASVS 5.0 6.2.x and 7.4.3: revoke sessions and notify on credential change).
 
-use crate::crypto::{new_token, Keys};
+use super::Outcome;
+use crate::auth::signin_bucket;
+use crate::crypto::{new_token, Hasher, Keys};
 use crate::notify::templates::{self, Lang, Origin};
 use crate::store::outbox::{self, Channel, NewMessage};
 use crate::store::users::{self, User};
-use crate::store::{audit, limits, reset as q, sessions, Conn};
+use crate::store::{audit, limits, reset as flows, sessions, Conn, Store};
 
 /// Who changed the password, which decides the email and the audit entry.
 #[derive(Debug, Clone, Copy)]
@@ -42,11 +44,9 @@ impl ChangedBy<'_> {
     }
 }
 
-/// A password change, ready to commit.
+/// A password change: whose, by whom, and what the email and the audit log say of it.
 pub struct Change<'a> {
     pub user: &'a User,
-    /// The Argon2id PHC string of the new password (policy and history already checked).
-    pub hash: &'a str,
     pub by: ChangedBy<'a>,
     /// The session that stays signed in: the profile's own session, else none.
     pub keep_session: Option<i64>,
@@ -58,17 +58,37 @@ pub struct Change<'a> {
     pub lang: Lang,
 }
 
-/// Applies `ch` in the transaction `tx`. The caller commits and then wakes the outbox.
+/// Checks and hashes the two entries of a new password (`password::prepare`), then commits the
+/// change. The caller wakes the outbox.
+pub async fn set_new_password(
+    store: &Store,
+    hasher: &Hasher,
+    keys: &Keys,
+    ch: &Change<'_>,
+    new: &str,
+    confirm: &str,
+    now: i64,
+) -> Outcome<()> {
+    let hash = super::password::prepare(store, hasher, ch.user, new, confirm).await?;
+    let mut tx = store.begin().await?;
+    change_password(&mut tx, keys, ch, &hash, now).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Applies `ch` with the Argon2id PHC string `hash` (policy and history already checked) in the
+/// transaction `tx`. The caller commits and then wakes the outbox.
 pub async fn change_password(
     tx: &mut Conn,
     keys: &Keys,
     ch: &Change<'_>,
+    hash: &str,
     now: i64,
 ) -> Result<(), sqlx::Error> {
     let user = ch.user;
-    users::set_password(tx, user.id, ch.hash, ch.by.must_change(), now).await?;
-    q::end_user_flows(tx, user.id).await?;
-    q::revoke_user_codes(tx, user.id, now).await?;
+    users::set_password(tx, user.id, hash, ch.by.must_change(), now).await?;
+    flows::end_user_flows(tx, user.id).await?;
+    flows::revoke_user_codes(tx, user.id, now).await?;
     sessions::revoke_all(tx, user.id, ch.keep_session, now).await?;
     limits::clear(tx, &signin_bucket(keys, &user.email.to_lowercase())).await?;
     let reset_url = format!("{}/forgot_password", ch.public_origin);
@@ -163,10 +183,4 @@ pub async fn change_password(
         now,
     )
     .await
-}
-
-/// The window that counts failed sign-ins for one email address, real or not. Keyed by a MAC so
-/// the rate table holds no address in clear.
-pub fn signin_bucket(keys: &Keys, lowercased_email: &str) -> String {
-    format!("signin_fail_id:{}", keys.mac(&["signin", lowercased_email]))
 }

@@ -14,21 +14,18 @@ use axum::Router;
 use serde::Deserialize;
 
 use crate::auth;
-use crate::crypto::new_token;
 use crate::domain::permissions::{
     may_assign_role, may_change_role, may_manage_password, Actor, Denied, Role, RoleChange, Target,
 };
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{
-    AuditView, AuthUser, Client, Json, RequirePermission, RolesManage, SettingsEdit, UsersEdit,
-    UsersView,
+    AuditView, AuthUser, Client, Json, Now, RequirePermission, RolesManage, SettingsEdit,
+    UsersEdit, UsersView,
 };
-use crate::notify::templates::{self, Lang};
-use crate::reset::change::{change_password, Change, ChangedBy};
+use crate::notify::templates::Lang;
+use crate::reset::change::{set_new_password, Change, ChangedBy};
 use crate::state::AppState;
 use crate::store::admin::{self, Sort};
-use crate::store::outbox::{self, Channel, NewMessage};
-use crate::store::reset::{self as q, NewCode, NewFlow};
 use crate::store::users::{self, User};
 use crate::store::{audit, Conn};
 
@@ -189,6 +186,7 @@ pub(crate) async fn set_password(
     State(st): State<AppState>,
     u: AuthUser,
     client: Client,
+    Now(now): Now,
     Path(id): Path<i64>,
     Json(req): Json<AdminSetPasswordRequest>,
 ) -> ApiResult<Response> {
@@ -196,30 +194,21 @@ pub(crate) async fn set_password(
     let t = target(&mut c, &u, id).await?;
     may_manage_password(&actor(&u), &target_of(&t)).map_err(denial)?;
     drop(c);
-    let hash = auth::prepare_password(&st, &t, &req.new_password, &req.confirm_password).await?;
-    let now = st.now();
     let origin = auth::origin(&client, now);
-    let mut tx = st.store.begin().await?;
-    change_password(
-        &mut tx,
-        &st.keys,
-        &Change {
-            user: &t,
-            hash: &hash,
-            by: ChangedBy::Admin {
-                actor: &u.user,
-                require_change: req.require_change,
-            },
-            keep_session: None,
-            origin: Some(&origin),
-            user_agent: Some(&client.user_agent),
-            public_origin: &st.config.public_origin(),
-            lang: Lang::parse(&t.lang),
+    let change = Change {
+        user: &t,
+        by: ChangedBy::Admin {
+            actor: &u.user,
+            require_change: req.require_change,
         },
-        now,
-    )
-    .await?;
-    tx.commit().await?;
+        keep_session: None,
+        origin: Some(&origin),
+        user_agent: Some(&client.user_agent),
+        public_origin: &st.config.public_origin(),
+        lang: Lang::parse(&t.lang),
+    };
+    let (new, confirm) = (&req.new_password, &req.confirm_password);
+    set_new_password(&st.store, &st.hasher, &st.keys, &change, new, confirm, now).await?;
     st.outbox_wake.notify_one();
     Ok(StatusCode::NO_CONTENT.into_response())
 }
@@ -237,7 +226,7 @@ pub(crate) async fn unlock(
     users::unlock(&mut c, t.id).await?;
     crate::store::limits::clear(
         &mut c,
-        &crate::auth::signin_bucket(&st, &t.email.to_lowercase()),
+        &crate::auth::signin_bucket(&st.keys, &t.email.to_lowercase()),
     )
     .await?;
     audit::record(
@@ -265,104 +254,13 @@ pub(crate) async fn send_reset(
     State(st): State<AppState>,
     u: AuthUser,
     client: Client,
+    Now(now): Now,
     Path(id): Path<i64>,
 ) -> ApiResult<Response> {
     let mut c = st.store.conn().await?;
     let t = target(&mut c, &u, id).await?;
     may_manage_password(&actor(&u), &target_of(&t)).map_err(denial)?;
-    let now = st.now();
-    let key = st.keys.mac(&["ident", &t.email.to_lowercase()]);
-    for (bucket, max, window) in [
-        (format!("codes_h:{key}"), st.config.codes_per_hour, 3600),
-        (format!("codes_d:{key}"), st.config.codes_per_day, 86_400),
-    ] {
-        if let crate::store::limits::Verdict::Refused { retry_after } =
-            crate::store::limits::hit(&mut c, &bucket, max, window, now).await?
-        {
-            return Err(ApiError::too_many(retry_after));
-        }
-    }
-    drop(c);
-    let ttl = i64::try_from(st.config.code_ttl_secs).unwrap_or(86_400);
-    let link = new_token();
-    let email = crate::domain::identifier::EmailAddress::parse(&t.email)
-        .map(|e| e.masked())
-        .unwrap_or_default();
-    let lang = Lang::parse(&t.lang);
-    let msg = templates::admin_reset_email(
-        lang,
-        &t.name,
-        &u.user.name,
-        &format!("{}/reset?token={link}", st.config.public_origin()),
-        u64::try_from(ttl).unwrap_or(0),
-        &auth::utc(now + ttl),
-    );
-    let ident_key = st.keys.mac(&["ident", &t.email.to_lowercase()]);
-    let mut tx = st.store.begin().await?;
-    // A flow no browser holds: only the link reaches it, and it signs nobody in.
-    let flow_id = q::insert_flow(
-        &mut tx,
-        &NewFlow {
-            token_hash: &st.keys.token_hash("reset-flow", &new_token()),
-            user_id: Some(t.id),
-            channel: "email",
-            destination: &email,
-            lang: lang.as_str(),
-            expires_at: now + ttl,
-            next_resend_at: now,
-            ident_key: &ident_key,
-        },
-        now,
-    )
-    .await?;
-    q::replace_code(
-        &mut tx,
-        &NewCode {
-            flow_id,
-            user_id: Some(t.id),
-            channel: "email",
-            // The row needs a code hash; this one is of a 256-bit token, which no 6-digit
-            // code can match, so nothing but the link opens this reset.
-            code_hash: &st.keys.code_hash(Some(t.id), &new_token()),
-            link_hash: &st.keys.token_hash("reset-link", &link),
-            expires_at: now + ttl,
-            ident_key: &ident_key,
-        },
-        now,
-    )
-    .await?;
-    outbox::enqueue(
-        &mut tx,
-        &st.keys,
-        &NewMessage {
-            idempotency_key: new_token(),
-            channel: Channel::Email,
-            recipient: t.email.clone(),
-            subject: msg.subject,
-            body_text: msg.text,
-            body_html: msg.html,
-            account_id: Some(t.account_id),
-            user_id: Some(t.id),
-        },
-        now,
-    )
-    .await?;
-    audit::record(
-        &mut tx,
-        &audit::Event {
-            kind: "admin_reset_sent",
-            account_id: Some(t.account_id),
-            actor_user_id: Some(u.user.id),
-            target_user_id: Some(t.id),
-            ip: Some(&client.ip),
-            user_agent: Some(&client.user_agent),
-            ..Default::default()
-        },
-        now,
-    )
-    .await?;
-    tx.commit().await?;
-    st.outbox_wake.notify_one();
+    crate::reset::admin::send_reset(&st, &u.user, &t, &client, now).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 

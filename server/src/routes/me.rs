@@ -10,11 +10,12 @@ use axum::Router;
 use secrecy::SecretString;
 
 use crate::auth;
+use crate::domain::password::{is_common_password, strength};
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{AuthUser, Client, Json, PendingUser};
+use crate::extract::{AuthUser, Client, Json, Now, PendingUser};
 use crate::notify::templates::Lang;
-use crate::reset::change::{Change, ChangedBy};
-use crate::state::{is_common_password, strength, AppState};
+use crate::reset::change::{set_new_password, Change, ChangedBy};
+use crate::state::AppState;
 use crate::store::limits;
 use crate::store::users::User;
 use crate::store::{audit, meetings};
@@ -50,7 +51,7 @@ pub(crate) async fn policy(
     PendingUser(u): PendingUser,
 ) -> ApiResult<Response> {
     let mut c = st.store.conn().await?;
-    Ok(axum::Json(auth::policy_for(&mut c, &u.user).await?).into_response())
+    Ok(axum::Json(crate::reset::password::policy_for(&mut c, &u.user).await?).into_response())
 }
 
 #[utoipa::path(get, path = "/api/meetings", tag = "me", responses((status = 200, description = "OK", body = app::wire::MeetingList), (status = 401, description = "Not signed in", body = app::wire::ErrorBody), (status = 403, description = "Not allowed", body = app::wire::ErrorBody)))]
@@ -73,33 +74,25 @@ pub(crate) async fn change_password(
     State(st): State<AppState>,
     PendingUser(u): PendingUser,
     client: Client,
+    Now(now): Now,
     Json(req): Json<ChangePasswordRequest>,
 ) -> ApiResult<Response> {
     let user = &u.user;
     if !user.must_change_password {
         check_current_password(&st, user, &client, &req.current_password).await?;
     }
-    let hash = auth::prepare_password(&st, user, &req.new_password, &req.confirm_password).await?;
-    let now = st.now();
     let origin = auth::origin(&client, now);
-    let mut tx = st.store.begin().await?;
-    crate::reset::change::change_password(
-        &mut tx,
-        &st.keys,
-        &Change {
-            user,
-            hash: &hash,
-            by: ChangedBy::Owner,
-            keep_session: Some(u.session_id),
-            origin: Some(&origin),
-            user_agent: Some(&client.user_agent),
-            public_origin: &st.config.public_origin(),
-            lang: Lang::parse(&user.lang),
-        },
-        now,
-    )
-    .await?;
-    tx.commit().await?;
+    let change = Change {
+        user,
+        by: ChangedBy::Owner,
+        keep_session: Some(u.session_id),
+        origin: Some(&origin),
+        user_agent: Some(&client.user_agent),
+        public_origin: &st.config.public_origin(),
+        lang: Lang::parse(&user.lang),
+    };
+    let (new, confirm) = (&req.new_password, &req.confirm_password);
+    set_new_password(&st.store, &st.hasher, &st.keys, &change, new, confirm, now).await?;
     st.outbox_wake.notify_one();
     Ok(StatusCode::NO_CONTENT.into_response())
 }

@@ -6,13 +6,10 @@ pub mod me;
 pub mod reset;
 pub mod session;
 
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::IntoResponse;
 use axum::Router;
 
-use crate::config::Config;
 use crate::error::ApiError;
-use crate::extract::ServerCookie;
 use crate::state::AppState;
 
 /// Everything under `/api` (nested there, so paths here are relative), with its own 404 so unknown API paths never fall through to the SPA.
@@ -22,10 +19,6 @@ pub fn api_router() -> Router<AppState> {
         .merge(me::router())
         .merge(reset::router())
         .merge(admin::router())
-        .route(
-            "/openapi.json",
-            axum::routing::get(|| async { axum::Json(crate::openapi::document()) }),
-        )
         .fallback(|| async {
             let mut res =
                 ApiError::not_found("not_found", "There is no such API endpoint.").into_response();
@@ -38,58 +31,96 @@ pub fn api_router() -> Router<AppState> {
 #[derive(Debug, Clone, Copy)]
 pub struct UnknownApiRoute;
 
-/// A `Set-Cookie` value: host-only (no Domain), HttpOnly, `Secure` on https, with the name, path
-/// and `SameSite` of [`ServerCookie`] (ASVS 5.0 3.3.1-3.3.4: Secure, `__Host-`, SameSite,
-/// HttpOnly).
-pub fn cookie(
-    which: ServerCookie,
-    value: &str,
-    max_age: Option<u64>,
-    config: &Config,
-) -> HeaderValue {
-    let mut s = format!(
-        "{}={value}; Path={}; HttpOnly; SameSite={}",
-        which.name(config),
-        which.path(config),
-        which.same_site()
-    );
-    if let Some(age) = max_age {
-        s.push_str(&format!("; Max-Age={age}"));
+/// How a use case's refusal reads to the page: one stable code each, with words a person can
+/// act on. Store and hasher failures stay opaque (`ApiError`'s own mapping).
+impl From<crate::reset::Error> for ApiError {
+    fn from(e: crate::reset::Error) -> Self {
+        use crate::error::human_duration;
+        use crate::reset::{Error, Refusal};
+        use axum::http::StatusCode;
+        let r = match e {
+            Error::Refused(r) => r,
+            Error::Store(e) => return e.into(),
+            Error::Internal(e) => return ApiError::internal(e),
+        };
+        match r {
+            Refusal::CountryNotAllowed => ApiError::bad_request(
+                "sms_country_not_allowed",
+                "Codes by text message cannot be sent to this country. Use your email address instead.",
+            )
+            .field("identifier"),
+            Refusal::AccountNotFound => ApiError::not_found(
+                "account_not_found",
+                "The account does not exist. Check the email address or phone number you entered.",
+            )
+            .field("identifier"),
+            Refusal::ManagedByProvider(p) => {
+                ApiError::sso(p, "Reset your password with that provider.")
+            }
+            Refusal::CodesRateLimited { retry_after } => ApiError::rate_limited(
+                "rate_limited",
+                retry_after,
+                format!(
+                    "Too many codes were requested. Try again in {}.",
+                    human_duration(retry_after)
+                ),
+            ),
+            Refusal::TooMany { retry_after } => ApiError::too_many(retry_after),
+            Refusal::ResendTooSoon { wait } => ApiError::rate_limited(
+                "resend_too_soon",
+                wait,
+                format!("You can ask for a new code in {}.", human_duration(wait)),
+            ),
+            Refusal::Blocked { wait } => ApiError::rate_limited(
+                "reset_blocked",
+                wait,
+                format!(
+                    "Too many wrong codes were entered for this account. Password reset is paused; try again in {}. Signing in with your current password still works.",
+                    human_duration(wait)
+                ),
+            ),
+            Refusal::NoFlow => ApiError::not_found(
+                "no_flow",
+                "There is no password reset in progress in this browser. Start again.",
+            ),
+            Refusal::AlreadyVerified => ApiError::new(
+                StatusCode::CONFLICT,
+                "already_verified",
+                "This code was already used. Continue with your new password.",
+            ),
+            Refusal::InvalidCodeFormat => ApiError::bad_request(
+                "invalid_code_format",
+                "Enter the 6-digit code from the message.",
+            )
+            .field("code"),
+            Refusal::WrongCode { attempts_left } => {
+                let mut e = ApiError::bad_request(
+                    "invalid_code",
+                    format!(
+                        "That code is not right. {attempts_left} attempt{} left.",
+                        if attempts_left == 1 { "" } else { "s" }
+                    ),
+                )
+                .field("code");
+                e.body.attempts_left = Some(attempts_left);
+                e
+            }
+            Refusal::CodeExpired => ApiError::gone("code_expired", CODE_EXPIRED),
+            Refusal::CodeExhausted => ApiError::gone("code_exhausted", CODE_EXHAUSTED),
+            Refusal::LinkExpired => ApiError::gone("link_expired", LINK_EXPIRED),
+            Refusal::GrantExpired => ApiError::gone("grant_expired", GRANT_EXPIRED),
+            Refusal::Password(v) if v == [app::policy::Violation::Mismatch] => {
+                ApiError::mismatch()
+            }
+            Refusal::Password(v) => ApiError::policy("new_password", v),
+        }
     }
-    if config.is_https() {
-        s.push_str("; Secure");
-    }
-    HeaderValue::from_str(&s).unwrap_or_else(|_| HeaderValue::from_static("invalid=; Max-Age=0"))
 }
 
-/// A `Set-Cookie` that deletes the cookie.
-pub fn clear_cookie(which: ServerCookie, config: &Config) -> HeaderValue {
-    cookie(which, "", Some(0), config)
-}
-
-/// A JSON response with extra `Set-Cookie` headers.
-pub fn with_cookies(
-    status: StatusCode,
-    body: impl IntoResponse,
-    cookies: Vec<HeaderValue>,
-) -> Response {
-    let mut res = (status, body).into_response();
-    for c in cookies {
-        res.headers_mut().append(header::SET_COOKIE, c);
-    }
-    res
-}
-
-/// The language a request is made in: the `portal_lang` cookie the SPA sets, else
-/// `Accept-Language`, else English.
-pub fn request_lang(headers: &HeaderMap) -> crate::notify::templates::Lang {
-    use crate::notify::templates::Lang;
-    if let Some(l) = crate::extract::cookie(headers, crate::extract::LANG_COOKIE) {
-        return Lang::parse(&l);
-    }
-    headers
-        .get(header::ACCEPT_LANGUAGE)
-        .and_then(|v| v.to_str().ok())
-        .map(Lang::from_accept_language)
-        .unwrap_or(Lang::En)
-}
+const CODE_EXPIRED: &str =
+    "This code has expired or was replaced by a newer one. Request a new code.";
+const CODE_EXHAUSTED: &str =
+    "Too many wrong attempts: this code no longer works. Request a new code.";
+const LINK_EXPIRED: &str = "This link has expired or was already used. Send a new code.";
+const GRANT_EXPIRED: &str =
+    "This password reset has expired or was already completed. Request a new code.";

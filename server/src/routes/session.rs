@@ -11,9 +11,10 @@ use axum::Router;
 use secrecy::SecretString;
 
 use crate::auth;
+use crate::cookies::{with_cookies, ServerCookie};
 use crate::domain::identifier::EmailAddress;
 use crate::error::{human_duration, ApiError, ApiResult};
-use crate::extract::{Client, Json, ServerCookie};
+use crate::extract::{Client, Json};
 use crate::state::AppState;
 use crate::store::limits;
 use crate::store::{audit, sessions, users};
@@ -95,7 +96,7 @@ pub(crate) async fn sign_in(
     let hide = st.config.hide_account_existence;
     let email = EmailAddress::parse(&req.email);
     let id_bucket = auth::signin_bucket(
-        &st,
+        &st.keys,
         &email
             .as_ref()
             .map_or_else(|| req.email.trim().to_lowercase(), |e| e.lower()),
@@ -194,7 +195,8 @@ pub(crate) async fn sign_in(
     };
     let mut tx = st.store.begin_on(&mut c).await?;
     users::record_signin(&mut tx, user.id, now).await?;
-    let set = auth::start_session(&st, &mut tx, user.id, &client).await?;
+    let token = auth::start_session(&st, &mut tx, user.id, &client, now).await?;
+    let set = auth::session_cookie(&st, &token);
     audit::record(
         &mut tx,
         &audit::Event {
@@ -211,11 +213,7 @@ pub(crate) async fn sign_in(
     .await?;
     let me: Me = auth::me(&mut tx, &user).await?;
     tx.commit().await?;
-    Ok(super::with_cookies(
-        StatusCode::OK,
-        axum::Json(me),
-        vec![set],
-    ))
+    Ok(with_cookies(StatusCode::OK, axum::Json(me), vec![set]))
 }
 
 #[utoipa::path(delete, path = "/api/session", tag = "session", responses((status = 204, description = "Signed out")))]
@@ -232,7 +230,7 @@ pub(crate) async fn sign_out(
             sessions::revoke(&mut c, s.id, now).await?;
         }
     }
-    Ok(super::with_cookies(
+    Ok(with_cookies(
         StatusCode::NO_CONTENT,
         (),
         vec![auth::end_session_cookie(&st)],

@@ -101,6 +101,18 @@ impl Store {
         Ok(Self { pool, backend })
     }
 
+    /// Connects and applies the migrations, with errors worded for the operator.
+    pub async fn open(url: &str) -> Result<Self, String> {
+        let store = Self::connect(url)
+            .await
+            .map_err(|e| format!("configuration error: DATABASE_URL: cannot connect ({e})"))?;
+        store
+            .migrate()
+            .await
+            .map_err(|e| format!("database migration failed: {e}"))?;
+        Ok(store)
+    }
+
     pub async fn migrate(&self) -> Result<(), sqlx::migrate::MigrateError> {
         match self.backend {
             Backend::Sqlite => sqlx::migrate!("./migrations/sqlite").run(&self.pool).await,
@@ -167,4 +179,19 @@ fn sqlite_path(url: &str) -> Option<String> {
 /// SQLite and PostgreSQL both report a unique violation; this tells it apart from other errors.
 pub fn is_unique_violation(err: &sqlx::Error) -> bool {
     matches!(err, sqlx::Error::Database(db) if db.is_unique_violation())
+}
+
+/// Decodes a text column into the type it stands for, once, here at the boundary: an unknown
+/// value is a decode error, never a default that would act on the wrong thing.
+pub fn decode<T>(
+    row: &sqlx::any::AnyRow,
+    column: &str,
+    parse: impl Fn(&str) -> Option<T>,
+) -> Result<T, sqlx::Error> {
+    use sqlx::Row;
+    let text: String = row.try_get(column)?;
+    parse(&text).ok_or_else(|| sqlx::Error::ColumnDecode {
+        index: column.to_string(),
+        source: format!("unexpected value {text:?}").into(),
+    })
 }

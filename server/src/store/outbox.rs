@@ -13,21 +13,7 @@ use sqlx::Row;
 
 use super::Conn;
 use crate::crypto::Keys;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Channel {
-    Email,
-    Sms,
-}
-
-impl Channel {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Email => "email",
-            Self::Sms => "sms",
-        }
-    }
-}
+pub use app::wire::Channel;
 
 /// A message to queue.
 #[derive(Debug, Clone)]
@@ -151,11 +137,7 @@ pub async fn claim(
     .fetch_optional(&mut *c)
     .await?;
     row.map(|r| {
-        let channel = if r.try_get::<String, _>("channel")? == "sms" {
-            Channel::Sms
-        } else {
-            Channel::Email
-        };
+        let channel = super::decode(&r, "channel", Channel::parse)?;
         let idempotency_key: String = r.try_get("idempotency_key")?;
         let recipient: String = r.try_get("recipient")?;
         let content = match r.try_get::<Option<String>, _>("payload")? {

@@ -4,16 +4,18 @@
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
-use super::Conn;
+use super::{decode, Conn};
+use crate::domain::reset::{FlowStep, FlowTimes};
+use crate::store::outbox::Channel;
 
 #[derive(Debug, Clone)]
 pub struct Flow {
     pub id: i64,
     pub user_id: Option<i64>,
-    pub channel: String,
+    pub channel: Channel,
     pub destination: String,
     pub lang: String,
-    pub step: String,
+    pub step: FlowStep,
     pub expires_at: i64,
     pub resend_count: u32,
     pub next_resend_at: i64,
@@ -26,10 +28,10 @@ fn flow_from(r: &AnyRow) -> Result<Flow, sqlx::Error> {
     Ok(Flow {
         id: r.try_get("id")?,
         user_id: r.try_get("user_id")?,
-        channel: r.try_get("channel")?,
+        channel: decode(r, "channel", Channel::parse)?,
         destination: r.try_get("destination")?,
         lang: r.try_get("lang")?,
-        step: r.try_get("step")?,
+        step: decode(r, "step", FlowStep::parse)?,
         expires_at: r.try_get("expires_at")?,
         resend_count: u32::try_from(r.try_get::<i64, _>("resend_count")?).unwrap_or(0),
         next_resend_at: r.try_get("next_resend_at")?,
@@ -38,12 +40,23 @@ fn flow_from(r: &AnyRow) -> Result<Flow, sqlx::Error> {
     })
 }
 
+impl Flow {
+    /// What its standing is decided by (`domain::reset::standing`).
+    pub fn times(&self) -> FlowTimes {
+        FlowTimes {
+            step: self.step,
+            expires_at: self.expires_at,
+            grant_expires_at: self.grant_expires_at,
+        }
+    }
+}
+
 const FLOW_COLS: &str = "id, user_id, channel, destination, lang, step, expires_at, resend_count, next_resend_at, grant_expires_at, ident_key";
 
 pub struct NewFlow<'a> {
     pub token_hash: &'a str,
     pub user_id: Option<i64>,
-    pub channel: &'a str,
+    pub channel: Channel,
     /// The masked destination shown on the page (never the full address).
     pub destination: &'a str,
     pub lang: &'a str,
@@ -59,7 +72,7 @@ pub async fn insert_flow(c: &mut Conn, f: &NewFlow<'_>, now: i64) -> Result<i64,
     )
     .bind(f.token_hash)
     .bind(f.user_id)
-    .bind(f.channel)
+    .bind(f.channel.as_str())
     .bind(f.destination)
     .bind(f.lang)
     .bind(now)
@@ -192,7 +205,7 @@ const CODE_COLS: &str =
 pub struct NewCode<'a> {
     pub flow_id: i64,
     pub user_id: Option<i64>,
-    pub channel: &'a str,
+    pub channel: Channel,
     pub code_hash: &'a str,
     pub link_hash: &'a str,
     pub expires_at: i64,
@@ -238,7 +251,7 @@ pub async fn replace_code(c: &mut Conn, n: &NewCode<'_>, now: i64) -> Result<i64
     )
     .bind(n.flow_id)
     .bind(n.user_id)
-    .bind(n.channel)
+    .bind(n.channel.as_str())
     .bind(n.code_hash)
     .bind(n.link_hash)
     .bind(now)

@@ -280,7 +280,7 @@ async fn a_server_killed_mid_load_delivers_every_answered_request_after_restart(
     let mail = MailCapture::start();
     let hash = server::crypto::Hasher::new(1)
         .unwrap()
-        .hash(secrecy::SecretString::from(PASSWORD.to_string()))
+        .hash(&known_password())
         .await
         .unwrap();
     let mut emails = Vec::new();

@@ -19,15 +19,21 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 use mailin_embedded::{response, Handler, Response};
-use secrecy::SecretString;
 use server::clock::ManualClock;
 use server::config::RawConfig;
 use server::crypto::Hasher;
+use server::domain::password::NewPassword;
 use server::startup::Application;
 use server::store::users::{self, NewUser};
 use server::store::Store;
 
 pub const PASSWORD: &str = "Original-Passphrase-2024";
+
+/// [`PASSWORD`], through the policy like every password that reaches the hasher.
+pub fn known_password() -> NewPassword {
+    let policy = app::policy::PolicyConfig::modern();
+    NewPassword::parse(&policy, PASSWORD, PASSWORD, &[], |_| false).unwrap()
+}
 pub const NEW_PASSWORD: &str = "brand new lighthouse keeper";
 /// A fixed start time, so dates in messages are predictable: 2026-01-15 10:00 UTC.
 pub const T0: i64 = 1_768_471_200;
@@ -531,12 +537,7 @@ impl TestApp {
         method: SignInMethod,
     ) -> i64 {
         let hash = match method {
-            SignInMethod::Password => Some(
-                self.hasher
-                    .hash(SecretString::from(PASSWORD.to_string()))
-                    .await
-                    .unwrap(),
-            ),
+            SignInMethod::Password => Some(self.hasher.hash(&known_password()).await.unwrap()),
             _ => None,
         };
         let name = format!("Test {}", email.split('@').next().unwrap());
@@ -562,11 +563,7 @@ impl TestApp {
 
     /// Adds many users cheaply: one hash shared by all (for load and fault tests).
     pub async fn add_users_bulk(&self, prefix: &str, n: usize) -> Vec<String> {
-        let hash = self
-            .hasher
-            .hash(SecretString::from(PASSWORD.to_string()))
-            .await
-            .unwrap();
+        let hash = self.hasher.hash(&known_password()).await.unwrap();
         let mut c = self.store.conn().await.unwrap();
         let mut emails = Vec::new();
         for i in 0..n {

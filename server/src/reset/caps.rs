@@ -1,0 +1,240 @@
+//! The caps a reset passes and the guessing bound, each written once and used by every path
+//! (start, resend, verify, an admin's reset). A decoy flow counts exactly like a real one, so in
+//! hidden mode no cap tells a real account from an unknown one.
+
+use super::{Outcome, Refusal};
+use crate::domain::client::Client;
+use crate::domain::reset as rules;
+use crate::state::AppState;
+use crate::store::limits::{self, Slot, Verdict};
+use crate::store::reset as store;
+use crate::store::users::User;
+use crate::store::{audit, Conn};
+
+const HOUR: i64 = 3600;
+const DAY: i64 = 86_400;
+
+/// Applies one rate limit, counting the refusal in the metrics.
+pub async fn cap(
+    st: &AppState,
+    c: &mut Conn,
+    name: &'static str,
+    bucket: &str,
+    max: u32,
+    window: i64,
+    now: i64,
+) -> Outcome<()> {
+    match limits::hit(c, bucket, max, window, now).await? {
+        Verdict::Allowed => Ok(()),
+        Verdict::Refused { retry_after } => {
+            st.metrics.refused(name);
+            Err(Refusal::CodesRateLimited { retry_after }.into())
+        }
+    }
+}
+
+/// Codes asked for from one client address (an IPv6 client's /64) in an hour.
+pub async fn per_client(st: &AppState, c: &mut Conn, client: &Client, now: i64) -> Outcome<()> {
+    let bucket = format!("reset_ip:{}", client.rate_key);
+    let max = st.config.ip_requests_per_hour;
+    cap(st, c, "reset_ip", &bucket, max, HOUR, now).await
+}
+
+/// Codes for one identity, keyed by the identifier's keyed hash (OWASP Forgot Password Cheat
+/// Sheet: rate-limit per identity), per hour and per day. `too_many` answers with the generic
+/// 429 (an administrator's reset) instead of the reset page's words.
+pub async fn per_identity(
+    st: &AppState,
+    c: &mut Conn,
+    ident_key: &str,
+    now: i64,
+    too_many: bool,
+) -> Outcome<()> {
+    let caps = [
+        (
+            "codes_hour",
+            format!("codes_h:{ident_key}"),
+            st.config.codes_per_hour,
+            HOUR,
+        ),
+        (
+            "codes_day",
+            format!("codes_d:{ident_key}"),
+            st.config.codes_per_day,
+            DAY,
+        ),
+    ];
+    for (name, bucket, max, window) in caps {
+        match cap(st, c, name, &bucket, max, window, now).await {
+            Err(super::Error::Refused(Refusal::CodesRateLimited { retry_after })) if too_many => {
+                return Err(Refusal::TooMany { retry_after }.into())
+            }
+            other => other?,
+        }
+    }
+    Ok(())
+}
+
+/// The abuse caps on SMS (SMS pumping: OWASP Forgot Password Cheat Sheet, "SMS": limit per
+/// number, per range and overall; only send to countries the business serves). The number is
+/// counted under its keyed hash; the range (`prefix`) is known when the flow starts, and resends
+/// are held by the number's and the global caps.
+pub async fn sms(
+    st: &AppState,
+    c: &mut Conn,
+    ident_key: &str,
+    prefix: Option<&str>,
+    user: Option<&User>,
+    client: &Client,
+    now: i64,
+) -> Outcome<()> {
+    let cfg = &st.config;
+    let mut checks = vec![
+        (
+            "sms_number_hour",
+            format!("sms_num_h:{ident_key}"),
+            cfg.sms_per_number_hour,
+            HOUR,
+        ),
+        (
+            "sms_number_day",
+            format!("sms_num_d:{ident_key}"),
+            cfg.sms_per_number_day,
+            DAY,
+        ),
+    ];
+    if let Some(prefix) = prefix {
+        checks.push((
+            "sms_prefix_hour",
+            format!("sms_prefix_h:{prefix}"),
+            cfg.sms_per_prefix_hour,
+            HOUR,
+        ));
+    }
+    checks.push((
+        "sms_global_hour",
+        "sms_global_h".into(),
+        cfg.sms_global_hour,
+        HOUR,
+    ));
+    for (name, bucket, max, window) in checks {
+        if let Err(e) = cap(st, c, name, &bucket, max, window, now).await {
+            if let Some(user) = user {
+                audit::record(c, &event("sms_blocked", user, client, Some(name)), now).await?;
+            }
+            tracing::warn!(limit = name, "SMS refused by an abuse cap");
+            return Err(e);
+        }
+    }
+    Ok(())
+}
+
+/// What the guessing block counts under: the account for a real flow, the identifier typed for
+/// a decoy (so in hidden mode a decoy is blocked exactly when a real account would be).
+pub fn block_key(flow_user: Option<i64>, ident_key: &str) -> String {
+    match flow_user {
+        Some(uid) => format!("user:{uid}"),
+        None => format!("id:{ident_key}"),
+    }
+}
+
+/// The pause after too many wrong codes, as a refusal (counted in the metrics).
+pub fn blocked(st: &AppState, wait: u64) -> Refusal {
+    st.metrics.refused("reset_blocked");
+    Refusal::Blocked { wait }
+}
+
+/// Refuses while the block is on: an hour after too many wrong codes.
+pub async fn check_blocked(st: &AppState, c: &mut Conn, key: &str, now: i64) -> Outcome<()> {
+    let bucket = format!("reset_block:{key}");
+    match limits::check(c, &bucket, 1, block_secs(), now).await? {
+        Verdict::Allowed => Ok(()),
+        Verdict::Refused { retry_after } => Err(blocked(st, retry_after).into()),
+    }
+}
+
+fn block_secs() -> i64 {
+    rules::after(0, rules::ACCOUNT_BLOCK_SECS)
+}
+
+/// A guess's place in the window of wrong codes.
+pub struct Guess {
+    pub slot: Slot,
+    /// A wrong answer to this guess starts the block.
+    pub last: bool,
+}
+
+/// The guessing bound (NIST SP 800-63B-4 3.2.2: limit failed attempts): 10 wrong codes per
+/// account (or, for a decoy, per identifier) in 24 hours, then resets pause for an hour; after
+/// that one guess an hour, each wrong one pausing another hour. `None` when no guess is left.
+///
+/// The guess takes its place before the code is compared, so parallel guesses cannot all pass a
+/// count that is only raised afterwards.
+pub async fn take_guess(c: &mut Conn, key: &str, now: i64) -> Outcome<Option<Guess>> {
+    let max = rules::ACCOUNT_FAILURES_PER_DAY;
+    if let Ok(slot) = limits::reserve(c, &format!("verify_fail:{key}"), max, DAY, now).await? {
+        let last = slot.count >= i64::from(max);
+        return Ok(Some(Guess { slot, last }));
+    }
+    // The day's allowance is used up. Right after the block starts, parallel guesses find no
+    // block yet: they are refused. Once a block has run its hour, one guess an hour.
+    let hour = block_secs();
+    let marker = format!("reset_block:{key}");
+    if limits::count(c, &marker, DAY, now).await? == 0
+        || limits::count(c, &marker, hour, now).await? > 0
+    {
+        return Ok(None);
+    }
+    let bucket = format!("verify_after_block:{key}");
+    Ok(match limits::reserve(c, &bucket, 1, hour, now).await? {
+        Ok(slot) => Some(Guess { slot, last: true }),
+        Err(_) => None,
+    })
+}
+
+/// Starts the hour's pause: every live code of the account (or of the identifier's decoys) is
+/// killed, so a real and a decoy flow look the same afterwards too.
+pub async fn block(
+    st: &AppState,
+    c: &mut Conn,
+    ident_key: Option<&str>,
+    user: Option<&User>,
+    key: &str,
+    client: &Client,
+    now: i64,
+) -> Outcome<()> {
+    // The block is this window's one event (what `check_blocked` reads), nothing else.
+    let mut tx = st.store.begin_on(c).await?;
+    limits::record(&mut tx, &format!("reset_block:{key}"), now).await?;
+    match (user, ident_key) {
+        (Some(u), _) => {
+            store::revoke_user_codes(&mut tx, u.id, now).await?;
+            let mut e = event("reset_blocked", u, client, None);
+            e.user_agent = None;
+            e.detail = Some("too many failed verifications in 24 hours");
+            audit::record(&mut tx, &e, now).await?;
+        }
+        (None, Some(ident)) => store::revoke_decoy_codes(&mut tx, ident, now).await?,
+        (None, None) => {}
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// An audit event about `user`, from `client`.
+pub fn event<'a>(
+    kind: &'static str,
+    user: &User,
+    client: &'a Client,
+    detail: Option<&'a str>,
+) -> audit::Event<'a> {
+    audit::Event {
+        kind,
+        account_id: Some(user.account_id),
+        target_user_id: Some(user.id),
+        ip: Some(&client.ip),
+        user_agent: Some(&client.user_agent),
+        detail,
+        ..Default::default()
+    }
+}

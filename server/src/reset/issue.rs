@@ -1,0 +1,200 @@
+//! Issuing a code: one function for every path that sends one (a user's start and resend, an
+//! administrator's reset link), with the two strategies behind it, as Ory Kratos keeps code and
+//! link recovery behind one interface.
+
+use super::Outcome;
+use crate::crypto::{new_code, new_token};
+use crate::domain::client::Client;
+use crate::domain::reset::{after, cooldown_secs};
+use crate::notify::templates::{self, Lang};
+use crate::state::AppState;
+use crate::store::outbox::{self, Channel, NewMessage};
+use crate::store::reset::{self as store, Flow, NewCode, NewFlow};
+use crate::store::users::User;
+use crate::store::{audit, limits};
+
+/// Who a code goes to and how.
+pub struct Delivery {
+    pub channel: Channel,
+    /// The full address or E.164 number on file; only the outbox sees it.
+    pub recipient: String,
+    /// What the page shows ("j•••@example.com").
+    pub masked: String,
+    /// The keyed hash of the identifier: what the per-identity caps count under.
+    pub ident_key: String,
+}
+
+/// How the reset is opened.
+#[derive(Clone, Copy)]
+pub enum Strategy<'a> {
+    /// A 6-digit code for this browser's flow, and a link beside it in an email.
+    Code,
+    /// A link only, sent by an administrator: the flow belongs to no browser, so there is no page
+    /// where a code could be typed, and none is sent.
+    Link { actor: &'a User },
+}
+
+/// Where the code belongs.
+pub enum Target<'a> {
+    /// A new flow; a browser holds it when the strategy is [`Strategy::Code`].
+    NewFlow,
+    /// Another code on an existing flow (a resend): the cooldown grows.
+    Resend(&'a Flow),
+}
+
+pub struct Issue<'a> {
+    pub target: Target<'a>,
+    /// `None`: a decoy for an unknown identifier in hidden mode.
+    pub user: Option<&'a User>,
+    pub delivery: &'a Delivery,
+    pub lang: Lang,
+    pub strategy: Strategy<'a>,
+    /// The audit event of a real issue.
+    pub kind: &'static str,
+    pub client: &'a Client,
+}
+
+/// What was issued.
+pub struct Issued {
+    pub flow_id: i64,
+    /// The new flow's token, for the browser's cookie (a new flow with a code only).
+    pub token: Option<String>,
+    pub expires_at: i64,
+    pub next_resend_at: i64,
+    pub ttl_secs: u64,
+}
+
+/// The lifetime of a code sent over `channel`: the seed's 24 hours by email, 10 minutes by SMS
+/// (NIST SP 800-63B-4: out-of-band secrets sent by SMS should be short-lived).
+pub fn ttl_secs(st: &AppState, channel: Channel) -> u64 {
+    match channel {
+        Channel::Email => st.config.code_ttl_secs,
+        Channel::Sms => st.config.sms_code_ttl_secs,
+    }
+}
+
+/// Writes a new code (or a decoy code nobody knows), kills the previous one, queues the message
+/// and records the event, in one transaction; wakes the outbox once committed.
+pub async fn issue_code(st: &AppState, i: &Issue<'_>, now: i64) -> Outcome<Issued> {
+    let d = i.delivery;
+    let ttl = ttl_secs(st, d.channel);
+    let expires_at = after(now, ttl);
+    let base = st.config.resend_cooldown_secs;
+    let user_id = i.user.map(|u| u.id);
+    let mut tx = st.store.begin().await?;
+    let (flow_id, token, next_resend_at) = match i.target {
+        Target::Resend(f) => {
+            let next = after(now, cooldown_secs(base, f.resend_count + 1));
+            store::flow_resent(&mut tx, f.id, expires_at, next).await?;
+            (f.id, None, next)
+        }
+        Target::NewFlow => {
+            let token = new_token();
+            let next = match i.strategy {
+                Strategy::Code => after(now, cooldown_secs(base, 0)),
+                Strategy::Link { .. } => now,
+            };
+            let id = store::insert_flow(
+                &mut tx,
+                &NewFlow {
+                    token_hash: &st.keys.token_hash("reset-flow", &token),
+                    user_id,
+                    channel: d.channel,
+                    destination: &d.masked,
+                    lang: i.lang.as_str(),
+                    expires_at,
+                    next_resend_at: next,
+                    ident_key: &d.ident_key,
+                },
+                now,
+            )
+            .await?;
+            let held = matches!(i.strategy, Strategy::Code).then_some(token);
+            (id, held, next)
+        }
+    };
+    let link = new_token();
+    let link_url = format!("{}/reset?token={link}", st.config.public_origin());
+    let until = crate::auth::utc(expires_at);
+    let (code_hash, msg) = match i.strategy {
+        Strategy::Code => {
+            let code = new_code();
+            let msg = match d.channel {
+                Channel::Email => {
+                    let name = i.user.map_or("", |u| u.name.as_str());
+                    templates::reset_code_email(i.lang, name, &code, &link_url, ttl, &until)
+                }
+                Channel::Sms => {
+                    templates::reset_code_sms(i.lang, &code, ttl, &st.config.public_host())
+                }
+            };
+            (st.keys.code_hash(user_id, &code), msg)
+        }
+        // The row needs a code hash; this one is of a 256-bit token, which no 6-digit code can
+        // match, so nothing but the link opens this reset.
+        Strategy::Link { actor } => (
+            st.keys.code_hash(user_id, &new_token()),
+            templates::admin_reset_email(
+                i.lang,
+                i.user.map_or("", |u| u.name.as_str()),
+                &actor.name,
+                &link_url,
+                ttl,
+                &until,
+            ),
+        ),
+    };
+    store::replace_code(
+        &mut tx,
+        &NewCode {
+            flow_id,
+            user_id,
+            channel: d.channel,
+            code_hash: &code_hash,
+            link_hash: &st.keys.token_hash("reset-link", &link),
+            expires_at,
+            ident_key: &d.ident_key,
+        },
+        now,
+    )
+    .await?;
+    // A decoy renders, seals and queues a message like a real one (with no recipient, so the
+    // worker discards it unsent) and writes one small row where a real flow writes its audit
+    // event: the same work, so the answer takes the same time (OWASP Forgot Password Cheat
+    // Sheet: "consistent response times"). Decoys' rows are pruned like the rest.
+    let message = NewMessage {
+        idempotency_key: new_token(),
+        channel: d.channel,
+        recipient: match i.user {
+            Some(_) => d.recipient.clone(),
+            None => String::new(),
+        },
+        subject: msg.subject,
+        body_text: msg.text,
+        body_html: msg.html,
+        account_id: i.user.map(|u| u.account_id),
+        user_id,
+    };
+    outbox::enqueue(&mut tx, &st.keys, &message, now).await?;
+    match (i.user, i.strategy) {
+        (Some(u), Strategy::Code) => {
+            let e = super::caps::event(i.kind, u, i.client, Some(d.channel.as_str()));
+            audit::record(&mut tx, &e, now).await?;
+        }
+        (Some(u), Strategy::Link { actor }) => {
+            let mut e = super::caps::event(i.kind, u, i.client, None);
+            e.actor_user_id = Some(actor.id);
+            audit::record(&mut tx, &e, now).await?;
+        }
+        (None, _) => limits::record(&mut tx, "decoy_codes", now).await?,
+    }
+    tx.commit().await?;
+    st.outbox_wake.notify_one();
+    Ok(Issued {
+        flow_id,
+        token,
+        expires_at,
+        next_resend_at,
+        ttl_secs: ttl,
+    })
+}

@@ -1,0 +1,185 @@
+//! Asking for a code: the first step of the seed's flow, by email address or phone number.
+
+use app::wire::ResetFlow;
+
+use super::caps;
+use super::issue::{issue_code, Delivery, Issue, Strategy, Target};
+use super::{Outcome, Refusal};
+use crate::crypto::new_token;
+use crate::domain::client::Client;
+use crate::domain::identifier::Identifier;
+use crate::domain::reset::{answer, Answer, FlowStep, MAX_ATTEMPTS};
+use crate::notify::templates::{self, Lang};
+use crate::state::AppState;
+use crate::store::limits::{self, Verdict};
+use crate::store::outbox::{self, Channel, NewMessage};
+use crate::store::reset::Flow;
+use crate::store::users::{self, User};
+use crate::store::{audit, Conn};
+
+pub struct StartRequest<'a> {
+    pub identifier: Identifier,
+    pub lang: Lang,
+    pub client: &'a Client,
+}
+
+/// A flow was started (for a real account or, in hidden mode, a decoy nobody can tell apart).
+pub struct Started {
+    pub flow: ResetFlow,
+    /// For this browser's flow cookie.
+    pub token: String,
+}
+
+pub async fn start(st: &AppState, req: &StartRequest<'_>, now: i64) -> Outcome<Started> {
+    let ident = &req.identifier;
+    if let Identifier::Phone(p) = ident {
+        if !st.config.sms_country_codes.contains(&p.country_code()) {
+            st.metrics.refused("sms_country");
+            return Err(Refusal::CountryNotAllowed.into());
+        }
+    }
+    let mut c = st.store.conn().await?;
+    caps::per_client(st, &mut c, req.client, now).await?;
+    let found = match ident {
+        Identifier::Email(e) => users::by_email(&mut c, &e.lower()).await?,
+        Identifier::Phone(p) => users::by_phone(&mut c, p.e164()).await?,
+    }
+    .filter(|u| u.active);
+    // The per-identity caps are keyed by what was typed, so a decoy answer does the same work.
+    let ident_key = st.keys.mac(&["ident", &ident.canonical()]);
+    let delivery = delivery(ident, found.as_ref(), &ident_key);
+    let user = match (
+        answer(
+            found.as_ref().map(|u| u.sign_in_method),
+            st.config.hide_account_existence,
+        ),
+        found,
+    ) {
+        (Answer::Issue, u) => u,
+        (Answer::SendToProvider, Some(u)) => {
+            let e = caps::event(
+                "reset_refused_sso",
+                &u,
+                req.client,
+                Some(u.sign_in_method.as_str()),
+            );
+            audit::record(&mut c, &e, now).await?;
+            return Err(Refusal::ManagedByProvider(u.sign_in_method).into());
+        }
+        (Answer::DecoyAndTellOwner, Some(u)) => {
+            tell_owner(st, &mut c, &u, req.lang, &ident_key, now).await?;
+            None
+        }
+        (Answer::NotFound, _) => return Err(Refusal::AccountNotFound.into()),
+        (_, _) => None,
+    };
+    // From here on a decoy takes exactly the steps a real flow takes: the same caps, counted
+    // the same way, so no answer tells them apart (OWASP Forgot Password Cheat Sheet:
+    // "consistent responses" for existent and non-existent accounts).
+    let block = caps::block_key(user.as_ref().map(|u| u.id), &ident_key);
+    caps::check_blocked(st, &mut c, &block, now).await?;
+    caps::per_identity(st, &mut c, &ident_key, now, false).await?;
+    if let Identifier::Phone(p) = ident {
+        let prefix = p.prefix();
+        caps::sms(
+            st,
+            &mut c,
+            &ident_key,
+            Some(&prefix),
+            user.as_ref(),
+            req.client,
+            now,
+        )
+        .await?;
+    }
+    drop(c);
+    let issued = issue_code(
+        st,
+        &Issue {
+            target: Target::NewFlow,
+            user: user.as_ref(),
+            delivery: &delivery,
+            lang: req.lang,
+            strategy: Strategy::Code,
+            kind: "reset_requested",
+            client: req.client,
+        },
+        now,
+    )
+    .await?;
+    // The page's view from what was just written, without reading it back.
+    let flow = Flow {
+        id: issued.flow_id,
+        user_id: user.as_ref().map(|u| u.id),
+        channel: delivery.channel,
+        destination: delivery.masked,
+        lang: req.lang.as_str().to_string(),
+        step: FlowStep::Verify,
+        expires_at: issued.expires_at,
+        resend_count: 0,
+        next_resend_at: issued.next_resend_at,
+        grant_expires_at: None,
+        ident_key: Some(ident_key),
+    };
+    let live = Some((issued.ttl_secs, MAX_ATTEMPTS));
+    Ok(Started {
+        flow: super::flow::view(&st.config, &flow, FlowStep::Verify, live, None, now),
+        token: issued.token.unwrap_or_default(),
+    })
+}
+
+/// The code goes to the address on file, never to the text as typed: a lookup that folds case
+/// (or Unicode) must not let "ADMİN@…" receive admin@…'s code at another mailbox.
+fn delivery(ident: &Identifier, user: Option<&User>, ident_key: &str) -> Delivery {
+    match ident {
+        Identifier::Email(e) => Delivery {
+            channel: Channel::Email,
+            recipient: user.map_or_else(|| e.as_str().to_string(), |u| u.email.clone()),
+            masked: e.masked(),
+            ident_key: ident_key.to_string(),
+        },
+        Identifier::Phone(p) => Delivery {
+            channel: Channel::Sms,
+            recipient: user
+                .and_then(|u| u.phone.clone())
+                .unwrap_or_else(|| p.e164().to_string()),
+            masked: p.masked(),
+            ident_key: ident_key.to_string(),
+        },
+    }
+}
+
+/// Hidden mode and a provider's user: no code, but the owner of the address learns by email
+/// where to reset (at most three such emails a day).
+async fn tell_owner(
+    st: &AppState,
+    c: &mut Conn,
+    u: &User,
+    lang: Lang,
+    ident_key: &str,
+    now: i64,
+) -> Outcome<()> {
+    let bucket = format!("sso_notice:{ident_key}");
+    if limits::hit(c, &bucket, 3, 86_400, now).await? != Verdict::Allowed {
+        return Ok(());
+    }
+    let m = templates::sso_notice_email(
+        lang,
+        &u.name,
+        u.sign_in_method.display_name(),
+        u.sign_in_method.recovery_url(),
+    );
+    let message = NewMessage {
+        idempotency_key: new_token(),
+        channel: Channel::Email,
+        recipient: u.email.clone(),
+        subject: m.subject,
+        body_text: m.text,
+        body_html: m.html,
+        account_id: Some(u.account_id),
+        user_id: Some(u.id),
+    };
+    outbox::enqueue(c, &st.keys, &message, now).await?;
+    st.outbox_wake.notify_one();
+    Ok(())
+}

@@ -1,0 +1,388 @@
+//! The use cases without HTTP: a fast layer between the domain's unit tests and the API suite.
+//! Each test runs the real use cases against a fresh SQLite database and reads codes and links
+//! from the outbox the way the worker does (claimed and opened with the portal's keys).
+
+use std::sync::Arc;
+
+use app::wire::{ResetStep, SignInMethod};
+use rand::{Rng, SeedableRng};
+use secrecy::SecretString;
+use tokio::sync::Notify;
+
+use super::complete::{complete, CompleteRequest};
+use super::start::{start, StartRequest};
+use super::verify::{verify, VerifyRequest};
+use super::{Error, Refusal};
+use crate::clock::ManualClock;
+use crate::config::RawConfig;
+use crate::crypto::{Hasher, Keys};
+use crate::domain::client::Client;
+use crate::domain::identifier::Identifier;
+use crate::domain::reset::GRANT_TTL_SECS;
+use crate::metrics::Metrics;
+use crate::notify::templates::Lang;
+use crate::state::AppState;
+use crate::store::outbox;
+use crate::store::users::{self, NewUser};
+use crate::store::Store;
+
+const T0: i64 = 1_800_000_000;
+const PASSWORD: &str = "Original-Passphrase-2024";
+const NEW_PASSWORD: &str = "Brand-New-Passphrase-2025";
+
+struct Portal {
+    st: AppState,
+    account: i64,
+}
+
+async fn portal(tweak: impl FnOnce(&mut RawConfig)) -> Portal {
+    let dir = std::env::temp_dir().join(format!("portal-usecase-{:x}", rand::random::<u64>()));
+    let mut raw = RawConfig::default();
+    raw.database_url = Some(format!("sqlite://{}/portal.db?mode=rwc", dir.display()));
+    raw.data_dir = dir.display().to_string();
+    raw.public_url = Some("http://portal.test".into());
+    raw.mail_from = Some("no-reply@portal.test".into());
+    tweak(&mut raw);
+    let config = raw.parse().unwrap();
+    let store = Store::open(&config.database_url).await.unwrap();
+    let mut c = store.conn().await.unwrap();
+    let account = users::insert_account(&mut c, "Test AB", T0).await.unwrap();
+    drop(c);
+    let st = AppState {
+        config: Arc::new(config),
+        store,
+        clock: Arc::new(ManualClock::new(T0)),
+        keys: Keys::new(&SecretString::from("use-case-secret-0123456789abcdef0123")),
+        hasher: Hasher::new(1).unwrap(),
+        outbox_wake: Arc::new(Notify::new()),
+        metrics: Metrics::new(),
+    };
+    Portal { st, account }
+}
+
+impl Portal {
+    async fn add_user(&self, email: &str, phone: Option<&str>, method: SignInMethod) -> i64 {
+        let policy = app::policy::PolicyConfig::modern();
+        let pw =
+            crate::domain::password::NewPassword::parse(&policy, PASSWORD, PASSWORD, &[], |_| {
+                false
+            })
+            .unwrap();
+        let hash = match method {
+            SignInMethod::Password => Some(self.st.hasher.hash(&pw).await.unwrap()),
+            _ => None,
+        };
+        let mut c = self.st.store.conn().await.unwrap();
+        let user = NewUser {
+            account_id: self.account,
+            name: "Maja Test",
+            email,
+            phone,
+            role: "member",
+            custom_role_id: None,
+            sign_in_method: method,
+            password_hash: hash.as_deref(),
+            time_zone: "Europe/Stockholm",
+        };
+        users::insert(&mut c, &user, T0).await.unwrap()
+    }
+
+    fn ident(&self, text: &str) -> Identifier {
+        Identifier::parse(text, self.st.config.default_region).unwrap()
+    }
+
+    async fn start(&self, text: &str, now: i64) -> Result<super::start::Started, Error> {
+        let req = StartRequest {
+            identifier: self.ident(text),
+            lang: Lang::En,
+            client: &client(),
+        };
+        start(&self.st, &req, now).await
+    }
+
+    /// Every queued message, claimed and opened as the worker does: (recipient, text).
+    async fn take_messages(&self, now: i64) -> Vec<(String, String)> {
+        let mut c = self.st.store.conn().await.unwrap();
+        let mut out = Vec::new();
+        while let Some(m) = outbox::claim(&mut c, &self.st.keys, now, 30).await.unwrap() {
+            outbox::mark_sent(&mut c, m.id, now).await.unwrap();
+            let text = m.content.map(|c| c.body_text).unwrap_or_default();
+            out.push((m.recipient, text));
+        }
+        out
+    }
+
+    async fn live_codes(&self, user_id: i64, now: i64) -> i64 {
+        let mut c = self.st.store.conn().await.unwrap();
+        sqlx::query_scalar(
+            "SELECT COUNT(*) FROM reset_codes WHERE user_id = $1 AND consumed_at IS NULL \
+             AND revoked_at IS NULL AND expires_at > $2",
+        )
+        .bind(user_id)
+        .bind(now)
+        .fetch_one(&mut *c)
+        .await
+        .unwrap()
+    }
+}
+
+fn client() -> Client {
+    Client {
+        ip: "192.0.2.7".into(),
+        rate_key: "192.0.2.7".into(),
+        user_agent: "use-case test".into(),
+    }
+}
+
+/// The 6-digit code in a message's text.
+fn code_in(text: &str) -> String {
+    let digits: Vec<char> = text.chars().collect();
+    digits
+        .windows(6)
+        .enumerate()
+        .find(|(i, w)| {
+            w.iter().all(char::is_ascii_digit)
+                && digits.get(i + 6).is_none_or(|c| !c.is_ascii_digit())
+                && (*i == 0 || !digits[i - 1].is_ascii_digit())
+        })
+        .map(|(_, w)| w.iter().collect())
+        .unwrap()
+}
+
+/// The link token in a message's text.
+fn link_in(text: &str) -> String {
+    let at = text.find("/reset?token=").unwrap() + "/reset?token=".len();
+    text[at..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+        .collect()
+}
+
+fn refusal(r: Result<impl Sized, Error>) -> Refusal {
+    match r {
+        Err(Error::Refused(r)) => r,
+        Err(e) => panic!("expected a refusal, got {e:?}"),
+        Ok(_) => panic!("expected a refusal, got success"),
+    }
+}
+
+#[tokio::test]
+async fn a_code_verifies_once_and_save_signs_in_the_browser_that_started_and_nobody_twice() {
+    let p = portal(|_| {}).await;
+    p.add_user("maja@example.com", None, SignInMethod::Password)
+        .await;
+    let started = p.start("Maja@Example.com", T0).await.unwrap();
+    assert_eq!(started.flow.step, ResetStep::Verify);
+    assert_eq!(started.flow.attempts_left, 5);
+    let mail = p.take_messages(T0).await;
+    assert_eq!(mail.len(), 1);
+    assert_eq!(
+        mail[0].0, "maja@example.com",
+        "the address on file, not as typed"
+    );
+    let code = code_in(&mail[0].1);
+    let c = client();
+    let token = Some(started.token.as_str());
+    let verify_req = VerifyRequest {
+        flow_token: token,
+        code: &code,
+        client: &c,
+    };
+    let view = verify(&p.st, &verify_req, T0 + 5).await.unwrap();
+    assert_eq!(view.step, ResetStep::NewPassword);
+    assert!(view.policy.is_some());
+    assert_eq!(
+        refusal(verify(&p.st, &verify_req, T0 + 6).await),
+        Refusal::AlreadyVerified
+    );
+    let save = CompleteRequest {
+        flow_token: token,
+        link_token: None,
+        new_password: NEW_PASSWORD,
+        confirm_password: NEW_PASSWORD,
+        client: &c,
+        lang: Lang::En,
+    };
+    let done = complete(&p.st, &save, T0 + 10).await.unwrap();
+    assert!(done.session_token.is_some());
+    assert_eq!(
+        refusal(complete(&p.st, &save, T0 + 11).await),
+        Refusal::GrantExpired
+    );
+    let confirmation = p.take_messages(T0 + 11).await;
+    assert_eq!(confirmation.len(), 1, "one confirmation email");
+}
+
+#[tokio::test]
+async fn no_sequence_of_starts_resends_and_wrong_guesses_leaves_two_live_codes() {
+    let p = portal(|raw| {
+        raw.codes_per_hour = 1000;
+        raw.codes_per_day = 1000;
+        raw.ip_requests_per_hour = 1000;
+        raw.ip_verifications_per_hour = 1000;
+    })
+    .await;
+    let user = p
+        .add_user("mats@example.com", None, SignInMethod::Password)
+        .await;
+    let c = client();
+    for seed in 0..4_u64 {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+        let mut now = T0 + i64::try_from(seed).unwrap() * 1_000_000;
+        let mut tokens: Vec<String> = Vec::new();
+        for _ in 0..30 {
+            now += rng.gen_range(0..400);
+            match (rng.gen_range(0..3), tokens.is_empty()) {
+                (0, _) | (_, true) => {
+                    tokens.push(p.start("mats@example.com", now).await.unwrap().token);
+                }
+                (1, false) => {
+                    let t = &tokens[rng.gen_range(0..tokens.len())];
+                    // A refusal (too soon, no flow) is an allowed answer; a second live code is not.
+                    let _ = super::resend::resend(&p.st, Some(t), &c, now).await;
+                }
+                _ => {
+                    let t = &tokens[rng.gen_range(0..tokens.len())];
+                    let req = VerifyRequest {
+                        flow_token: Some(t),
+                        code: "000000",
+                        client: &c,
+                    };
+                    let _ = verify(&p.st, &req, now).await;
+                }
+            }
+            let live = p.live_codes(user, now).await;
+            assert!(live <= 1, "seed {seed}: {live} live codes");
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_verified_code_whose_grant_ran_out_is_expired_never_done() {
+    let p = portal(|_| {}).await;
+    p.add_user("greta@example.com", None, SignInMethod::Password)
+        .await;
+    let started = p.start("greta@example.com", T0).await.unwrap();
+    let code = code_in(&p.take_messages(T0).await[0].1);
+    let c = client();
+    let token = Some(started.token.as_str());
+    let req = VerifyRequest {
+        flow_token: token,
+        code: &code,
+        client: &c,
+    };
+    verify(&p.st, &req, T0).await.unwrap();
+    let grant = i64::try_from(GRANT_TTL_SECS).unwrap();
+    let shown = super::flow::show(&p.st, token, T0 + grant - 1)
+        .await
+        .unwrap();
+    assert_eq!(shown.step, ResetStep::NewPassword);
+    assert_eq!(
+        refusal(super::flow::show(&p.st, token, T0 + grant).await),
+        Refusal::GrantExpired
+    );
+    let save = CompleteRequest {
+        flow_token: token,
+        link_token: None,
+        new_password: NEW_PASSWORD,
+        confirm_password: NEW_PASSWORD,
+        client: &c,
+        lang: Lang::En,
+    };
+    assert_eq!(
+        refusal(complete(&p.st, &save, T0 + grant + 1).await),
+        Refusal::GrantExpired
+    );
+}
+
+#[tokio::test]
+async fn hidden_mode_answers_an_unknown_address_like_a_known_one_and_delivers_nothing() {
+    let p = portal(|raw| raw.hide_account_existence = true).await;
+    p.add_user("known@example.com", None, SignInMethod::Password)
+        .await;
+    let known = p.start("known@example.com", T0).await.unwrap();
+    let unknown = p.start("nobody@example.com", T0).await.unwrap();
+    assert_eq!(known.flow.step, unknown.flow.step);
+    assert_eq!(known.flow.attempts_left, unknown.flow.attempts_left);
+    assert_eq!(
+        known.flow.code_expires_in_secs,
+        unknown.flow.code_expires_in_secs
+    );
+    assert_eq!(known.flow.resend_after_secs, unknown.flow.resend_after_secs);
+    assert_eq!(known.token.len(), unknown.token.len());
+    let queued = p.take_messages(T0).await;
+    assert_eq!(queued.len(), 2, "a decoy queues a message like a real flow");
+    let recipients: Vec<&str> = queued.iter().map(|m| m.0.as_str()).collect();
+    assert!(recipients.contains(&"known@example.com"));
+    assert!(
+        recipients.contains(&""),
+        "the decoy's message has no recipient"
+    );
+}
+
+#[tokio::test]
+async fn outside_hidden_mode_unknown_and_provider_accounts_are_told_so() {
+    let p = portal(|_| {}).await;
+    p.add_user("sso@example.com", None, SignInMethod::Google)
+        .await;
+    assert_eq!(
+        refusal(p.start("nobody@example.com", T0).await),
+        Refusal::AccountNotFound
+    );
+    assert_eq!(
+        refusal(p.start("sso@example.com", T0).await),
+        Refusal::ManagedByProvider(SignInMethod::Google)
+    );
+    assert!(p.take_messages(T0).await.is_empty());
+}
+
+#[tokio::test]
+async fn an_admins_reset_sends_a_link_that_signs_nobody_in_and_kills_the_users_code() {
+    let p = portal(|_| {}).await;
+    let uid = p
+        .add_user("maja@example.com", None, SignInMethod::Password)
+        .await;
+    let admin_id = p
+        .add_user("admin@example.com", None, SignInMethod::Password)
+        .await;
+    let started = p.start("maja@example.com", T0).await.unwrap();
+    p.take_messages(T0).await;
+    let mut c = p.st.store.conn().await.unwrap();
+    let target = users::by_id(&mut c, uid).await.unwrap().unwrap();
+    let admin = users::by_id(&mut c, admin_id).await.unwrap().unwrap();
+    drop(c);
+    super::admin::send_reset(&p.st, &admin, &target, &client(), T0 + 1)
+        .await
+        .unwrap();
+    let mail = p.take_messages(T0 + 1).await;
+    assert_eq!(mail.len(), 1);
+    let link = link_in(&mail[0].1);
+    assert!(
+        !mail[0].1.contains("code"),
+        "a link only: no code to type anywhere"
+    );
+    assert_eq!(
+        p.live_codes(uid, T0 + 1).await,
+        1,
+        "the user's own code died"
+    );
+    let shown = super::link::show(&p.st, Some(&link), T0 + 2).await.unwrap();
+    assert_eq!(shown.masked_destination, "m•••@example.com");
+    // The user's earlier browser flow is not what the link saves through: its code is dead.
+    let cl = client();
+    let save = CompleteRequest {
+        flow_token: None,
+        link_token: Some(&link),
+        new_password: NEW_PASSWORD,
+        confirm_password: NEW_PASSWORD,
+        client: &cl,
+        lang: Lang::En,
+    };
+    let done = complete(&p.st, &save, T0 + 3).await.unwrap();
+    assert!(done.session_token.is_none(), "a link alone signs nobody in");
+    assert_eq!(
+        refusal(super::flow::show(&p.st, Some(&started.token), T0 + 4).await),
+        Refusal::NoFlow,
+        "the password change ended the user's other flow"
+    );
+}
