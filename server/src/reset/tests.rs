@@ -1,6 +1,7 @@
 //! The use cases without HTTP: a fast layer between the domain's unit tests and the API suite.
 //! Each test runs the real use cases against a fresh SQLite database and reads codes and links
 //! from the outbox the way the worker does (claimed and opened with the portal's keys).
+#![allow(clippy::unwrap_used)]
 
 use std::sync::Arc;
 
@@ -37,11 +38,13 @@ struct Portal {
 
 async fn portal(tweak: impl FnOnce(&mut RawConfig)) -> Portal {
     let dir = std::env::temp_dir().join(format!("portal-usecase-{:x}", rand::random::<u64>()));
-    let mut raw = RawConfig::default();
-    raw.database_url = Some(format!("sqlite://{}/portal.db?mode=rwc", dir.display()));
-    raw.data_dir = dir.display().to_string();
-    raw.public_url = Some("http://portal.test".into());
-    raw.mail_from = Some("no-reply@portal.test".into());
+    let mut raw = RawConfig {
+        database_url: Some(format!("sqlite://{}/portal.db?mode=rwc", dir.display())),
+        data_dir: dir.display().to_string(),
+        public_url: Some("http://portal.test".into()),
+        mail_from: Some("no-reply@portal.test".into()),
+        ..RawConfig::default()
+    };
     tweak(&mut raw);
     let config = raw.parse().unwrap();
     let store = Store::open(&config.database_url).await.unwrap();
