@@ -8,7 +8,6 @@ use crate::cookies::{self, ServerCookie};
 use crate::crypto::{new_token, Keys};
 use crate::domain::client::Client;
 use crate::domain::reset::after;
-use crate::error::ApiResult;
 use crate::notify::templates::{describe_browser, Origin};
 use crate::state::AppState;
 use crate::store::users::{self, User};
@@ -56,7 +55,7 @@ pub fn end_session_cookie(st: &AppState) -> HeaderValue {
 }
 
 /// What `GET /api/me` says about a user.
-pub async fn me(c: &mut Conn, user: &User) -> ApiResult<Me> {
+pub async fn me(c: &mut Conn, user: &User) -> Result<Me, sqlx::Error> {
     let (account_name, _) = users::account_policy(c, user.account_id).await?;
     Ok(Me {
         id: user.id,

@@ -257,6 +257,9 @@ pub struct ResetCookies {
     pub link: Option<String>,
 }
 
+/// The token of the session cookie, if the browser sent one (signed in or not).
+pub struct SessionCookie(pub Option<String>);
+
 /// The moment this request is handled at, read once from the state's clock: every rule the
 /// request applies sees the same `now`.
 #[derive(Debug, Clone, Copy)]
@@ -280,6 +283,19 @@ where
             flow: ServerCookie::ResetFlow.read(&parts.headers, config),
             link: ServerCookie::ResetLink.read(&parts.headers, config),
         })
+    }
+}
+
+impl<S> FromRequestParts<S> for SessionCookie
+where
+    S: Send + Sync,
+    AppState: FromRef<S>,
+{
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let config = &AppState::from_ref(state).config;
+        Ok(Self(ServerCookie::Session.read(&parts.headers, config)))
     }
 }
 

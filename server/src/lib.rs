@@ -1,6 +1,8 @@
 //! The password-reset portal's server: the JSON API, the SPA's files, and the notification
 //! outbox, on SQLite or PostgreSQL.
 
+#[cfg(test)]
+mod architecture;
 pub mod auth;
 pub mod cli;
 pub mod clock;

@@ -8,6 +8,7 @@
 //! - [`link`]: the emailed link, opened and looked at;
 //! - [`complete`]: Save, through the grant or the link;
 //! - [`admin`]: an administrator sends a user a reset link;
+//! - [`sign_in`]: a password sign-in, and the profile's current-password check;
 //! - [`change`]: the one password change every path ends in; [`password`]: preparing one.
 //!
 //! Codes are issued by one function, [`issue::issue_code`], for every path, with the code and
@@ -22,6 +23,7 @@ pub mod issue;
 pub mod link;
 pub mod password;
 pub mod resend;
+pub mod sign_in;
 pub mod start;
 pub mod verify;
 
@@ -62,6 +64,16 @@ pub enum Refusal {
     CodeExhausted,
     LinkExpired,
     GrantExpired,
+    /// Sign-in: one answer for a wrong email and a wrong password.
+    InvalidCredentials,
+    /// Sign-in: the account's password sign-in is locked for a while.
+    Locked {
+        wait: u64,
+    },
+    /// Sign-in: the user signs in with a provider (never said in hidden mode).
+    SignInWithProvider(SignInMethod),
+    CurrentPasswordRequired,
+    WrongCurrentPassword,
     /// The new password breaks these rules (`[Mismatch]` alone: the two entries differ).
     Password(Vec<Violation>),
 }

@@ -218,31 +218,14 @@ pub(crate) async fn unlock(
     State(st): State<AppState>,
     RequirePermission(u, _): RequirePermission<UsersEdit>,
     client: Client,
+    Now(now): Now,
     Path(id): Path<i64>,
 ) -> ApiResult<Response> {
     let mut c = st.store.conn().await?;
     let t = target(&mut c, &u, id).await?;
     may_manage_password(&actor(&u), &target_of(&t)).map_err(denial)?;
-    users::unlock(&mut c, t.id).await?;
-    crate::store::limits::clear(
-        &mut c,
-        &crate::auth::signin_bucket(&st.keys, &t.email.to_lowercase()),
-    )
-    .await?;
-    audit::record(
-        &mut c,
-        &audit::Event {
-            kind: "admin_unlock",
-            account_id: Some(t.account_id),
-            actor_user_id: Some(u.user.id),
-            target_user_id: Some(t.id),
-            ip: Some(&client.ip),
-            user_agent: Some(&client.user_agent),
-            ..Default::default()
-        },
-        st.now(),
-    )
-    .await?;
+    drop(c);
+    crate::reset::sign_in::unlock(&st, &u.user, &t, &client, now).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -342,15 +325,7 @@ async fn allow_role_change(
     };
     audit::record(
         c,
-        &audit::Event {
-            kind: "role_change_refused",
-            account_id: Some(u.user.account_id),
-            actor_user_id: Some(u.user.id),
-            ip: Some(&client.ip),
-            user_agent: Some(&client.user_agent),
-            detail: Some(&detail),
-            ..Default::default()
-        },
+        &event("role_change_refused", u, client, Some(&detail)),
         st.now(),
     )
     .await?;
@@ -366,21 +341,26 @@ async fn audit_role(
     kind: &str,
     detail: &str,
 ) -> ApiResult<()> {
-    audit::record(
-        c,
-        &audit::Event {
-            kind,
-            account_id: Some(u.user.account_id),
-            actor_user_id: Some(u.user.id),
-            ip: Some(&client.ip),
-            user_agent: Some(&client.user_agent),
-            detail: Some(detail),
-            ..Default::default()
-        },
-        st.now(),
-    )
-    .await?;
+    audit::record(c, &event(kind, u, client, Some(detail)), st.now()).await?;
     Ok(())
+}
+
+/// An audit event by the signed-in administrator `u`.
+fn event<'a>(
+    kind: &'a str,
+    u: &AuthUser,
+    client: &'a Client,
+    detail: Option<&'a str>,
+) -> audit::Event<'a> {
+    audit::Event {
+        kind,
+        account_id: Some(u.user.account_id),
+        actor_user_id: Some(u.user.id),
+        ip: Some(&client.ip),
+        user_agent: Some(&client.user_agent),
+        detail,
+        ..Default::default()
+    }
 }
 
 fn role_exists() -> ApiError {
@@ -488,22 +468,17 @@ pub(crate) async fn delete_role(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-#[utoipa::path(put, path = "/api/admin/users/{id}/role", tag = "admin", request_body = app::wire::AssignRoleRequest, params(("id" = i64, Path)), responses((status = 204, description = "Assigned"), (status = 400, description = "Invalid input", body = app::wire::ErrorBody), (status = 401, description = "Not signed in", body = app::wire::ErrorBody), (status = 403, description = "Not allowed", body = app::wire::ErrorBody)))]
-pub(crate) async fn assign_role(
-    State(st): State<AppState>,
-    RequirePermission(u, _): RequirePermission<RolesManage>,
-    client: Client,
-    Path(id): Path<i64>,
-    Json(req): Json<AssignRoleRequest>,
-) -> ApiResult<Response> {
-    let mut c = st.store.conn().await?;
-    let t = target(&mut c, &u, id).await?;
-    let name = req.role.trim();
-    let (role, stored, custom_id) = match name.to_lowercase().as_str() {
+/// A role by the name an administrator typed: a built-in one, or the account's custom role.
+async fn role_named(
+    c: &mut Conn,
+    account_id: i64,
+    name: &str,
+) -> ApiResult<(Role, &'static str, Option<i64>)> {
+    Ok(match name.to_lowercase().as_str() {
         "admin" => (Role::Admin, "admin", None),
         "member" => (Role::Member, "member", None),
         "owner" => (Role::Owner, "owner", None),
-        _ => match admin::role_by_name(&mut c, u.user.account_id, name).await? {
+        _ => match admin::role_by_name(c, account_id, name).await? {
             Some(r) => (
                 Role::Custom {
                     id: r.id,
@@ -519,24 +494,26 @@ pub(crate) async fn assign_role(
                 )
             }
         },
-    };
+    })
+}
+
+#[utoipa::path(put, path = "/api/admin/users/{id}/role", tag = "admin", request_body = app::wire::AssignRoleRequest, params(("id" = i64, Path)), responses((status = 204, description = "Assigned"), (status = 400, description = "Invalid input", body = app::wire::ErrorBody), (status = 401, description = "Not signed in", body = app::wire::ErrorBody), (status = 403, description = "Not allowed", body = app::wire::ErrorBody)))]
+pub(crate) async fn assign_role(
+    State(st): State<AppState>,
+    RequirePermission(u, _): RequirePermission<RolesManage>,
+    client: Client,
+    Path(id): Path<i64>,
+    Json(req): Json<AssignRoleRequest>,
+) -> ApiResult<Response> {
+    let mut c = st.store.conn().await?;
+    let t = target(&mut c, &u, id).await?;
+    let (role, stored, custom_id) = role_named(&mut c, u.user.account_id, req.role.trim()).await?;
     may_assign_role(&actor(&u), &target_of(&t), &role).map_err(ApiError::forbidden)?;
     users::set_role(&mut c, t.id, stored, custom_id).await?;
     let detail = format!("role set to {}", role.name());
-    audit::record(
-        &mut c,
-        &audit::Event {
-            kind: "role_assigned",
-            account_id: Some(t.account_id),
-            actor_user_id: Some(u.user.id),
-            target_user_id: Some(t.id),
-            ip: Some(&client.ip),
-            user_agent: Some(&client.user_agent),
-            detail: Some(&detail),
-        },
-        st.now(),
-    )
-    .await?;
+    let mut event = event("role_assigned", &u, &client, Some(&detail));
+    event.target_user_id = Some(t.id);
+    audit::record(&mut c, &event, st.now()).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -595,15 +572,7 @@ pub(crate) async fn put_settings(
     users::set_account_policy(&mut c, u.user.account_id, &req.policy).await?;
     audit::record(
         &mut c,
-        &audit::Event {
-            kind: "settings_changed",
-            account_id: Some(u.user.account_id),
-            actor_user_id: Some(u.user.id),
-            ip: Some(&client.ip),
-            user_agent: Some(&client.user_agent),
-            detail: Some("password policy"),
-            ..Default::default()
-        },
+        &event("settings_changed", &u, &client, Some("password policy")),
         st.now(),
     )
     .await?;

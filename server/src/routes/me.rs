@@ -7,7 +7,6 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
-use secrecy::SecretString;
 
 use crate::auth;
 use crate::domain::password::{is_common_password, strength};
@@ -15,17 +14,9 @@ use crate::error::{ApiError, ApiResult};
 use crate::extract::{AuthUser, Client, Json, Now, PendingUser};
 use crate::notify::templates::Lang;
 use crate::reset::change::{set_new_password, Change, ChangedBy};
+use crate::reset::sign_in::check_current_password;
 use crate::state::AppState;
-use crate::store::limits;
-use crate::store::users::User;
-use crate::store::{audit, meetings};
-
-/// Wrong current passwords a user may type within [`WRONG_CURRENT_WINDOW`] seconds before the
-/// change is refused outright: a session left open or stolen must not become an unlimited
-/// oracle for the account's password (OWASP Authentication Cheat Sheet; ASVS 5.0 6.3.1;
-/// NIST SP 800-63B-4 3.2.2 rate limiting).
-pub const WRONG_CURRENT_MAX: u32 = 5;
-pub const WRONG_CURRENT_WINDOW: i64 = 15 * 60;
+use crate::store::meetings;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -79,7 +70,7 @@ pub(crate) async fn change_password(
 ) -> ApiResult<Response> {
     let user = &u.user;
     if !user.must_change_password {
-        check_current_password(&st, user, &client, &req.current_password).await?;
+        check_current_password(&st, user, &client, &req.current_password, now).await?;
     }
     let origin = auth::origin(&client, now);
     let change = Change {
@@ -95,82 +86,6 @@ pub(crate) async fn change_password(
     set_new_password(&st.store, &st.hasher, &st.keys, &change, new, confirm, now).await?;
     st.outbox_wake.notify_one();
     Ok(StatusCode::NO_CONTENT.into_response())
-}
-
-/// The current-password check of a change: capped per user, audited when wrong.
-///
-/// The attempt takes its slot in the cap before Argon2 runs and a right password gives it back,
-/// so twenty concurrent guesses cannot all be hashed while the count still looks low, and a
-/// refused attempt costs no hash at all.
-async fn check_current_password(
-    st: &AppState,
-    user: &User,
-    client: &Client,
-    current: &str,
-) -> ApiResult<()> {
-    if current.is_empty() {
-        return Err(
-            ApiError::bad_request("required", "Enter your current password.")
-                .field("current_password"),
-        );
-    }
-    let now = st.now();
-    let bucket = format!("password_change_fail:{}", user.id);
-    let mut c = st.store.conn().await?;
-    let slot = match limits::reserve(
-        &mut c,
-        &bucket,
-        WRONG_CURRENT_MAX,
-        WRONG_CURRENT_WINDOW,
-        now,
-    )
-    .await?
-    {
-        Ok(slot) => slot,
-        Err(retry_after) => {
-            st.metrics.refused("password_change");
-            return Err(ApiError::too_many(retry_after));
-        }
-    };
-    // No pooled connection is held while the hash is computed.
-    drop(c);
-    // Stored hashes are of the NFC form, so the same passphrase typed on a keyboard that
-    // composes differently must match (NIST SP 800-63B-4 3.1.1.2; 5.1.1.2 in revision 3).
-    let ok = st
-        .hasher
-        .verify(
-            SecretString::from(app::policy::normalize(current)),
-            user.password_hash.clone(),
-        )
-        .await
-        .map_err(ApiError::internal)?;
-    let mut c = st.store.conn().await?;
-    if ok {
-        limits::release(&mut c, &slot).await?;
-        return Ok(());
-    }
-    let failures = slot.count;
-    audit::record(
-        &mut c,
-        &audit::Event {
-            kind: "password_change_failed",
-            account_id: Some(user.account_id),
-            actor_user_id: Some(user.id),
-            target_user_id: Some(user.id),
-            ip: Some(&client.ip),
-            user_agent: Some(&client.user_agent),
-            detail: (failures >= i64::from(WRONG_CURRENT_MAX))
-                .then_some("wrong current password; further attempts refused for 15 minutes"),
-        },
-        now,
-    )
-    .await?;
-    Err(ApiError::new(
-        StatusCode::UNAUTHORIZED,
-        "wrong_password",
-        "Your current password is not correct.",
-    )
-    .field("current_password"))
 }
 
 /// A strength estimate for the meter under the password field. Needs no session (the reset page

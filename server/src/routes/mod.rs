@@ -109,6 +109,30 @@ impl From<crate::reset::Error> for ApiError {
             Refusal::CodeExhausted => ApiError::gone("code_exhausted", CODE_EXHAUSTED),
             Refusal::LinkExpired => ApiError::gone("link_expired", LINK_EXPIRED),
             Refusal::GrantExpired => ApiError::gone("grant_expired", GRANT_EXPIRED),
+            Refusal::InvalidCredentials => ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "invalid_credentials",
+                "The email or password is incorrect.",
+            ),
+            Refusal::Locked { wait } => ApiError::rate_limited(
+                "account_locked",
+                wait,
+                format!(
+                    "Too many failed sign-in attempts. Try again in {}, or reset your password.",
+                    human_duration(wait)
+                ),
+            ),
+            Refusal::SignInWithProvider(p) => ApiError::sso(p, "Sign in with it instead."),
+            Refusal::CurrentPasswordRequired => {
+                ApiError::bad_request("required", "Enter your current password.")
+                    .field("current_password")
+            }
+            Refusal::WrongCurrentPassword => ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "wrong_password",
+                "Your current password is not correct.",
+            )
+            .field("current_password"),
             Refusal::Password(v) if v == [app::policy::Violation::Mismatch] => {
                 ApiError::mismatch()
             }
