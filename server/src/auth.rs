@@ -22,14 +22,14 @@ pub fn signin_bucket(keys: &Keys, lowercased_email: &str) -> String {
 /// Creates a session for the user and returns its token (256 bits, stored hashed).
 pub async fn start_session(
     st: &AppState,
-    c: &mut Conn,
+    conn: &mut Conn,
     user_id: i64,
     client: &Client,
     now: i64,
 ) -> Result<String, sqlx::Error> {
     let token = new_token();
     sessions::insert(
-        c,
+        conn,
         &sessions::NewSession {
             token_hash: &st.keys.token_hash("session", &token),
             user_id,
@@ -55,8 +55,8 @@ pub fn end_session_cookie(st: &AppState) -> HeaderValue {
 }
 
 /// What `GET /api/me` says about a user.
-pub async fn me(c: &mut Conn, user: &User) -> Result<Me, sqlx::Error> {
-    let (account_name, _) = users::account_policy(c, user.account_id).await?;
+pub async fn me(conn: &mut Conn, user: &User) -> Result<Me, sqlx::Error> {
+    let (account_name, _) = users::account_policy(conn, user.account_id).await?;
     Ok(Me {
         id: user.id,
         name: user.name.clone(),

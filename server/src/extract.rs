@@ -145,16 +145,16 @@ async fn authenticate(parts: &Parts, state: &AppState) -> Result<AuthUser, ApiEr
         .ok_or_else(ApiError::unauthenticated)?;
     let hash = state.keys.token_hash("session", &token);
     let now = state.now();
-    let mut c = state.store.conn().await?;
-    let idle = i64::try_from(state.config.session_idle_secs).unwrap_or(i64::MAX / 2);
-    let session = sessions::live(&mut c, &hash, now, idle)
+    let mut conn = state.store.conn().await?;
+    let idle = crate::domain::reset::seconds(state.config.session_idle_secs);
+    let session = sessions::live(&mut conn, &hash, now, idle)
         .await?
         .ok_or_else(ApiError::unauthenticated)?;
     // Write the activity time at most once a minute: enough for the idle timeout, far fewer writes.
     if now - session.last_seen_at >= 60 {
-        sessions::touch(&mut c, session.id, now).await?;
+        sessions::touch(&mut conn, session.id, now).await?;
     }
-    let user = users::by_id(&mut c, session.user_id)
+    let user = users::by_id(&mut conn, session.user_id)
         .await?
         .filter(|u| u.active)
         .ok_or_else(ApiError::unauthenticated)?;
@@ -186,14 +186,14 @@ where
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let u = authenticate(parts, &AppState::from_ref(state)).await?;
-        if u.user.must_change_password {
+        let signed_in = authenticate(parts, &AppState::from_ref(state)).await?;
+        if signed_in.user.must_change_password {
             return Err(
                 ApiError::forbidden("Choose a new password before you continue.")
                     .code("password_change_required"),
             );
         }
-        Ok(u)
+        Ok(signed_in)
     }
 }
 
@@ -240,14 +240,14 @@ where
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let u = AuthUser::from_request_parts(parts, state).await?;
-        if !u.user.role.has(P::NAME) {
+        let signed_in = AuthUser::from_request_parts(parts, state).await?;
+        if !signed_in.user.role.has(P::NAME) {
             return Err(ApiError::forbidden(format!(
                 "Your role does not include the permission {}.",
                 P::NAME
             )));
         }
-        Ok(Self(u, std::marker::PhantomData))
+        Ok(Self(signed_in, std::marker::PhantomData))
     }
 }
 

@@ -90,8 +90,8 @@ pub async fn prune_once(
     let mut after = limits::PruneCursor::default();
     while !*stop.borrow() {
         let (n, next) = {
-            let mut c = store.conn().await?;
-            limits::prune(&mut c, now, &after, BATCH).await?
+            let mut conn = store.conn().await?;
+            limits::prune(&mut conn, now, &after, BATCH).await?
         };
         p.rate_counts += n;
         match next {
@@ -112,22 +112,22 @@ async fn drain(
     stop: &watch::Receiver<bool>,
 ) -> Result<u64, sqlx::Error> {
     let dead_before = now - GRACE_SECS;
-    let grant_window = i64::try_from(GRANT_TTL_SECS).unwrap_or(900);
+    let grant_window = crate::domain::reset::seconds(GRANT_TTL_SECS);
     let mut after = 0;
     let mut total = 0;
     while !*stop.borrow() {
         let ids = {
-            let mut c = store.conn().await?;
+            let mut conn = store.conn().await?;
             match table {
-                Table::Codes => reset::prune_codes(&mut c, dead_before, after, BATCH).await?,
+                Table::Codes => reset::prune_codes(&mut conn, dead_before, after, BATCH).await?,
                 Table::Flows => {
-                    reset::prune_flows(&mut c, dead_before, grant_window, after, BATCH).await?
+                    reset::prune_flows(&mut conn, dead_before, grant_window, after, BATCH).await?
                 }
                 Table::Sessions => {
-                    sessions::prune(&mut c, dead_before, session_idle_secs, after, BATCH).await?
+                    sessions::prune(&mut conn, dead_before, session_idle_secs, after, BATCH).await?
                 }
                 Table::Outbox => {
-                    outbox::prune(&mut c, now - OUTBOX_RETENTION_SECS, after, BATCH).await?
+                    outbox::prune(&mut conn, now - OUTBOX_RETENTION_SECS, after, BATCH).await?
                 }
             }
         };

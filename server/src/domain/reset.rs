@@ -18,6 +18,11 @@ pub fn after(now: i64, secs: u64) -> i64 {
     now.saturating_add(i64::try_from(secs).unwrap_or(i64::MAX))
 }
 
+/// A setting's whole seconds as a span of Unix time, saturating.
+pub fn seconds(secs: u64) -> i64 {
+    after(0, secs)
+}
+
 /// Where a reset flow stands. Stored as text; decoded once at the store boundary.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FlowStep {

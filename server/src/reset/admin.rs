@@ -19,9 +19,9 @@ pub async fn send_reset(
     now: i64,
 ) -> Outcome<()> {
     let ident_key = st.keys.mac(&["ident", &target.email.to_lowercase()]);
-    let mut c = st.store.conn().await?;
-    super::caps::per_identity(st, &mut c, &ident_key, now, true).await?;
-    drop(c);
+    let mut conn = st.store.conn().await?;
+    super::caps::per_identity(st, &mut conn, &ident_key, now, true).await?;
+    drop(conn);
     let delivery = Delivery {
         channel: Channel::Email,
         recipient: target.email.clone(),

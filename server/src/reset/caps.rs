@@ -17,14 +17,14 @@ const DAY: i64 = 86_400;
 /// Applies one rate limit, counting the refusal in the metrics.
 pub async fn cap(
     st: &AppState,
-    c: &mut Conn,
+    conn: &mut Conn,
     name: &'static str,
     bucket: &str,
     max: u32,
     window: i64,
     now: i64,
 ) -> Outcome<()> {
-    match limits::hit(c, bucket, max, window, now).await? {
+    match limits::hit(conn, bucket, max, window, now).await? {
         Verdict::Allowed => Ok(()),
         Verdict::Refused { retry_after } => {
             st.metrics.refused(name);
@@ -34,10 +34,10 @@ pub async fn cap(
 }
 
 /// Codes asked for from one client address (an IPv6 client's /64) in an hour.
-pub async fn per_client(st: &AppState, c: &mut Conn, client: &Client, now: i64) -> Outcome<()> {
+pub async fn per_client(st: &AppState, conn: &mut Conn, client: &Client, now: i64) -> Outcome<()> {
     let bucket = format!("reset_ip:{}", client.rate_key);
     let max = st.config.ip_requests_per_hour;
-    cap(st, c, "reset_ip", &bucket, max, HOUR, now).await
+    cap(st, conn, "reset_ip", &bucket, max, HOUR, now).await
 }
 
 /// Codes for one identity, keyed by the identifier's keyed hash (OWASP Forgot Password Cheat
@@ -45,7 +45,7 @@ pub async fn per_client(st: &AppState, c: &mut Conn, client: &Client, now: i64) 
 /// 429 (an administrator's reset) instead of the reset page's words.
 pub async fn per_identity(
     st: &AppState,
-    c: &mut Conn,
+    conn: &mut Conn,
     ident_key: &str,
     now: i64,
     too_many: bool,
@@ -65,7 +65,7 @@ pub async fn per_identity(
         ),
     ];
     for (name, bucket, max, window) in caps {
-        match cap(st, c, name, &bucket, max, window, now).await {
+        match cap(st, conn, name, &bucket, max, window, now).await {
             Err(super::Error::Refused(Refusal::CodesRateLimited { retry_after })) if too_many => {
                 return Err(Refusal::TooMany { retry_after }.into())
             }
@@ -81,7 +81,7 @@ pub async fn per_identity(
 /// are held by the number's and the global caps.
 pub async fn sms(
     st: &AppState,
-    c: &mut Conn,
+    conn: &mut Conn,
     ident_key: &str,
     prefix: Option<&str>,
     user: Option<&User>,
@@ -118,9 +118,9 @@ pub async fn sms(
         HOUR,
     ));
     for (name, bucket, max, window) in checks {
-        if let Err(e) = cap(st, c, name, &bucket, max, window, now).await {
+        if let Err(e) = cap(st, conn, name, &bucket, max, window, now).await {
             if let Some(user) = user {
-                audit::record(c, &event("sms_blocked", user, client, Some(name)), now).await?;
+                audit::record(conn, &event("sms_blocked", user, client, Some(name)), now).await?;
             }
             tracing::warn!(limit = name, "SMS refused by an abuse cap");
             return Err(e);
@@ -145,16 +145,16 @@ pub fn blocked(st: &AppState, wait: u64) -> Refusal {
 }
 
 /// Refuses while the block is on: an hour after too many wrong codes.
-pub async fn check_blocked(st: &AppState, c: &mut Conn, key: &str, now: i64) -> Outcome<()> {
+pub async fn check_blocked(st: &AppState, conn: &mut Conn, key: &str, now: i64) -> Outcome<()> {
     let bucket = format!("reset_block:{key}");
-    match limits::check(c, &bucket, 1, block_secs(), now).await? {
+    match limits::check(conn, &bucket, 1, block_secs(), now).await? {
         Verdict::Allowed => Ok(()),
         Verdict::Refused { retry_after } => Err(blocked(st, retry_after).into()),
     }
 }
 
 fn block_secs() -> i64 {
-    rules::after(0, rules::ACCOUNT_BLOCK_SECS)
+    rules::seconds(rules::ACCOUNT_BLOCK_SECS)
 }
 
 /// A guess's place in the window of wrong codes.
@@ -170,9 +170,9 @@ pub struct Guess {
 ///
 /// The guess takes its place before the code is compared, so parallel guesses cannot all pass a
 /// count that is only raised afterwards.
-pub async fn take_guess(c: &mut Conn, key: &str, now: i64) -> Outcome<Option<Guess>> {
+pub async fn take_guess(conn: &mut Conn, key: &str, now: i64) -> Outcome<Option<Guess>> {
     let max = rules::ACCOUNT_FAILURES_PER_DAY;
-    if let Ok(slot) = limits::reserve(c, &format!("verify_fail:{key}"), max, DAY, now).await? {
+    if let Ok(slot) = limits::reserve(conn, &format!("verify_fail:{key}"), max, DAY, now).await? {
         let last = slot.count >= i64::from(max);
         return Ok(Some(Guess { slot, last }));
     }
@@ -180,13 +180,13 @@ pub async fn take_guess(c: &mut Conn, key: &str, now: i64) -> Outcome<Option<Gue
     // block yet: they are refused. Once a block has run its hour, one guess an hour.
     let hour = block_secs();
     let marker = format!("reset_block:{key}");
-    if limits::count(c, &marker, DAY, now).await? == 0
-        || limits::count(c, &marker, hour, now).await? > 0
+    if limits::count(conn, &marker, DAY, now).await? == 0
+        || limits::count(conn, &marker, hour, now).await? > 0
     {
         return Ok(None);
     }
     let bucket = format!("verify_after_block:{key}");
-    Ok(match limits::reserve(c, &bucket, 1, hour, now).await? {
+    Ok(match limits::reserve(conn, &bucket, 1, hour, now).await? {
         Ok(slot) => Some(Guess { slot, last: true }),
         Err(_) => None,
     })
@@ -196,7 +196,7 @@ pub async fn take_guess(c: &mut Conn, key: &str, now: i64) -> Outcome<Option<Gue
 /// killed, so a real and a decoy flow look the same afterwards too.
 pub async fn block(
     st: &AppState,
-    c: &mut Conn,
+    conn: &mut Conn,
     ident_key: Option<&str>,
     user: Option<&User>,
     key: &str,
@@ -204,12 +204,12 @@ pub async fn block(
     now: i64,
 ) -> Outcome<()> {
     // The block is this window's one event (what `check_blocked` reads), nothing else.
-    let mut tx = st.store.begin_on(c).await?;
+    let mut tx = st.store.begin_on(conn).await?;
     limits::record(&mut tx, &format!("reset_block:{key}"), now).await?;
     match (user, ident_key) {
-        (Some(u), _) => {
-            store::revoke_user_codes(&mut tx, u.id, now).await?;
-            let mut e = event("reset_blocked", u, client, None);
+        (Some(user), _) => {
+            store::revoke_user_codes(&mut tx, user.id, now).await?;
+            let mut e = event("reset_blocked", user, client, None);
             e.user_agent = None;
             e.detail = Some("too many failed verifications in 24 hours");
             audit::record(&mut tx, &e, now).await?;

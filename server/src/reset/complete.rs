@@ -27,11 +27,11 @@ pub struct Completed {
 }
 
 pub async fn complete(st: &AppState, req: &CompleteRequest<'_>, now: i64) -> Outcome<Completed> {
-    let mut c = st.store.conn().await?;
-    let browser_flow = super::flow::by_token(st, &mut c, req.flow_token).await?;
+    let mut conn = st.store.conn().await?;
+    let browser_flow = super::flow::by_token(st, &mut conn, req.flow_token).await?;
     // A dead link is no link: it never blocks the code flow it sits beside.
     let link = match req.link_token {
-        Some(token) => super::link::live(st, &mut c, token, now).await.ok(),
+        Some(token) => super::link::live(st, &mut conn, token, now).await.ok(),
         None => None,
     };
     let target = save_target(
@@ -45,13 +45,13 @@ pub async fn complete(st: &AppState, req: &CompleteRequest<'_>, now: i64) -> Out
         (SaveTarget::Grant { .. }, _) => {
             let uid = browser_flow.as_ref().and_then(|f| f.user_id);
             let uid = uid.ok_or(Refusal::GrantExpired)?;
-            let user = users::by_id(&mut c, uid).await?.filter(|u| u.active);
+            let user = users::by_id(&mut conn, uid).await?.filter(|u| u.active);
             (user.ok_or(Refusal::GrantExpired)?, true)
         }
         (SaveTarget::Link { signs_in, .. }, Some(l)) => (l.user, signs_in),
         _ => return Err(Refusal::GrantExpired.into()),
     };
-    drop(c);
+    drop(conn);
     let hash = super::password::prepare(
         &st.store,
         &st.hasher,

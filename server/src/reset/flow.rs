@@ -13,18 +13,23 @@ use crate::store::{users, Conn};
 /// The flow a browser's cookie token names, whatever its standing.
 pub async fn by_token(
     st: &AppState,
-    c: &mut Conn,
+    conn: &mut Conn,
     token: Option<&str>,
 ) -> Result<Option<Flow>, sqlx::Error> {
     match token {
-        Some(t) => store::flow_by_token(c, &st.keys.token_hash("reset-flow", t)).await,
+        Some(t) => store::flow_by_token(conn, &st.keys.token_hash("reset-flow", t)).await,
         None => Ok(None),
     }
 }
 
 /// The flow this browser is on, if it may still act on it.
-pub async fn current(st: &AppState, c: &mut Conn, token: Option<&str>, now: i64) -> Outcome<Flow> {
-    let flow = by_token(st, c, token).await?.ok_or(Refusal::NoFlow)?;
+pub async fn current(
+    st: &AppState,
+    conn: &mut Conn,
+    token: Option<&str>,
+    now: i64,
+) -> Outcome<Flow> {
+    let flow = by_token(st, conn, token).await?.ok_or(Refusal::NoFlow)?;
     match standing(flow.times(), now) {
         Standing::Open(_) => Ok(flow),
         Standing::Gone => Err(Refusal::NoFlow.into()),
@@ -34,14 +39,14 @@ pub async fn current(st: &AppState, c: &mut Conn, token: Option<&str>, now: i64)
 
 /// `GET /api/reset/flow`: where this browser's flow stands, so a refreshed page picks up there.
 pub async fn show(st: &AppState, token: Option<&str>, now: i64) -> Outcome<ResetFlow> {
-    let mut c = st.store.conn().await?;
-    let flow = current(st, &mut c, token, now).await?;
-    describe(st, &mut c, &flow, now).await
+    let mut conn = st.store.conn().await?;
+    let flow = current(st, &mut conn, token, now).await?;
+    describe(st, &mut conn, &flow, now).await
 }
 
 /// The flow as the page sees it, read from the store.
-pub async fn describe(st: &AppState, c: &mut Conn, flow: &Flow, now: i64) -> Outcome<ResetFlow> {
-    let code = store::latest_code(c, flow.id).await?;
+pub async fn describe(st: &AppState, conn: &mut Conn, flow: &Flow, now: i64) -> Outcome<ResetFlow> {
+    let code = store::latest_code(conn, flow.id).await?;
     let live =
         code.and_then(
             |k| match code_state(k.expires_at, k.attempts, k.consumed, k.revoked, now) {
@@ -52,8 +57,8 @@ pub async fn describe(st: &AppState, c: &mut Conn, flow: &Flow, now: i64) -> Out
             },
         );
     let policy = match (flow.step, flow.user_id) {
-        (FlowStep::NewPassword, Some(uid)) => match users::by_id(c, uid).await? {
-            Some(u) => Some(super::password::policy_for(c, &u).await?),
+        (FlowStep::NewPassword, Some(uid)) => match users::by_id(conn, uid).await? {
+            Some(user) => Some(super::password::policy_for(conn, &user).await?),
             None => None,
         },
         _ => None,

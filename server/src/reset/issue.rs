@@ -75,14 +75,14 @@ pub fn ttl_secs(st: &AppState, channel: Channel) -> u64 {
 
 /// Writes a new code (or a decoy code nobody knows), kills the previous one, queues the message
 /// and records the event, in one transaction; wakes the outbox once committed.
-pub async fn issue_code(st: &AppState, i: &Issue<'_>, now: i64) -> Outcome<Issued> {
-    let d = i.delivery;
-    let ttl = ttl_secs(st, d.channel);
+pub async fn issue_code(st: &AppState, issue: &Issue<'_>, now: i64) -> Outcome<Issued> {
+    let delivery = issue.delivery;
+    let ttl = ttl_secs(st, delivery.channel);
     let expires_at = after(now, ttl);
     let base = st.config.resend_cooldown_secs;
-    let user_id = i.user.map(|u| u.id);
+    let user_id = issue.user.map(|u| u.id);
     let mut tx = st.store.begin().await?;
-    let (flow_id, token, next_resend_at) = match i.target {
+    let (flow_id, token, next_resend_at) = match issue.target {
         Target::Resend(f) => {
             let next = after(now, cooldown_secs(base, f.resend_count + 1));
             store::flow_resent(&mut tx, f.id, expires_at, next).await?;
@@ -90,7 +90,7 @@ pub async fn issue_code(st: &AppState, i: &Issue<'_>, now: i64) -> Outcome<Issue
         }
         Target::NewFlow => {
             let token = new_token();
-            let next = match i.strategy {
+            let next = match issue.strategy {
                 Strategy::Code => after(now, cooldown_secs(base, 0)),
                 Strategy::Link { .. } => now,
             };
@@ -99,33 +99,33 @@ pub async fn issue_code(st: &AppState, i: &Issue<'_>, now: i64) -> Outcome<Issue
                 &NewFlow {
                     token_hash: &st.keys.token_hash("reset-flow", &token),
                     user_id,
-                    channel: d.channel,
-                    destination: &d.masked,
-                    lang: i.lang.as_str(),
+                    channel: delivery.channel,
+                    destination: &delivery.masked,
+                    lang: issue.lang.as_str(),
                     expires_at,
                     next_resend_at: next,
-                    ident_key: &d.ident_key,
+                    ident_key: &delivery.ident_key,
                 },
                 now,
             )
             .await?;
-            let held = matches!(i.strategy, Strategy::Code).then_some(token);
+            let held = matches!(issue.strategy, Strategy::Code).then_some(token);
             (id, held, next)
         }
     };
     let link = new_token();
     let link_url = format!("{}/reset?token={link}", st.config.public_origin());
     let until = crate::auth::utc(expires_at);
-    let (code_hash, msg) = match i.strategy {
+    let (code_hash, msg) = match issue.strategy {
         Strategy::Code => {
             let code = new_code();
-            let msg = match d.channel {
+            let msg = match delivery.channel {
                 Channel::Email => {
-                    let name = i.user.map_or("", |u| u.name.as_str());
-                    templates::reset_code_email(i.lang, name, &code, &link_url, ttl, &until)
+                    let name = issue.user.map_or("", |u| u.name.as_str());
+                    templates::reset_code_email(issue.lang, name, &code, &link_url, ttl, &until)
                 }
                 Channel::Sms => {
-                    templates::reset_code_sms(i.lang, &code, ttl, &st.config.public_host())
+                    templates::reset_code_sms(issue.lang, &code, ttl, &st.config.public_host())
                 }
             };
             (st.keys.code_hash(user_id, &code), msg)
@@ -135,8 +135,8 @@ pub async fn issue_code(st: &AppState, i: &Issue<'_>, now: i64) -> Outcome<Issue
         Strategy::Link { actor } => (
             st.keys.code_hash(user_id, &new_token()),
             templates::admin_reset_email(
-                i.lang,
-                i.user.map_or("", |u| u.name.as_str()),
+                issue.lang,
+                issue.user.map_or("", |u| u.name.as_str()),
                 &actor.name,
                 &link_url,
                 ttl,
@@ -149,11 +149,11 @@ pub async fn issue_code(st: &AppState, i: &Issue<'_>, now: i64) -> Outcome<Issue
         &NewCode {
             flow_id,
             user_id,
-            channel: d.channel,
+            channel: delivery.channel,
             code_hash: &code_hash,
             link_hash: &st.keys.token_hash("reset-link", &link),
             expires_at,
-            ident_key: &d.ident_key,
+            ident_key: &delivery.ident_key,
         },
         now,
     )
@@ -164,25 +164,30 @@ pub async fn issue_code(st: &AppState, i: &Issue<'_>, now: i64) -> Outcome<Issue
     // Sheet: "consistent response times"). Decoys' rows are pruned like the rest.
     let message = NewMessage {
         idempotency_key: new_token(),
-        channel: d.channel,
-        recipient: match i.user {
-            Some(_) => d.recipient.clone(),
+        channel: delivery.channel,
+        recipient: match issue.user {
+            Some(_) => delivery.recipient.clone(),
             None => String::new(),
         },
         subject: msg.subject,
         body_text: msg.text,
         body_html: msg.html,
-        account_id: i.user.map(|u| u.account_id),
+        account_id: issue.user.map(|u| u.account_id),
         user_id,
     };
     outbox::enqueue(&mut tx, &st.keys, &message, now).await?;
-    match (i.user, i.strategy) {
-        (Some(u), Strategy::Code) => {
-            let e = super::caps::event(i.kind, u, i.client, Some(d.channel.as_str()));
+    match (issue.user, issue.strategy) {
+        (Some(user), Strategy::Code) => {
+            let e = super::caps::event(
+                issue.kind,
+                user,
+                issue.client,
+                Some(delivery.channel.as_str()),
+            );
             audit::record(&mut tx, &e, now).await?;
         }
-        (Some(u), Strategy::Link { actor }) => {
-            let mut e = super::caps::event(i.kind, u, i.client, None);
+        (Some(user), Strategy::Link { actor }) => {
+            let mut e = super::caps::event(issue.kind, user, issue.client, None);
             e.actor_user_id = Some(actor.id);
             audit::record(&mut tx, &e, now).await?;
         }

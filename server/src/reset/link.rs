@@ -18,11 +18,11 @@ pub struct LiveLink {
 }
 
 /// Looks up a live link; the code row it belongs to must still be live.
-pub async fn live(st: &AppState, c: &mut Conn, token: &str, now: i64) -> Outcome<LiveLink> {
+pub async fn live(st: &AppState, conn: &mut Conn, token: &str, now: i64) -> Outcome<LiveLink> {
     if token.is_empty() || token.len() > 128 {
         return Err(Refusal::LinkExpired.into());
     }
-    let code = store::code_by_link(c, &st.keys.token_hash("reset-link", token))
+    let code = store::code_by_link(conn, &st.keys.token_hash("reset-link", token))
         .await?
         .ok_or(Refusal::LinkExpired)?;
     let state = code_state(
@@ -36,11 +36,11 @@ pub async fn live(st: &AppState, c: &mut Conn, token: &str, now: i64) -> Outcome
         return Err(Refusal::LinkExpired.into());
     }
     let uid = code.user_id.ok_or(Refusal::LinkExpired)?;
-    let user = users::by_id(c, uid)
+    let user = users::by_id(conn, uid)
         .await?
         .filter(|u| u.active)
         .ok_or(Refusal::LinkExpired)?;
-    let flow = store::flow_by_id(c, code.flow_id)
+    let flow = store::flow_by_id(conn, code.flow_id)
         .await?
         .ok_or(Refusal::LinkExpired)?;
     Ok(LiveLink { code, user, flow })
@@ -62,13 +62,13 @@ pub async fn open(
     browser_flow_token: Option<&str>,
     now: i64,
 ) -> Outcome<Opened> {
-    let mut c = st.store.conn().await?;
-    let link = live(st, &mut c, token, now).await?;
+    let mut conn = st.store.conn().await?;
+    let link = live(st, &mut conn, token, now).await?;
     let state = LinkState {
         masked_destination: link.flow.destination.clone(),
-        policy: super::password::policy_for(&mut c, &link.user).await?,
+        policy: super::password::policy_for(&mut conn, &link.user).await?,
     };
-    let browser_flow = super::flow::by_token(st, &mut c, browser_flow_token).await?;
+    let browser_flow = super::flow::by_token(st, &mut conn, browser_flow_token).await?;
     Ok(Opened {
         state,
         max_age: secs_until(link.code.expires_at, now),
@@ -79,10 +79,10 @@ pub async fn open(
 /// What the link in this browser's cookie opens.
 pub async fn show(st: &AppState, token: Option<&str>, now: i64) -> Outcome<LinkState> {
     let token = token.ok_or(Refusal::LinkExpired)?;
-    let mut c = st.store.conn().await?;
-    let link = live(st, &mut c, token, now).await?;
+    let mut conn = st.store.conn().await?;
+    let link = live(st, &mut conn, token, now).await?;
     Ok(LinkState {
         masked_destination: link.flow.destination.clone(),
-        policy: super::password::policy_for(&mut c, &link.user).await?,
+        policy: super::password::policy_for(&mut conn, &link.user).await?,
     })
 }

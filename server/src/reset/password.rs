@@ -11,8 +11,8 @@ use crate::store::users::{self, User};
 use crate::store::{Conn, Store};
 
 /// The account's rules and the words this user may not use.
-pub async fn policy_for(c: &mut Conn, user: &User) -> Result<PolicyResponse, sqlx::Error> {
-    let (_, policy) = users::account_policy(c, user.account_id).await?;
+pub async fn policy_for(conn: &mut Conn, user: &User) -> Result<PolicyResponse, sqlx::Error> {
+    let (_, policy) = users::account_policy(conn, user.account_id).await?;
     Ok(PolicyResponse {
         policy,
         forbidden_words: forbidden_words(&user.name, &user.email),
@@ -37,11 +37,11 @@ pub async fn prepare(
         return Err(Refusal::Password(vec![Violation::TooLong { max }]).into());
     }
     let (pr, recent) = {
-        let mut c = store.conn().await?;
-        let pr = policy_for(&mut c, user).await?;
+        let mut conn = store.conn().await?;
+        let pr = policy_for(&mut conn, user).await?;
         let depth = pr.policy.history_depth;
         let recent = if depth > 0 {
-            users::recent_hashes(&mut c, user.id, depth).await?
+            users::recent_hashes(&mut conn, user.id, depth).await?
         } else {
             Vec::new()
         };

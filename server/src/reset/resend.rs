@@ -20,18 +20,18 @@ pub async fn resend(
     client: &Client,
     now: i64,
 ) -> Outcome<ResetFlow> {
-    let mut c = st.store.conn().await?;
-    let flow = super::flow::current(st, &mut c, flow_token, now).await?;
+    let mut conn = st.store.conn().await?;
+    let flow = super::flow::current(st, &mut conn, flow_token, now).await?;
     if flow.step != FlowStep::Verify {
-        return super::flow::describe(st, &mut c, &flow, now).await;
+        return super::flow::describe(st, &mut conn, &flow, now).await;
     }
     if now < flow.next_resend_at {
         let wait = secs_until(flow.next_resend_at, now);
         return Err(Refusal::ResendTooSoon { wait }.into());
     }
-    caps::per_client(st, &mut c, client, now).await?;
+    caps::per_client(st, &mut conn, client, now).await?;
     let user = match flow.user_id {
-        Some(uid) => users::by_id(&mut c, uid)
+        Some(uid) => users::by_id(&mut conn, uid)
             .await?
             .filter(|u| u.active && u.sign_in_method == SignInMethod::Password),
         None => None,
@@ -42,17 +42,17 @@ pub async fn resend(
     // The same identity key, block and caps for a decoy as for a real flow (hidden mode).
     let ident_key = ident_key(st, &flow);
     let block = caps::block_key(flow.user_id, &ident_key);
-    caps::check_blocked(st, &mut c, &block, now).await?;
-    caps::per_identity(st, &mut c, &ident_key, now, false).await?;
+    caps::check_blocked(st, &mut conn, &block, now).await?;
+    caps::per_identity(st, &mut conn, &ident_key, now, false).await?;
     let recipient = match (&user, flow.channel) {
-        (Some(u), Channel::Email) => u.email.clone(),
-        (Some(u), Channel::Sms) => u.phone.clone().ok_or(Refusal::NoFlow)?,
+        (Some(user), Channel::Email) => user.email.clone(),
+        (Some(user), Channel::Sms) => user.phone.clone().ok_or(Refusal::NoFlow)?,
         (None, _) => String::new(),
     };
     if flow.channel == Channel::Sms {
-        caps::sms(st, &mut c, &ident_key, None, user.as_ref(), client, now).await?;
+        caps::sms(st, &mut conn, &ident_key, None, user.as_ref(), client, now).await?;
     }
-    drop(c);
+    drop(conn);
     let delivery = Delivery {
         channel: flow.channel,
         recipient,

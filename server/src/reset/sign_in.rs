@@ -46,11 +46,11 @@ pub async fn sign_in(
         .map_or_else(|| email_typed.trim().to_lowercase(), |e| e.lower());
     let id_bucket = auth::signin_bucket(&st.keys, &lowered);
     let ip_bucket = format!("signin_fail_ip:{}", client.rate_key);
-    let mut c = st.store.conn().await?;
+    let mut conn = st.store.conn().await?;
     // Each attempt takes its place in the per-address and per-identifier windows before any
     // Argon2 work; a success gives its place back. The per-identifier window counts unknown
     // addresses exactly like real ones, so a lock says nothing about whether an account exists.
-    let ip_slot = match limits::reserve(&mut c, &ip_bucket, IP_FAILURES, 900, now).await? {
+    let ip_slot = match limits::reserve(&mut conn, &ip_bucket, IP_FAILURES, 900, now).await? {
         Ok(slot) => slot,
         Err(retry_after) => {
             st.metrics.refused("signin_ip");
@@ -58,36 +58,36 @@ pub async fn sign_in(
         }
     };
     let user = match &email {
-        Some(e) => users::by_email(&mut c, &e.lower()).await?,
+        Some(e) => users::by_email(&mut conn, &e.lower()).await?,
         None => None,
     }
     .filter(|u| u.active);
     // Hidden mode: a provider's user is answered like an unknown address (after the same hash).
     let user = match user {
-        Some(u) if u.sign_in_method != SignInMethod::Password => {
+        Some(user) if user.sign_in_method != SignInMethod::Password => {
             if st.config.hide_account_existence {
                 None
             } else {
-                limits::release(&mut c, &ip_slot).await?;
-                return Err(Refusal::SignInWithProvider(u.sign_in_method).into());
+                limits::release(&mut conn, &ip_slot).await?;
+                return Err(Refusal::SignInWithProvider(user.sign_in_method).into());
             }
         }
         other => other,
     };
     // The window alone decides (the users table's lock time is what the admin panel shows): a
     // second source would let a real account stay locked a moment longer than an unknown one.
-    let id_slot = match limits::attempt(&mut c, &id_bucket, LOCK_AFTER, LOCK_SECS, now).await? {
+    let id_slot = match limits::attempt(&mut conn, &id_bucket, LOCK_AFTER, LOCK_SECS, now).await? {
         Ok(slot) => slot,
         Err(retry_after) => {
-            if let Some(u) = &user {
-                lock_account(&mut c, u, client, now).await?;
+            if let Some(user) = &user {
+                lock_account(&mut conn, user, client, now).await?;
             }
             st.metrics.refused("signin_account");
             return Err(Refusal::Locked { wait: retry_after }.into());
         }
     };
     // No pooled connection is held while the hash is computed or while a failure is delayed.
-    drop(c);
+    drop(conn);
     // Always one Argon2 verification, against a dummy hash when there is no such user, so the
     // answer takes as long either way. The password is NFC-normalised as it was when stored, so a
     // keyboard that sends decomposed characters signs in too (NIST SP 800-63B-4 3.1.1.2).
@@ -99,13 +99,13 @@ pub async fn sign_in(
         .await
         .map_err(Error::Internal)?;
     let user = match user {
-        Some(u) if ok => u,
+        Some(user) if ok => user,
         other => return Err(failed(st, other.as_ref(), client, id_slot.count, now).await),
     };
-    let mut c = st.store.conn().await?;
-    limits::release(&mut c, &ip_slot).await?;
-    limits::clear(&mut c, &id_bucket).await?;
-    let mut tx = st.store.begin_on(&mut c).await?;
+    let mut conn = st.store.conn().await?;
+    limits::release(&mut conn, &ip_slot).await?;
+    limits::clear(&mut conn, &id_bucket).await?;
+    let mut tx = st.store.begin_on(&mut conn).await?;
     users::record_signin(&mut tx, user.id, now).await?;
     let session_token = auth::start_session(st, &mut tx, user.id, client, now).await?;
     let mut event = super::caps::event("sign_in", &user, client, None);
@@ -125,14 +125,14 @@ async fn failed(
     failures: i64,
     now: i64,
 ) -> Error {
-    if let Some(u) = user {
+    if let Some(user) = user {
         let audited = async {
-            let mut c = st.store.conn().await?;
-            let locked_now =
-                failures >= i64::from(LOCK_AFTER) && lock_account(&mut c, u, client, now).await?;
+            let mut conn = st.store.conn().await?;
+            let locked_now = failures >= i64::from(LOCK_AFTER)
+                && lock_account(&mut conn, user, client, now).await?;
             if !locked_now {
-                let e = super::caps::event("sign_in_failed", u, client, None);
-                audit::record(&mut c, &e, now).await?;
+                let e = super::caps::event("sign_in_failed", user, client, None);
+                audit::record(&mut conn, &e, now).await?;
             }
             Ok::<(), sqlx::Error>(())
         };
@@ -148,16 +148,16 @@ async fn failed(
 /// Locks the account's password sign-in (the admin panel shows it and can lift it); audited once
 /// by whichever request got there first. True when this call locked it.
 async fn lock_account(
-    c: &mut Conn,
+    conn: &mut Conn,
     user: &User,
     client: &Client,
     now: i64,
 ) -> Result<bool, sqlx::Error> {
-    if !users::lock_signin(c, user.id, now + LOCK_SECS, now).await? {
+    if !users::lock_signin(conn, user.id, now + LOCK_SECS, now).await? {
         return Ok(false);
     }
     let e = super::caps::event("sign_in_locked", user, client, Some("locked"));
-    audit::record(c, &e, now).await?;
+    audit::record(conn, &e, now).await?;
     Ok(true)
 }
 
@@ -177,9 +177,9 @@ pub async fn check_current_password(
         return Err(Refusal::CurrentPasswordRequired.into());
     }
     let bucket = format!("password_change_fail:{}", user.id);
-    let mut c = st.store.conn().await?;
+    let mut conn = st.store.conn().await?;
     let reserved = limits::reserve(
-        &mut c,
+        &mut conn,
         &bucket,
         WRONG_CURRENT_MAX,
         WRONG_CURRENT_WINDOW,
@@ -193,7 +193,7 @@ pub async fn check_current_password(
             return Err(Refusal::TooMany { retry_after }.into());
         }
     };
-    drop(c);
+    drop(conn);
     // Stored hashes are of the NFC form, so the same passphrase typed on a keyboard that
     // composes differently must match (NIST SP 800-63B-4 3.1.1.2).
     let typed = SecretString::from(app::policy::normalize(current));
@@ -203,9 +203,9 @@ pub async fn check_current_password(
         .verify(typed, stored)
         .await
         .map_err(Error::Internal)?;
-    let mut c = st.store.conn().await?;
+    let mut conn = st.store.conn().await?;
     if ok {
-        limits::release(&mut c, &slot).await?;
+        limits::release(&mut conn, &slot).await?;
         return Ok(());
     }
     let last = slot.count >= i64::from(WRONG_CURRENT_MAX);
@@ -213,17 +213,17 @@ pub async fn check_current_password(
     let mut e = super::caps::event("password_change_failed", user, client, None);
     e.actor_user_id = Some(user.id);
     e.detail = last.then_some(detail);
-    audit::record(&mut c, &e, now).await?;
+    audit::record(&mut conn, &e, now).await?;
     Err(Refusal::WrongCurrentPassword.into())
 }
 
 /// Signs the session out, if it is still live.
 pub async fn sign_out(st: &AppState, token: &str, now: i64) -> Outcome<()> {
     let hash = st.keys.token_hash("session", token);
-    let idle = crate::domain::reset::after(0, st.config.session_idle_secs);
-    let mut c = st.store.conn().await?;
-    if let Some(session) = sessions::live(&mut c, &hash, now, idle).await? {
-        sessions::revoke(&mut c, session.id, now).await?;
+    let idle = crate::domain::reset::seconds(st.config.session_idle_secs);
+    let mut conn = st.store.conn().await?;
+    if let Some(session) = sessions::live(&mut conn, &hash, now, idle).await? {
+        sessions::revoke(&mut conn, session.id, now).await?;
     }
     Ok(())
 }
@@ -236,12 +236,12 @@ pub async fn unlock(
     client: &Client,
     now: i64,
 ) -> Outcome<()> {
-    let mut c = st.store.conn().await?;
-    users::unlock(&mut c, target.id).await?;
+    let mut conn = st.store.conn().await?;
+    users::unlock(&mut conn, target.id).await?;
     let bucket = auth::signin_bucket(&st.keys, &target.email.to_lowercase());
-    limits::clear(&mut c, &bucket).await?;
+    limits::clear(&mut conn, &bucket).await?;
     let mut e = super::caps::event("admin_unlock", target, client, None);
     e.actor_user_id = Some(actor.id);
-    audit::record(&mut c, &e, now).await?;
+    audit::record(&mut conn, &e, now).await?;
     Ok(())
 }

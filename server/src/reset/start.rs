@@ -38,11 +38,11 @@ pub async fn start(st: &AppState, req: &StartRequest<'_>, now: i64) -> Outcome<S
             return Err(Refusal::CountryNotAllowed.into());
         }
     }
-    let mut c = st.store.conn().await?;
-    caps::per_client(st, &mut c, req.client, now).await?;
+    let mut conn = st.store.conn().await?;
+    caps::per_client(st, &mut conn, req.client, now).await?;
     let found = match ident {
-        Identifier::Email(e) => users::by_email(&mut c, &e.lower()).await?,
-        Identifier::Phone(p) => users::by_phone(&mut c, p.e164()).await?,
+        Identifier::Email(e) => users::by_email(&mut conn, &e.lower()).await?,
+        Identifier::Phone(p) => users::by_phone(&mut conn, p.e164()).await?,
     }
     .filter(|u| u.active);
     // The per-identity caps are keyed by what was typed, so a decoy answer does the same work.
@@ -55,19 +55,19 @@ pub async fn start(st: &AppState, req: &StartRequest<'_>, now: i64) -> Outcome<S
         ),
         found,
     ) {
-        (Answer::Issue, u) => u,
-        (Answer::SendToProvider, Some(u)) => {
+        (Answer::Issue, user) => user,
+        (Answer::SendToProvider, Some(user)) => {
             let e = caps::event(
                 "reset_refused_sso",
-                &u,
+                &user,
                 req.client,
-                Some(u.sign_in_method.as_str()),
+                Some(user.sign_in_method.as_str()),
             );
-            audit::record(&mut c, &e, now).await?;
-            return Err(Refusal::ManagedByProvider(u.sign_in_method).into());
+            audit::record(&mut conn, &e, now).await?;
+            return Err(Refusal::ManagedByProvider(user.sign_in_method).into());
         }
-        (Answer::DecoyAndTellOwner, Some(u)) => {
-            tell_owner(st, &mut c, &u, req.lang, &ident_key, now).await?;
+        (Answer::DecoyAndTellOwner, Some(user)) => {
+            tell_owner(st, &mut conn, &user, req.lang, &ident_key, now).await?;
             None
         }
         (Answer::NotFound, _) => return Err(Refusal::AccountNotFound.into()),
@@ -77,13 +77,13 @@ pub async fn start(st: &AppState, req: &StartRequest<'_>, now: i64) -> Outcome<S
     // the same way, so no answer tells them apart (OWASP Forgot Password Cheat Sheet:
     // "consistent responses" for existent and non-existent accounts).
     let block = caps::block_key(user.as_ref().map(|u| u.id), &ident_key);
-    caps::check_blocked(st, &mut c, &block, now).await?;
-    caps::per_identity(st, &mut c, &ident_key, now, false).await?;
+    caps::check_blocked(st, &mut conn, &block, now).await?;
+    caps::per_identity(st, &mut conn, &ident_key, now, false).await?;
     if let Identifier::Phone(p) = ident {
         let prefix = p.prefix();
         caps::sms(
             st,
-            &mut c,
+            &mut conn,
             &ident_key,
             Some(&prefix),
             user.as_ref(),
@@ -92,7 +92,7 @@ pub async fn start(st: &AppState, req: &StartRequest<'_>, now: i64) -> Outcome<S
         )
         .await?;
     }
-    drop(c);
+    drop(conn);
     let issued = issue_code(
         st,
         &Issue {
@@ -153,33 +153,33 @@ fn delivery(ident: &Identifier, user: Option<&User>, ident_key: &str) -> Deliver
 /// where to reset (at most three such emails a day).
 async fn tell_owner(
     st: &AppState,
-    c: &mut Conn,
-    u: &User,
+    conn: &mut Conn,
+    user: &User,
     lang: Lang,
     ident_key: &str,
     now: i64,
 ) -> Outcome<()> {
     let bucket = format!("sso_notice:{ident_key}");
-    if limits::hit(c, &bucket, 3, 86_400, now).await? != Verdict::Allowed {
+    if limits::hit(conn, &bucket, 3, 86_400, now).await? != Verdict::Allowed {
         return Ok(());
     }
     let m = templates::sso_notice_email(
         lang,
-        &u.name,
-        u.sign_in_method.display_name(),
-        u.sign_in_method.recovery_url(),
+        &user.name,
+        user.sign_in_method.display_name(),
+        user.sign_in_method.recovery_url(),
     );
     let message = NewMessage {
         idempotency_key: new_token(),
         channel: Channel::Email,
-        recipient: u.email.clone(),
+        recipient: user.email.clone(),
         subject: m.subject,
         body_text: m.text,
         body_html: m.html,
-        account_id: Some(u.account_id),
-        user_id: Some(u.id),
+        account_id: Some(user.account_id),
+        user_id: Some(user.id),
     };
-    outbox::enqueue(c, &st.keys, &message, now).await?;
+    outbox::enqueue(conn, &st.keys, &message, now).await?;
     st.outbox_wake.notify_one();
     Ok(())
 }

@@ -23,23 +23,23 @@ pub struct VerifyRequest<'a> {
 
 pub async fn verify(st: &AppState, req: &VerifyRequest<'_>, now: i64) -> Outcome<ResetFlow> {
     let client = req.client;
-    let mut c = st.store.conn().await?;
-    let flow = super::flow::current(st, &mut c, req.flow_token, now).await?;
+    let mut conn = st.store.conn().await?;
+    let flow = super::flow::current(st, &mut conn, req.flow_token, now).await?;
     if flow.step != FlowStep::Verify {
         return Err(Refusal::AlreadyVerified.into());
     }
     let code = normalize_code(req.code).ok_or(Refusal::InvalidCodeFormat)?;
     let bucket = format!("verify_ip:{}", client.rate_key);
     let max = st.config.ip_verifications_per_hour;
-    caps::cap(st, &mut c, "verify_ip", &bucket, max, 3600, now).await?;
+    caps::cap(st, &mut conn, "verify_ip", &bucket, max, 3600, now).await?;
     let user = match flow.user_id {
-        Some(uid) => users::by_id(&mut c, uid).await?,
+        Some(uid) => users::by_id(&mut conn, uid).await?,
         None => None,
     };
     let ident_key = super::resend::ident_key(st, &flow);
     let key = caps::block_key(flow.user_id, &ident_key);
-    caps::check_blocked(st, &mut c, &key, now).await?;
-    let stored = store::latest_code(&mut c, flow.id)
+    caps::check_blocked(st, &mut conn, &key, now).await?;
+    let stored = store::latest_code(&mut conn, flow.id)
         .await?
         .ok_or(Refusal::CodeExpired)?;
     match code_state(
@@ -53,7 +53,7 @@ pub async fn verify(st: &AppState, req: &VerifyRequest<'_>, now: i64) -> Outcome
         CodeState::Exhausted => return Err(Refusal::CodeExhausted.into()),
         CodeState::Expired | CodeState::Used => return Err(Refusal::CodeExpired.into()),
     }
-    let Some(Guess { slot, last }) = caps::take_guess(&mut c, &key, now).await? else {
+    let Some(Guess { slot, last }) = caps::take_guess(&mut conn, &key, now).await? else {
         // No place left in the window, or other guesses hold the last places right now: this
         // one is not compared. Only a wrong answer within the allowance starts the block, so a
         // burst of right codes (a double click) never blocks anyone.
@@ -61,17 +61,17 @@ pub async fn verify(st: &AppState, req: &VerifyRequest<'_>, now: i64) -> Outcome
         return Err(Refusal::TooMany { retry_after: 1 }.into());
     };
     if same(&st.keys.code_hash(stored.user_id, &code), &stored.code_hash) {
-        let mut tx = st.store.begin_on(&mut c).await?;
+        let mut tx = st.store.begin_on(&mut conn).await?;
         limits::release(&mut tx, &slot).await?;
         if !store::consume_code(&mut tx, stored.id, rules::MAX_ATTEMPTS, now).await? {
             return Err(Refusal::CodeExpired.into());
         }
         store::grant(&mut tx, flow.id, after(now, rules::GRANT_TTL_SECS)).await?;
         let policy = match &user {
-            Some(u) => {
-                let e = caps::event("code_verified", u, client, None);
+            Some(user) => {
+                let e = caps::event("code_verified", user, client, None);
                 audit::record(&mut tx, &e, now).await?;
-                Some(super::password::policy_for(&mut tx, u).await?)
+                Some(super::password::policy_for(&mut tx, user).await?)
             }
             None => None,
         };
@@ -82,16 +82,16 @@ pub async fn verify(st: &AppState, req: &VerifyRequest<'_>, now: i64) -> Outcome
         ));
     }
     // A wrong guess: count it on the code (5 per code) and, above, in the account's day.
-    let used = store::wrong_guess(&mut c, stored.id, rules::MAX_ATTEMPTS)
+    let used = store::wrong_guess(&mut conn, stored.id, rules::MAX_ATTEMPTS)
         .await?
         .unwrap_or(rules::MAX_ATTEMPTS);
-    if let Some(u) = &user {
-        let e = caps::event("code_verification_failed", u, client, None);
-        audit::record(&mut c, &e, now).await?;
+    if let Some(user) = &user {
+        let e = caps::event("code_verification_failed", user, client, None);
+        audit::record(&mut conn, &e, now).await?;
     }
     if last {
         let decoy_ident = flow.ident_key.as_deref();
-        caps::block(st, &mut c, decoy_ident, user.as_ref(), &key, client, now).await?;
+        caps::block(st, &mut conn, decoy_ident, user.as_ref(), &key, client, now).await?;
         return Err(caps::blocked(st, rules::ACCOUNT_BLOCK_SECS).into());
     }
     match rules::MAX_ATTEMPTS.saturating_sub(used) {

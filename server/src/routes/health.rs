@@ -73,7 +73,7 @@ async fn metrics(
     }
     let now = st.now();
     let (depth, oldest) = match st.store.conn().await {
-        Ok(mut c) => outbox::depth(&mut c, now).await.unwrap_or((-1, -1)),
+        Ok(mut conn) => outbox::depth(&mut conn, now).await.unwrap_or((-1, -1)),
         Err(_) => (-1, -1),
     };
     Ok((

@@ -30,27 +30,33 @@ pub fn router() -> Router<AppState> {
 #[utoipa::path(get, path = "/api/me", tag = "me", responses((status = 200, description = "OK", body = app::wire::Me), (status = 401, description = "Not signed in", body = app::wire::ErrorBody)))]
 pub(crate) async fn me(
     State(st): State<AppState>,
-    PendingUser(u): PendingUser,
+    PendingUser(signed_in): PendingUser,
 ) -> ApiResult<Response> {
-    let mut c = st.store.conn().await?;
-    Ok(axum::Json(auth::me(&mut c, &u.user).await?).into_response())
+    let mut conn = st.store.conn().await?;
+    Ok(axum::Json(auth::me(&mut conn, &signed_in.user).await?).into_response())
 }
 
 #[utoipa::path(get, path = "/api/me/policy", tag = "me", responses((status = 200, description = "OK", body = app::wire::PolicyResponse), (status = 401, description = "Not signed in", body = app::wire::ErrorBody)))]
 pub(crate) async fn policy(
     State(st): State<AppState>,
-    PendingUser(u): PendingUser,
+    PendingUser(signed_in): PendingUser,
 ) -> ApiResult<Response> {
-    let mut c = st.store.conn().await?;
-    Ok(axum::Json(crate::reset::password::policy_for(&mut c, &u.user).await?).into_response())
+    let mut conn = st.store.conn().await?;
+    Ok(
+        axum::Json(crate::reset::password::policy_for(&mut conn, &signed_in.user).await?)
+            .into_response(),
+    )
 }
 
 #[utoipa::path(get, path = "/api/meetings", tag = "me", responses((status = 200, description = "OK", body = app::wire::MeetingList), (status = 401, description = "Not signed in", body = app::wire::ErrorBody), (status = 403, description = "Not allowed", body = app::wire::ErrorBody)))]
-pub(crate) async fn list_meetings(State(st): State<AppState>, u: AuthUser) -> ApiResult<Response> {
-    let mut c = st.store.conn().await?;
-    let list = meetings::upcoming(&mut c, u.user.id, st.now()).await?;
+pub(crate) async fn list_meetings(
+    State(st): State<AppState>,
+    signed_in: AuthUser,
+) -> ApiResult<Response> {
+    let mut conn = st.store.conn().await?;
+    let list = meetings::upcoming(&mut conn, signed_in.user.id, st.now()).await?;
     Ok(axum::Json(MeetingList {
-        time_zone: u.user.time_zone.clone(),
+        time_zone: signed_in.user.time_zone.clone(),
         meetings: list,
     })
     .into_response())
@@ -59,16 +65,16 @@ pub(crate) async fn list_meetings(State(st): State<AppState>, u: AuthUser) -> Ap
 /// Changes a remembered password. The session that asks stays signed in; every other session of
 /// the user is revoked and the user gets an email (ASVS 5.0 6.2.3 asks for the current password
 /// unless the change is the one forced after an administrator set it).
-#[tracing::instrument(skip_all, fields(user = u.user.id))]
+#[tracing::instrument(skip_all, fields(user = signed_in.user.id))]
 #[utoipa::path(post, path = "/api/me/password", tag = "me", request_body = app::wire::ChangePasswordRequest, responses((status = 204, description = "Changed"), (status = 400, description = "Invalid input", body = app::wire::ErrorBody), (status = 401, description = "Not signed in, or wrong current password", body = app::wire::ErrorBody), (status = 429, description = "Too many wrong current passwords (Retry-After)", body = app::wire::ErrorBody)))]
 pub(crate) async fn change_password(
     State(st): State<AppState>,
-    PendingUser(u): PendingUser,
+    PendingUser(signed_in): PendingUser,
     client: Client,
     Now(now): Now,
     Json(req): Json<ChangePasswordRequest>,
 ) -> ApiResult<Response> {
-    let user = &u.user;
+    let user = &signed_in.user;
     if !user.must_change_password {
         check_current_password(&st, user, &client, &req.current_password, now).await?;
     }
@@ -76,7 +82,7 @@ pub(crate) async fn change_password(
     let change = Change {
         user,
         by: ChangedBy::Owner,
-        keep_session: Some(u.session_id),
+        keep_session: Some(signed_in.session_id),
         origin: Some(&origin),
         user_agent: Some(&client.user_agent),
         public_origin: &st.config.public_origin(),
