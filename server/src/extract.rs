@@ -205,30 +205,28 @@ pub trait Permission: Send + Sync + 'static {
     const NAME: &'static str;
 }
 
-/// `users:view`
-pub struct UsersView;
-impl Permission for UsersView {
-    const NAME: &'static str = app::wire::permission::USERS_VIEW;
+/// Declares a marker type for one permission of `app::wire::permission`.
+macro_rules! permissions {
+    ($($(#[$doc:meta])* $name:ident = $value:ident;)*) => {$(
+        $(#[$doc])*
+        pub struct $name;
+        impl Permission for $name {
+            const NAME: &'static str = app::wire::permission::$value;
+        }
+    )*};
 }
-/// `users:edit`
-pub struct UsersEdit;
-impl Permission for UsersEdit {
-    const NAME: &'static str = app::wire::permission::USERS_EDIT;
-}
-/// `roles:manage`
-pub struct RolesManage;
-impl Permission for RolesManage {
-    const NAME: &'static str = app::wire::permission::ROLES_MANAGE;
-}
-/// `audit:view`
-pub struct AuditView;
-impl Permission for AuditView {
-    const NAME: &'static str = app::wire::permission::AUDIT_VIEW;
-}
-/// `settings:edit`
-pub struct SettingsEdit;
-impl Permission for SettingsEdit {
-    const NAME: &'static str = app::wire::permission::SETTINGS_EDIT;
+
+permissions! {
+    /// `users:view`
+    UsersView = USERS_VIEW;
+    /// `users:edit`
+    UsersEdit = USERS_EDIT;
+    /// `roles:manage`
+    RolesManage = ROLES_MANAGE;
+    /// `audit:view`
+    AuditView = AUDIT_VIEW;
+    /// `settings:edit`
+    SettingsEdit = SETTINGS_EDIT;
 }
 
 impl<S, P> FromRequestParts<S> for RequirePermission<P>
@@ -251,14 +249,13 @@ where
     }
 }
 
-/// The reset cookies this browser sent: the token of its flow, and of an opened link.
-pub struct ResetCookies {
+/// The server's cookies this browser sent: its session's token, its reset flow's, and an opened
+/// reset link's.
+pub struct ServerCookies {
+    pub session: Option<String>,
     pub flow: Option<String>,
     pub link: Option<String>,
 }
-
-/// The token of the session cookie, if the browser sent one (signed in or not).
-pub struct SessionCookie(pub Option<String>);
 
 /// The moment this request is handled at, read once from the state's clock: every rule the
 /// request applies sees the same `now`.
@@ -270,7 +267,7 @@ pub struct Now(pub i64);
 #[derive(Debug, Clone, Copy)]
 pub struct RequestLang(pub Lang);
 
-impl<S> FromRequestParts<S> for ResetCookies
+impl<S> FromRequestParts<S> for ServerCookies
 where
     S: Send + Sync,
     AppState: FromRef<S>,
@@ -280,22 +277,10 @@ where
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let config = &AppState::from_ref(state).config;
         Ok(Self {
+            session: ServerCookie::Session.read(&parts.headers, config),
             flow: ServerCookie::ResetFlow.read(&parts.headers, config),
             link: ServerCookie::ResetLink.read(&parts.headers, config),
         })
-    }
-}
-
-impl<S> FromRequestParts<S> for SessionCookie
-where
-    S: Send + Sync,
-    AppState: FromRef<S>,
-{
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let config = &AppState::from_ref(state).config;
-        Ok(Self(ServerCookie::Session.read(&parts.headers, config)))
     }
 }
 

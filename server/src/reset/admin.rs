@@ -1,5 +1,6 @@
-//! An administrator's "Send password reset": the user gets a link by email, with the same caps
-//! and lifetime as if they had asked, and their previous code dies.
+//! What an administrator does to a user's password from the panel, beside setting it
+//! (`change`): "Send password reset", whose link comes with the same caps and lifetime as if the
+//! user had asked (and kills their previous code), and lifting a sign-in lock.
 
 use super::issue::{issue_code, Delivery, Issue, Strategy, Target};
 use super::Outcome;
@@ -8,16 +9,23 @@ use crate::domain::identifier::EmailAddress;
 use crate::notify::templates::Lang;
 use crate::state::AppState;
 use crate::store::outbox::Channel;
-use crate::store::users::User;
+use crate::store::users::{self, User};
+use crate::store::{audit, limits};
 
-/// The caller has checked that `actor` may manage `target`'s password.
-pub async fn send_reset(
-    st: &AppState,
-    actor: &User,
-    target: &User,
-    client: &Client,
-    now: i64,
-) -> Outcome<()> {
+/// An administrator acting on a user; the caller has checked that `actor` may manage
+/// `target`'s password.
+pub struct ByAdmin<'a> {
+    pub actor: &'a User,
+    pub target: &'a User,
+    pub client: &'a Client,
+}
+
+pub async fn send_reset(st: &AppState, act: &ByAdmin<'_>, now: i64) -> Outcome<()> {
+    let ByAdmin {
+        actor,
+        target,
+        client,
+    } = *act;
     let ident_key = st.keys.mac(&["ident", &target.email.to_lowercase()]);
     let mut conn = st.store.conn().await?;
     super::caps::per_identity(st, &mut conn, &ident_key, now, true).await?;
@@ -44,5 +52,17 @@ pub async fn send_reset(
         now,
     )
     .await?;
+    Ok(())
+}
+
+/// Lifts the user's sign-in lock.
+pub async fn unlock(st: &AppState, act: &ByAdmin<'_>, now: i64) -> Outcome<()> {
+    let mut conn = st.store.conn().await?;
+    users::unlock(&mut conn, act.target.id).await?;
+    let bucket = crate::auth::signin_bucket(&st.keys, &act.target.email.to_lowercase());
+    limits::clear(&mut conn, &bucket).await?;
+    let mut event = super::caps::event("admin_unlock", act.target, act.client, None);
+    event.actor_user_id = Some(act.actor.id);
+    audit::record(&mut conn, &event, now).await?;
     Ok(())
 }

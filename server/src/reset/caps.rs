@@ -6,7 +6,7 @@ use super::{Outcome, Refusal};
 use crate::domain::client::Client;
 use crate::domain::reset as rules;
 use crate::state::AppState;
-use crate::store::limits::{self, Slot, Verdict};
+use crate::store::limits::{self, Refused, Slot, Verdict};
 use crate::store::reset as store;
 use crate::store::users::User;
 use crate::store::{audit, Conn};
@@ -172,7 +172,16 @@ pub struct Guess {
 /// count that is only raised afterwards.
 pub async fn take_guess(conn: &mut Conn, key: &str, now: i64) -> Outcome<Option<Guess>> {
     let max = rules::ACCOUNT_FAILURES_PER_DAY;
-    if let Ok(slot) = limits::reserve(conn, &format!("verify_fail:{key}"), max, DAY, now).await? {
+    if let Ok(slot) = limits::take(
+        conn,
+        &format!("verify_fail:{key}"),
+        max,
+        DAY,
+        now,
+        Refused::Forgotten,
+    )
+    .await?
+    {
         let last = slot.count >= i64::from(max);
         return Ok(Some(Guess { slot, last }));
     }
@@ -186,10 +195,12 @@ pub async fn take_guess(conn: &mut Conn, key: &str, now: i64) -> Outcome<Option<
         return Ok(None);
     }
     let bucket = format!("verify_after_block:{key}");
-    Ok(match limits::reserve(conn, &bucket, 1, hour, now).await? {
-        Ok(slot) => Some(Guess { slot, last: true }),
-        Err(_) => None,
-    })
+    Ok(
+        match limits::take(conn, &bucket, 1, hour, now, Refused::Forgotten).await? {
+            Ok(slot) => Some(Guess { slot, last: true }),
+            Err(_) => None,
+        },
+    )
 }
 
 /// Starts the hour's pause: every live code of the account (or of the identifier's decoys) is
@@ -229,12 +240,8 @@ pub fn event<'a>(
     detail: Option<&'a str>,
 ) -> audit::Event<'a> {
     audit::Event {
-        kind,
-        account_id: Some(user.account_id),
         target_user_id: Some(user.id),
-        ip: Some(&client.ip),
-        user_agent: Some(&client.user_agent),
         detail,
-        ..Default::default()
+        ..audit::Event::by_client(kind, user.account_id, client)
     }
 }

@@ -13,7 +13,7 @@ use crate::auth;
 use crate::domain::client::Client;
 use crate::domain::identifier::EmailAddress;
 use crate::state::AppState;
-use crate::store::limits;
+use crate::store::limits::{self, Refused};
 use crate::store::users::{self, User};
 use crate::store::{audit, sessions, Conn};
 
@@ -50,7 +50,16 @@ pub async fn sign_in(
     // Each attempt takes its place in the per-address and per-identifier windows before any
     // Argon2 work; a success gives its place back. The per-identifier window counts unknown
     // addresses exactly like real ones, so a lock says nothing about whether an account exists.
-    let ip_slot = match limits::reserve(&mut conn, &ip_bucket, IP_FAILURES, 900, now).await? {
+    let ip_slot = match limits::take(
+        &mut conn,
+        &ip_bucket,
+        IP_FAILURES,
+        900,
+        now,
+        Refused::Forgotten,
+    )
+    .await?
+    {
         Ok(slot) => slot,
         Err(retry_after) => {
             st.metrics.refused("signin_ip");
@@ -76,7 +85,16 @@ pub async fn sign_in(
     };
     // The window alone decides (the users table's lock time is what the admin panel shows): a
     // second source would let a real account stay locked a moment longer than an unknown one.
-    let id_slot = match limits::attempt(&mut conn, &id_bucket, LOCK_AFTER, LOCK_SECS, now).await? {
+    let id_slot = match limits::take(
+        &mut conn,
+        &id_bucket,
+        LOCK_AFTER,
+        LOCK_SECS,
+        now,
+        Refused::Counted,
+    )
+    .await?
+    {
         Ok(slot) => slot,
         Err(retry_after) => {
             if let Some(user) = &user {
@@ -178,12 +196,13 @@ pub async fn check_current_password(
     }
     let bucket = format!("password_change_fail:{}", user.id);
     let mut conn = st.store.conn().await?;
-    let reserved = limits::reserve(
+    let reserved = limits::take(
         &mut conn,
         &bucket,
         WRONG_CURRENT_MAX,
         WRONG_CURRENT_WINDOW,
         now,
+        Refused::Forgotten,
     )
     .await?;
     let slot = match reserved {
@@ -225,23 +244,5 @@ pub async fn sign_out(st: &AppState, token: &str, now: i64) -> Outcome<()> {
     if let Some(session) = sessions::live(&mut conn, &hash, now, idle).await? {
         sessions::revoke(&mut conn, session.id, now).await?;
     }
-    Ok(())
-}
-
-/// An administrator lifts a user's sign-in lock (the caller checked the permission).
-pub async fn unlock(
-    st: &AppState,
-    actor: &User,
-    target: &User,
-    client: &Client,
-    now: i64,
-) -> Outcome<()> {
-    let mut conn = st.store.conn().await?;
-    users::unlock(&mut conn, target.id).await?;
-    let bucket = auth::signin_bucket(&st.keys, &target.email.to_lowercase());
-    limits::clear(&mut conn, &bucket).await?;
-    let mut e = super::caps::event("admin_unlock", target, client, None);
-    e.actor_user_id = Some(actor.id);
-    audit::record(&mut conn, &e, now).await?;
     Ok(())
 }

@@ -161,6 +161,22 @@ fn link_in(text: &str) -> String {
         .collect()
 }
 
+/// A Save of [`NEW_PASSWORD`] through this browser's flow and link cookies.
+fn save<'a>(
+    flow_token: Option<&'a str>,
+    link_token: Option<&'a str>,
+    client: &'a Client,
+) -> CompleteRequest<'a> {
+    CompleteRequest {
+        flow_token,
+        link_token,
+        new_password: NEW_PASSWORD,
+        confirm_password: NEW_PASSWORD,
+        client,
+        lang: Lang::En,
+    }
+}
+
 fn refusal(r: Result<impl Sized, Error>) -> Refusal {
     match r {
         Err(Error::Refused(r)) => r,
@@ -198,14 +214,7 @@ async fn a_code_verifies_once_and_save_signs_in_the_browser_that_started_and_nob
         refusal(verify(&p.st, &verify_req, T0 + 6).await),
         Refusal::AlreadyVerified
     );
-    let save = CompleteRequest {
-        flow_token: token,
-        link_token: None,
-        new_password: NEW_PASSWORD,
-        confirm_password: NEW_PASSWORD,
-        client: &c,
-        lang: Lang::En,
-    };
+    let save = save(token, None, &c);
     let done = complete(&p.st, &save, T0 + 10).await.unwrap();
     assert!(done.session_token.is_some());
     assert_eq!(
@@ -284,14 +293,7 @@ async fn a_verified_code_whose_grant_ran_out_is_expired_never_done() {
         refusal(super::flow::show(&p.st, token, T0 + grant).await),
         Refusal::GrantExpired
     );
-    let save = CompleteRequest {
-        flow_token: token,
-        link_token: None,
-        new_password: NEW_PASSWORD,
-        confirm_password: NEW_PASSWORD,
-        client: &c,
-        lang: Lang::En,
-    };
+    let save = save(token, None, &c);
     assert_eq!(
         refusal(complete(&p.st, &save, T0 + grant + 1).await),
         Refusal::GrantExpired
@@ -354,7 +356,12 @@ async fn an_admins_reset_sends_a_link_that_signs_nobody_in_and_kills_the_users_c
     let target = users::by_id(&mut c, uid).await.unwrap().unwrap();
     let admin = users::by_id(&mut c, admin_id).await.unwrap().unwrap();
     drop(c);
-    super::admin::send_reset(&p.st, &admin, &target, &client(), T0 + 1)
+    let by_admin = super::admin::ByAdmin {
+        actor: &admin,
+        target: &target,
+        client: &client(),
+    };
+    super::admin::send_reset(&p.st, &by_admin, T0 + 1)
         .await
         .unwrap();
     let mail = p.take_messages(T0 + 1).await;
@@ -373,14 +380,7 @@ async fn an_admins_reset_sends_a_link_that_signs_nobody_in_and_kills_the_users_c
     assert_eq!(shown.masked_destination, "m•••@example.com");
     // The user's earlier browser flow is not what the link saves through: its code is dead.
     let cl = client();
-    let save = CompleteRequest {
-        flow_token: None,
-        link_token: Some(&link),
-        new_password: NEW_PASSWORD,
-        confirm_password: NEW_PASSWORD,
-        client: &cl,
-        lang: Lang::En,
-    };
+    let save = save(None, Some(&link), &cl);
     let done = complete(&p.st, &save, T0 + 3).await.unwrap();
     assert!(done.session_token.is_none(), "a link alone signs nobody in");
     assert_eq!(

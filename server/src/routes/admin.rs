@@ -23,6 +23,7 @@ use crate::extract::{
     UsersEdit, UsersView,
 };
 use crate::notify::templates::Lang;
+use crate::reset::admin::ByAdmin;
 use crate::reset::change::{set_new_password, Change, ChangedBy};
 use crate::state::AppState;
 use crate::store::admin::{self, Sort};
@@ -169,6 +170,22 @@ async fn target(c: &mut Conn, u: &AuthUser, id: i64) -> ApiResult<User> {
     }
 }
 
+fn by_admin<'a>(u: &'a AuthUser, t: &'a User, client: &'a Client) -> ByAdmin<'a> {
+    ByAdmin {
+        actor: &u.user,
+        target: t,
+        client,
+    }
+}
+
+/// A user of the actor's account whose password the actor may manage.
+async fn password_target(st: &AppState, u: &AuthUser, id: i64) -> ApiResult<User> {
+    let mut conn = st.store.conn().await?;
+    let t = target(&mut conn, u, id).await?;
+    may_manage_password(&actor(u), &target_of(&t)).map_err(denial)?;
+    Ok(t)
+}
+
 fn target_of(t: &User) -> Target<'_> {
     Target {
         id: t.id,
@@ -190,10 +207,7 @@ pub(crate) async fn set_password(
     Path(id): Path<i64>,
     Json(req): Json<AdminSetPasswordRequest>,
 ) -> ApiResult<Response> {
-    let mut c = st.store.conn().await?;
-    let t = target(&mut c, &u, id).await?;
-    may_manage_password(&actor(&u), &target_of(&t)).map_err(denial)?;
-    drop(c);
+    let t = password_target(&st, &u, id).await?;
     let origin = auth::origin(&client, now);
     let change = Change {
         user: &t,
@@ -221,11 +235,8 @@ pub(crate) async fn unlock(
     Now(now): Now,
     Path(id): Path<i64>,
 ) -> ApiResult<Response> {
-    let mut c = st.store.conn().await?;
-    let t = target(&mut c, &u, id).await?;
-    may_manage_password(&actor(&u), &target_of(&t)).map_err(denial)?;
-    drop(c);
-    crate::reset::sign_in::unlock(&st, &u.user, &t, &client, now).await?;
+    let t = password_target(&st, &u, id).await?;
+    crate::reset::admin::unlock(&st, &by_admin(&u, &t, &client), now).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -240,10 +251,8 @@ pub(crate) async fn send_reset(
     Now(now): Now,
     Path(id): Path<i64>,
 ) -> ApiResult<Response> {
-    let mut c = st.store.conn().await?;
-    let t = target(&mut c, &u, id).await?;
-    may_manage_password(&actor(&u), &target_of(&t)).map_err(denial)?;
-    crate::reset::admin::send_reset(&st, &u.user, &t, &client, now).await?;
+    let t = password_target(&st, &u, id).await?;
+    crate::reset::admin::send_reset(&st, &by_admin(&u, &t, &client), now).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -352,15 +361,9 @@ fn event<'a>(
     client: &'a Client,
     detail: Option<&'a str>,
 ) -> audit::Event<'a> {
-    audit::Event {
-        kind,
-        account_id: Some(u.user.account_id),
-        actor_user_id: Some(u.user.id),
-        ip: Some(&client.ip),
-        user_agent: Some(&client.user_agent),
-        detail,
-        ..Default::default()
-    }
+    audit::Event::by_client(kind, u.user.account_id, client)
+        .actor(u.user.id)
+        .detail(detail)
 }
 
 fn role_exists() -> ApiError {

@@ -17,7 +17,7 @@ use axum::Router;
 use crate::cookies::{self, with_cookies, ServerCookie};
 use crate::domain::identifier::Identifier;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{Client, Json, Now, RequestLang, ResetCookies};
+use crate::extract::{Client, Json, Now, RequestLang, ServerCookies};
 use crate::reset::complete::CompleteRequest;
 use crate::reset::start::StartRequest;
 use crate::reset::{self as use_case, flow, link};
@@ -78,7 +78,7 @@ pub(crate) async fn start(
 pub(crate) async fn flow_state(
     State(st): State<AppState>,
     Now(now): Now,
-    cookies: ResetCookies,
+    cookies: ServerCookies,
 ) -> ApiResult<Response> {
     Ok(axum::Json(flow::show(&st, cookies.flow.as_deref(), now).await?).into_response())
 }
@@ -100,7 +100,7 @@ pub(crate) async fn resend(
     State(st): State<AppState>,
     client: Client,
     Now(now): Now,
-    cookies: ResetCookies,
+    cookies: ServerCookies,
 ) -> ApiResult<Response> {
     let view = use_case::resend::resend(&st, cookies.flow.as_deref(), &client, now).await?;
     Ok(axum::Json(view).into_response())
@@ -112,7 +112,7 @@ pub(crate) async fn verify(
     State(st): State<AppState>,
     client: Client,
     Now(now): Now,
-    cookies: ResetCookies,
+    cookies: ServerCookies,
     Json(req): Json<VerifyCodeRequest>,
 ) -> ApiResult<Response> {
     let request = use_case::verify::VerifyRequest {
@@ -130,7 +130,7 @@ pub(crate) async fn verify(
 pub(crate) async fn open_link(
     State(st): State<AppState>,
     Now(now): Now,
-    cookies: ResetCookies,
+    cookies: ServerCookies,
     Json(req): Json<OpenLinkRequest>,
 ) -> ApiResult<Response> {
     let token = req.token.trim();
@@ -156,7 +156,7 @@ pub(crate) async fn open_link(
 pub(crate) async fn link_state(
     State(st): State<AppState>,
     Now(now): Now,
-    cookies: ResetCookies,
+    cookies: ServerCookies,
 ) -> ApiResult<Response> {
     Ok(axum::Json(link::show(&st, cookies.link.as_deref(), now).await?).into_response())
 }
@@ -170,7 +170,7 @@ pub(crate) async fn set_password(
     client: Client,
     Now(now): Now,
     RequestLang(lang): RequestLang,
-    cookies: ResetCookies,
+    cookies: ServerCookies,
     Json(req): Json<SetPasswordRequest>,
 ) -> ApiResult<Response> {
     let request = CompleteRequest {

@@ -10,7 +10,7 @@ use axum::Router;
 use crate::auth;
 use crate::cookies::with_cookies;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{Client, Json, Now, SessionCookie};
+use crate::extract::{Client, Json, Now, ServerCookies};
 use crate::reset::sign_in::{sign_in as sign_in_user, sign_out as end_session};
 use crate::state::AppState;
 
@@ -45,9 +45,9 @@ pub(crate) async fn sign_in(
 pub(crate) async fn sign_out(
     State(st): State<AppState>,
     Now(now): Now,
-    SessionCookie(token): SessionCookie,
+    cookies: ServerCookies,
 ) -> ApiResult<Response> {
-    if let Some(token) = token {
+    if let Some(token) = cookies.session {
         end_session(&st, &token, now).await?;
     }
     let cookies = vec![auth::end_session_cookie(&st)];

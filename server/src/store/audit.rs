@@ -4,6 +4,7 @@ use app::wire::AuditEvent;
 use sqlx::Row;
 
 use super::Conn;
+use crate::domain::client::Client;
 
 /// One event to record. `kind` is a stable snake_case name ("reset_requested", "sign_in", …).
 #[derive(Debug, Clone, Default)]
@@ -15,6 +16,32 @@ pub struct Event<'a> {
     pub ip: Option<&'a str>,
     pub user_agent: Option<&'a str>,
     pub detail: Option<&'a str>,
+}
+
+impl<'a> Event<'a> {
+    /// An event of `kind` in `account_id`, from the client that made the request.
+    pub fn by_client(kind: &'a str, account_id: i64, client: &'a Client) -> Self {
+        Self {
+            kind,
+            account_id: Some(account_id),
+            ip: Some(&client.ip),
+            user_agent: Some(&client.user_agent),
+            ..Default::default()
+        }
+    }
+
+    /// The same event, done by the user `id`.
+    pub fn actor(self, id: i64) -> Self {
+        Self {
+            actor_user_id: Some(id),
+            ..self
+        }
+    }
+
+    /// The same event, with a detail.
+    pub fn detail(self, detail: Option<&'a str>) -> Self {
+        Self { detail, ..self }
+    }
 }
 
 pub async fn record(c: &mut Conn, e: &Event<'_>, now: i64) -> Result<(), sqlx::Error> {

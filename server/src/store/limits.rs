@@ -82,40 +82,28 @@ pub struct Slot {
     pub count: i64,
 }
 
+/// What becomes of an event [`take`] refuses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refused {
+    /// Taken back: refusals do not extend the block (a cap on requests).
+    Forgotten,
+    /// Kept: for failures an attacker sends in bursts (sign-in), where the attempts refused at
+    /// the cap are guesses too and must keep the lock on, not fall out of the window they
+    /// overflowed.
+    Counted,
+}
+
 /// Counts one event before the work it guards, atomically with the decision: under a burst of
 /// concurrent requests each sees the others' events, so no more than `max` get through (the
 /// count-then-act race is what let 20 parallel wrong passwords all be evaluated). `Err` carries
-/// the Retry-After seconds; a refused event is not kept.
-pub async fn reserve(
+/// the Retry-After seconds.
+pub async fn take(
     c: &mut Conn,
     bucket: &str,
     max: u32,
     window: i64,
     now: i64,
-) -> Result<Result<Slot, u64>, sqlx::Error> {
-    take(c, bucket, max, window, now, true).await
-}
-
-/// Like [`reserve`], but a refused attempt stays counted: for failures an attacker sends in
-/// bursts (sign-in), where the attempts refused at the cap are guesses too and must keep the
-/// lock on, not fall out of the window they overflowed.
-pub async fn attempt(
-    c: &mut Conn,
-    bucket: &str,
-    max: u32,
-    window: i64,
-    now: i64,
-) -> Result<Result<Slot, u64>, sqlx::Error> {
-    take(c, bucket, max, window, now, false).await
-}
-
-async fn take(
-    c: &mut Conn,
-    bucket: &str,
-    max: u32,
-    window: i64,
-    now: i64,
-    release_refused: bool,
+    refused: Refused,
 ) -> Result<Result<Slot, u64>, sqlx::Error> {
     let shard = add(c, bucket, now).await?;
     let slot = Slot {
@@ -127,7 +115,7 @@ async fn take(
     if slot.count <= i64::from(max) {
         return Ok(Ok(slot));
     }
-    if release_refused {
+    if refused == Refused::Forgotten {
         release(c, &slot).await?;
     }
     Ok(Err(retry_after(c, bucket, max, window, now).await?))
