@@ -22,7 +22,8 @@ use crate::store::{sessions, users};
 pub const MAX_BODY: usize = 16 * 1024;
 
 /// `Json<T>` with the portal's error shape: wrong content type (415), malformed JSON, JSON that is
-/// not an object, a missing field or a wrong type (400), all with a message naming the problem.
+/// not an object, a missing field or a wrong type (400), with a message naming the problem and
+/// `field` its path.
 pub struct Json<T>(pub T);
 
 impl<S, T> FromRequest<S> for Json<T>
@@ -67,20 +68,36 @@ where
                 "The request body must be a JSON object.",
             ));
         }
-        serde_json::from_value(value).map(Json).map_err(|e| {
-            let msg = e.to_string();
-            let field = msg
-                .split('`')
-                .nth(1)
-                .filter(|_| msg.starts_with("missing field") || msg.starts_with("invalid type"))
-                .map(str::to_string);
-            let mut err = ApiError::bad_request(
-                "invalid_request",
-                format!("The request is not valid: {msg}."),
-            );
-            err.body.field = field;
-            err
-        })
+        serde_path_to_error::deserialize(value)
+            .map(Json)
+            .map_err(|e| {
+                let mut err = ApiError::bad_request(
+                    "invalid_request",
+                    format!("The request is not valid: {e}."),
+                );
+                err.body.field = field_of(&e);
+                err
+            })
+    }
+}
+
+/// The field a rejected body got wrong, as a path (`policy.kind`, `roles[0].name`). A value of
+/// the wrong type or out of range is found at its own path. A missing field is reported by serde
+/// at the object that lacks it, with the field's name only in its message (``missing field `x` ``,
+/// serde's own wording; serde-rs/json#913), so that name is appended to the object's path.
+fn field_of(e: &serde_path_to_error::Error<serde_json::Error>) -> Option<String> {
+    let path = e.path().to_string();
+    let at_root = path == ".";
+    let missing = e
+        .inner()
+        .to_string()
+        .strip_prefix("missing field `")
+        .and_then(|rest| rest.split_once('`'))
+        .map(|(name, _)| name.to_string());
+    match missing {
+        Some(name) if at_root => Some(name),
+        Some(name) => Some(format!("{path}.{name}")),
+        None => (!at_root).then_some(path),
     }
 }
 
@@ -314,5 +331,88 @@ where
                 .map(Lang::from_accept_language)
                 .unwrap_or(Lang::En),
         ))
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use serde::Deserialize;
+    use serde_json::json;
+
+    use super::*;
+
+    #[derive(Debug, Deserialize)]
+    #[allow(dead_code)]
+    struct Settings {
+        name: String,
+        policy: Policy,
+        roles: Vec<NamedRole>,
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[allow(dead_code)]
+    struct Policy {
+        min_length: u32,
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[allow(dead_code)]
+    struct NamedRole {
+        name: String,
+    }
+
+    /// The `field` of the rejection of `body` sent as JSON.
+    async fn rejected_field(body: serde_json::Value) -> Option<String> {
+        let req = Request::builder()
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(axum::body::Body::from(body.to_string()))
+            .unwrap();
+        match Json::<Settings>::from_request(req, &()).await {
+            Ok(_) => panic!("{body} was accepted"),
+            Err(e) => {
+                assert_eq!(e.body.error, "invalid_request");
+                e.body.field
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn a_wrong_typed_field_is_named_exactly_at_any_depth() {
+        let valid =
+            json!({ "name": "n", "policy": { "min_length": 8 }, "roles": [{ "name": "r" }] });
+        let cases = [
+            ("/name", json!(5), "name"),
+            ("/name", json!(null), "name"),
+            ("/policy/min_length", json!("8"), "policy.min_length"),
+            ("/policy/min_length", json!(-1), "policy.min_length"),
+            ("/roles/0/name", json!(["x"]), "roles[0].name"),
+        ];
+        for (pointer, wrong, field) in cases {
+            let mut body = valid.clone();
+            *body.pointer_mut(pointer).unwrap() = wrong;
+            assert_eq!(rejected_field(body).await.as_deref(), Some(field));
+        }
+    }
+
+    #[tokio::test]
+    async fn a_missing_field_is_named_with_the_path_of_its_object() {
+        let cases = [
+            (
+                json!({ "policy": { "min_length": 8 }, "roles": [] }),
+                "name",
+            ),
+            (
+                json!({ "name": "n", "policy": {}, "roles": [] }),
+                "policy.min_length",
+            ),
+            (
+                json!({ "name": "n", "policy": { "min_length": 8 }, "roles": [{ "name": "r" }, {}] }),
+                "roles[1].name",
+            ),
+        ];
+        for (body, field) in cases {
+            assert_eq!(rejected_field(body).await.as_deref(), Some(field));
+        }
     }
 }

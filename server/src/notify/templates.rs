@@ -1,7 +1,13 @@
 //! The words of every email and SMS, in English and Swedish, as plain text and HTML.
 //!
 //! The user's language is the one the request was made in (a reset) or the one stored on the
-//! user (everything else).
+//! user (everything else). The words are askama templates under `server/templates/`, one per
+//! message, language and form (`en/reset_code.txt` beside `en/reset_code.html`); a message's
+//! `reset_code.txt` and `reset_code.html` pick the language, and every HTML form shares
+//! `layout.html`. Templates are checked when the server is compiled, so a field a template names
+//! must exist, and the HTML forms escape every value (a user's name is theirs to choose).
+
+use askama::Template;
 
 /// A language messages are written in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,31 +60,58 @@ pub struct Rendered {
     pub html: String,
 }
 
-/// Escapes text for HTML element content and attribute values.
-pub fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
+/// Every email's text form, by the template it is written in.
+#[derive(Template)]
+enum Text<'a> {
+    #[template(path = "reset_code.txt")]
+    ResetCode { m: &'a ResetCode<'a> },
+    #[template(path = "admin_reset.txt")]
+    AdminReset { m: &'a AdminReset<'a> },
+    #[template(path = "password_changed.txt")]
+    PasswordChanged { m: &'a PasswordChanged<'a> },
+    #[template(path = "admin_changed.txt")]
+    AdminChanged { m: &'a AdminChanged<'a> },
+    #[template(path = "sso_notice.txt")]
+    SsoNotice { m: &'a SsoNotice<'a> },
+}
+
+/// Every email's HTML form, by the template it is written in.
+#[derive(Template)]
+enum Html<'a> {
+    #[template(path = "reset_code.html")]
+    ResetCode { m: &'a ResetCode<'a> },
+    #[template(path = "admin_reset.html")]
+    AdminReset { m: &'a AdminReset<'a> },
+    #[template(path = "password_changed.html")]
+    PasswordChanged { m: &'a PasswordChanged<'a> },
+    #[template(path = "admin_changed.html")]
+    AdminChanged { m: &'a AdminChanged<'a> },
+    #[template(path = "sso_notice.html")]
+    SsoNotice { m: &'a SsoNotice<'a> },
+}
+
+/// An email from its text and HTML forms. The text form begins with a `Subject:` line and a
+/// blank line, as a message does, so the subject is written beside the words it sums up.
+fn email(text: &Text<'_>, html: &Html<'_>) -> Rendered {
+    let text = render(text);
+    let (subject, body) = text
+        .strip_prefix("Subject: ")
+        .and_then(|t| t.split_once("\n\n"))
+        .unwrap_or(("", &text));
+    Rendered {
+        subject: subject.to_string(),
+        text: body.to_string(),
+        html: render(html),
     }
-    out
 }
 
-fn html_page(lang: Lang, paragraphs: &[String]) -> String {
-    let body: String = paragraphs.iter().map(|p| format!("<p>{p}</p>\n")).collect();
-    format!(
-        "<!doctype html>\n<html lang=\"{}\"><body style=\"font-family:system-ui,sans-serif;line-height:1.5;color:#1a1a1a\">\n{body}</body></html>\n",
-        lang.as_str()
-    )
+/// Rendering into a `String` fails only when a value's `Display` does, and these are strings.
+fn render(t: &impl Template) -> String {
+    t.render().unwrap_or_default()
 }
 
-/// "1 timme", "24 hours", "10 minuter".
+/// How long something lasts, in words and with the plural the language wants: "1 timme",
+/// "24 hours", "10 minuter". The one place messages spell out a duration.
 pub fn validity(lang: Lang, secs: u64) -> String {
     let (n, en, sv_one, sv_many) = if secs >= 3600 && secs.is_multiple_of(3600) {
         (secs / 3600, "hour", "timme", "timmar")
@@ -95,6 +128,15 @@ pub fn validity(lang: Lang, secs: u64) -> String {
     }
 }
 
+struct ResetCode<'a> {
+    lang: Lang,
+    name: &'a str,
+    code: &'a str,
+    link: &'a str,
+    validity: String,
+    expires_utc: &'a str,
+}
+
 /// The verification code email: the code, the link, when both expire, and that it can be ignored.
 pub fn reset_code_email(
     lang: Lang,
@@ -104,56 +146,24 @@ pub fn reset_code_email(
     valid_secs: u64,
     expires_utc: &str,
 ) -> Rendered {
-    let v = validity(lang, valid_secs);
-    let (subject, lines) = match lang {
-        Lang::En => (
-            format!("Your password reset code: {code}"),
-            vec![
-                format!("Hi {name},"),
-                "We received a request to reset the password of your account. Enter this verification code on the reset page:".to_string(),
-                code.to_string(),
-                format!("Or open this link to choose a new password:\n{link}"),
-                format!("The code and the link are valid for {v} (until {expires_utc} UTC), or until you ask for a new code."),
-                "If you did not ask to reset your password, you can ignore this email: your password stays the same.".to_string(),
-            ],
-        ),
-        Lang::Sv => (
-            format!("Din kod för lösenordsåterställning: {code}"),
-            vec![
-                format!("Hej {name},"),
-                "Vi har fått en begäran om att återställa lösenordet för ditt konto. Ange den här verifieringskoden på återställningssidan:".to_string(),
-                code.to_string(),
-                format!("Eller öppna den här länken för att välja ett nytt lösenord:\n{link}"),
-                format!("Koden och länken gäller i {v} (till {expires_utc} UTC), eller tills du begär en ny kod."),
-                "Om du inte har bett om att återställa lösenordet kan du bortse från det här meddelandet: ditt lösenord förblir detsamma.".to_string(),
-            ],
-        ),
+    let m = &ResetCode {
+        lang,
+        name,
+        code,
+        link,
+        validity: validity(lang, valid_secs),
+        expires_utc,
     };
-    let html: Vec<String> = lines
-        .iter()
-        .enumerate()
-        .map(|(i, l)| match i {
-            2 => format!(
-                "<strong style=\"font-size:1.6em;letter-spacing:.2em\">{}</strong>",
-                esc(l)
-            ),
-            3 => {
-                let (label, _) = l.split_once('\n').unwrap_or((l, ""));
-                format!(
-                    "{}<br><a href=\"{}\">{}</a>",
-                    esc(label),
-                    esc(link),
-                    esc(link)
-                )
-            }
-            _ => esc(l),
-        })
-        .collect();
-    Rendered {
-        subject,
-        text: lines.join("\n\n"),
-        html: html_page(lang, &html),
-    }
+    email(&Text::ResetCode { m }, &Html::ResetCode { m })
+}
+
+struct AdminReset<'a> {
+    lang: Lang,
+    name: &'a str,
+    admin: &'a str,
+    link: &'a str,
+    validity: String,
+    expires_utc: &'a str,
 }
 
 /// An administrator started a reset for the user: the link only. The flow belongs to no browser,
@@ -168,58 +178,38 @@ pub fn admin_reset_email(
     valid_secs: u64,
     expires_utc: &str,
 ) -> Rendered {
-    let v = validity(lang, valid_secs);
-    let (subject, lines) = match lang {
-        Lang::En => (
-            "An administrator asked for a password reset for your account".to_string(),
-            vec![
-                format!("Hi {name},"),
-                format!("{admin}, an administrator of your account, asked for a password reset for your account. Open this link to choose a new password:\n{link}"),
-                format!("The link is valid for {v} (until {expires_utc} UTC) and works once; a newer reset replaces it."),
-                "If you did not expect this, you can ignore this email: your password stays the same. You may want to tell your administrator.".to_string(),
-            ],
-        ),
-        Lang::Sv => (
-            "En administratör har begärt en lösenordsåterställning för ditt konto".to_string(),
-            vec![
-                format!("Hej {name},"),
-                format!("{admin}, administratör för ditt konto, har begärt en lösenordsåterställning för ditt konto. Öppna den här länken för att välja ett nytt lösenord:\n{link}"),
-                format!("Länken gäller i {v} (till {expires_utc} UTC) och kan användas en gång; en nyare återställning ersätter den."),
-                "Om du inte väntade dig detta kan du bortse från det här meddelandet: ditt lösenord förblir detsamma. Berätta gärna för din administratör.".to_string(),
-            ],
-        ),
+    let m = &AdminReset {
+        lang,
+        name,
+        admin,
+        link,
+        validity: validity(lang, valid_secs),
+        expires_utc,
     };
-    let html: Vec<String> = lines
-        .iter()
-        .enumerate()
-        .map(|(i, l)| match (i, l.split_once('\n')) {
-            (1, Some((label, _))) => format!(
-                "{}<br><a href=\"{}\">{}</a>",
-                esc(label),
-                esc(link),
-                esc(link)
-            ),
-            _ => esc(l),
-        })
-        .collect();
-    Rendered {
-        subject,
-        text: lines.join("\n\n"),
-        html: html_page(lang, &html),
-    }
+    email(&Text::AdminReset { m }, &Html::AdminReset { m })
+}
+
+#[derive(Template)]
+#[template(path = "reset_code_sms.txt")]
+struct ResetCodeSms<'a> {
+    lang: Lang,
+    code: &'a str,
+    validity: String,
+    host: &'a str,
 }
 
 /// The SMS: short, the code, the validity, and the Web OTP line (`@host #code`) last so browsers
 /// can offer to fill the code in.
 pub fn reset_code_sms(lang: Lang, code: &str, valid_secs: u64, host: &str) -> Rendered {
-    let v = validity(lang, valid_secs);
-    let text = match lang {
-        Lang::En => format!("Your password reset code is {code}. It is valid for {v}. Never share it.\n\n@{host} #{code}"),
-        Lang::Sv => format!("Din kod för att återställa lösenordet är {code}. Den gäller i {v}. Dela den aldrig.\n\n@{host} #{code}"),
+    let sms = ResetCodeSms {
+        lang,
+        code,
+        validity: validity(lang, valid_secs),
+        host,
     };
     Rendered {
         subject: String::new(),
-        text,
+        text: render(&sms),
         html: String::new(),
     }
 }
@@ -232,6 +222,14 @@ pub struct Origin {
     pub ip: String,
 }
 
+struct PasswordChanged<'a> {
+    lang: Lang,
+    name: &'a str,
+    origin: &'a Origin,
+    reset: bool,
+    reset_url: &'a str,
+}
+
 /// The confirmation after a self-service reset or a change of a remembered password.
 pub fn password_changed_email(
     lang: Lang,
@@ -240,40 +238,23 @@ pub fn password_changed_email(
     reset: bool,
     reset_url: &str,
 ) -> Rendered {
-    let (subject, lines) = match lang {
-        Lang::En => (
-            if reset { "Your password has been reset" } else { "Your password has been changed" }.to_string(),
-            vec![
-                format!("Hi {name},"),
-                format!(
-                    "The password of your account was {} on {} UTC from {} (IP address {}).",
-                    if reset { "reset" } else { "changed" },
-                    origin.when_utc, origin.browser, origin.ip
-                ),
-                "Other devices have been signed out.".to_string(),
-                format!("If this was not you, reset your password now at {reset_url} and tell your account administrator."),
-            ],
-        ),
-        Lang::Sv => (
-            if reset { "Ditt lösenord har återställts" } else { "Ditt lösenord har ändrats" }.to_string(),
-            vec![
-                format!("Hej {name},"),
-                format!(
-                    "Lösenordet för ditt konto {} {} UTC från {} (IP-adress {}).",
-                    if reset { "återställdes" } else { "ändrades" },
-                    origin.when_utc, origin.browser, origin.ip
-                ),
-                "Andra enheter har loggats ut.".to_string(),
-                format!("Om det inte var du, återställ lösenordet nu på {reset_url} och kontakta kontots administratör."),
-            ],
-        ),
+    let m = &PasswordChanged {
+        lang,
+        name,
+        origin,
+        reset,
+        reset_url,
     };
-    let html: Vec<String> = lines.iter().map(|l| esc(l)).collect();
-    Rendered {
-        subject,
-        text: lines.join("\n\n"),
-        html: html_page(lang, &html),
-    }
+    email(&Text::PasswordChanged { m }, &Html::PasswordChanged { m })
+}
+
+struct AdminChanged<'a> {
+    lang: Lang,
+    name: &'a str,
+    admin: &'a str,
+    when_utc: &'a str,
+    must_change: bool,
+    reset_url: &'a str,
 }
 
 /// An administrator set the user's password.
@@ -285,40 +266,22 @@ pub fn admin_changed_email(
     must_change: bool,
     reset_url: &str,
 ) -> Rendered {
-    let (subject, lines) = match lang {
-        Lang::En => (
-            "Your password was changed by an administrator".to_string(),
-            vec![
-                format!("Hi {name},"),
-                format!("{admin}, an administrator of your account, changed your password on {when_utc} UTC. You have been signed out of every device."),
-                if must_change {
-                    "Sign in with the password your administrator gives you; you will then choose a new one.".to_string()
-                } else {
-                    "Sign in with the password your administrator gives you.".to_string()
-                },
-                format!("If you did not expect this, contact your administrator or reset your password at {reset_url}."),
-            ],
-        ),
-        Lang::Sv => (
-            "Ditt lösenord har ändrats av en administratör".to_string(),
-            vec![
-                format!("Hej {name},"),
-                format!("{admin}, administratör för ditt konto, ändrade ditt lösenord {when_utc} UTC. Du har loggats ut från alla enheter."),
-                if must_change {
-                    "Logga in med lösenordet från din administratör; därefter väljer du ett nytt.".to_string()
-                } else {
-                    "Logga in med lösenordet från din administratör.".to_string()
-                },
-                format!("Om du inte väntade dig detta, kontakta din administratör eller återställ lösenordet på {reset_url}."),
-            ],
-        ),
+    let m = &AdminChanged {
+        lang,
+        name,
+        admin,
+        when_utc,
+        must_change,
+        reset_url,
     };
-    let html: Vec<String> = lines.iter().map(|l| esc(l)).collect();
-    Rendered {
-        subject,
-        text: lines.join("\n\n"),
-        html: html_page(lang, &html),
-    }
+    email(&Text::AdminChanged { m }, &Html::AdminChanged { m })
+}
+
+struct SsoNotice<'a> {
+    lang: Lang,
+    name: &'a str,
+    provider: &'a str,
+    recovery: Option<&'a str>,
 }
 
 /// Sent instead of a code when account existence is hidden and the account uses a provider.
@@ -328,30 +291,13 @@ pub fn sso_notice_email(
     provider: &str,
     recovery: Option<&str>,
 ) -> Rendered {
-    let (subject, lines) = match lang {
-        Lang::En => (
-            "About your password reset request".to_string(),
-            vec![
-                format!("Hi {name},"),
-                format!("Someone asked to reset the password of your account, but you sign in with {provider}. Reset your password with {provider}{}.", recovery.map(|u| format!(": {u}")).unwrap_or_default()),
-                "If you did not ask, you can ignore this email.".to_string(),
-            ],
-        ),
-        Lang::Sv => (
-            "Om din begäran om lösenordsåterställning".to_string(),
-            vec![
-                format!("Hej {name},"),
-                format!("Någon bad om att återställa lösenordet för ditt konto, men du loggar in med {provider}. Återställ lösenordet hos {provider}{}.", recovery.map(|u| format!(": {u}")).unwrap_or_default()),
-                "Om det inte var du kan du bortse från det här meddelandet.".to_string(),
-            ],
-        ),
+    let m = &SsoNotice {
+        lang,
+        name,
+        provider,
+        recovery,
     };
-    let html: Vec<String> = lines.iter().map(|l| esc(l)).collect();
-    Rendered {
-        subject,
-        text: lines.join("\n\n"),
-        html: html_page(lang, &html),
-    }
+    email(&Text::SsoNotice { m }, &Html::SsoNotice { m })
 }
 
 /// A short description of a browser from its User-Agent, for the confirmation email.
@@ -417,7 +363,7 @@ mod tests {
                 r.text
             );
             assert!(r.html.contains(&format!("<a href=\"{link}\">")));
-            assert!(r.html.contains("Ada &lt;Admin&gt;"));
+            assert!(r.html.contains("Ada &#60;Admin&#62;"), "{}", r.html);
             let digits = r.text.replace(link, "");
             let longest = digits
                 .split(|c: char| !c.is_ascii_digit())
@@ -425,6 +371,36 @@ mod tests {
                 .max();
             assert!(longest < Some(6), "a code-like number in {digits}");
         }
+    }
+
+    #[test]
+    fn the_code_email_has_its_subject_and_paragraphs_in_order() {
+        let r = reset_code_email(
+            Lang::Sv,
+            "Maja",
+            "123456",
+            "https://portal.example.com/reset?token=abc",
+            600,
+            "2026-01-16 10:00",
+        );
+        assert_eq!(r.subject, "Din kod för lösenordsåterställning: 123456");
+        assert_eq!(
+            r.text,
+            "Hej Maja,\n\n\
+             Vi har fått en begäran om att återställa lösenordet för ditt konto. Ange den här \
+             verifieringskoden på återställningssidan:\n\n\
+             123456\n\n\
+             Eller öppna den här länken för att välja ett nytt lösenord:\n\
+             https://portal.example.com/reset?token=abc\n\n\
+             Koden och länken gäller i 10 minuter (till 2026-01-16 10:00 UTC), eller tills du \
+             begär en ny kod.\n\n\
+             Om du inte har bett om att återställa lösenordet kan du bortse från det här \
+             meddelandet: ditt lösenord förblir detsamma."
+        );
+        assert!(r.html.starts_with("<!doctype html>\n<html lang=\"sv\">"));
+        assert!(r
+            .html
+            .contains("<strong style=\"font-size:1.6em;letter-spacing:.2em\">123456</strong>"));
     }
 
     #[test]

@@ -4,7 +4,7 @@
 
 use app::wire::{
     permission, AccountSettings, AdminSetPasswordRequest, AdminUser, AssignRoleRequest,
-    Role as WireRole, RoleRequest, SignInMethod, UserPage,
+    Role as WireRole, RoleRequest, UserPage,
 };
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -121,14 +121,13 @@ pub(crate) async fn list_users(
     let users = rows
         .into_iter()
         .map(|r| {
-            let method = SignInMethod::parse(&r.sign_in_method).unwrap_or(SignInMethod::Password);
             let verdict = may_manage_password(
                 &a,
                 &Target {
                     id: r.id,
                     account_id: u.user.account_id,
                     role: &r.role,
-                    sign_in_method: method,
+                    sign_in_method: r.sign_in_method,
                 },
             );
             let reason = match &verdict {
@@ -142,7 +141,7 @@ pub(crate) async fn list_users(
                 email: r.email,
                 phone: r.phone,
                 role: r.role.name().to_string(),
-                sign_in_method: method,
+                sign_in_method: r.sign_in_method,
                 status: r.status,
                 locked: r.locked_until.is_some_and(|t| t > now),
                 last_sign_in_at: r.last_sign_in_at,

@@ -1,20 +1,22 @@
 //! User management: the searchable user list and custom roles.
 
-use sqlx::Row;
+use app::wire::SignInMethod;
 
-use super::users::{role_from, split_permissions};
+use super::users::{MethodColumn, PermissionsColumn, RoleColumns};
 use super::Conn;
 use crate::domain::permissions::Role;
 
 /// A row of the user list, before the actor's permissions are applied.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ListedUser {
     pub id: i64,
     pub name: String,
     pub email: String,
     pub phone: Option<String>,
+    #[sqlx(flatten, try_from = "RoleColumns")]
     pub role: Role,
-    pub sign_in_method: String,
+    #[sqlx(try_from = "MethodColumn")]
+    pub sign_in_method: SignInMethod,
     pub status: String,
     pub locked_until: Option<i64>,
     pub last_sign_in_at: Option<i64>,
@@ -58,7 +60,7 @@ pub async fn list_users(
     } else {
         format!("%{digits}%")
     };
-    let rows = sqlx::query(&format!(
+    let users = sqlx::query_as(&format!(
         "SELECT u.id, u.name, u.email, u.phone, u.role, u.sign_in_method, u.status, u.locked_until, \
          u.last_sign_in_at, r.id AS custom_id, r.name AS custom_name, r.permissions AS custom_permissions \
          FROM users u LEFT JOIN roles r ON r.id = u.custom_role_id \
@@ -77,28 +79,6 @@ pub async fn list_users(
         .bind(&phone_pattern)
         .fetch_one(&mut *c)
         .await?;
-    let users = rows
-        .iter()
-        .map(|r| {
-            let role: String = r.try_get("role")?;
-            Ok(ListedUser {
-                id: r.try_get("id")?,
-                name: r.try_get("name")?,
-                email: r.try_get("email")?,
-                phone: r.try_get("phone")?,
-                role: role_from(
-                    &role,
-                    r.try_get("custom_id")?,
-                    r.try_get("custom_name")?,
-                    r.try_get("custom_permissions")?,
-                ),
-                sign_in_method: r.try_get("sign_in_method")?,
-                status: r.try_get("status")?,
-                locked_until: r.try_get("locked_until")?,
-                last_sign_in_at: r.try_get("last_sign_in_at")?,
-            })
-        })
-        .collect::<Result<Vec<_>, sqlx::Error>>()?;
     Ok((users, total))
 }
 
@@ -108,29 +88,21 @@ fn escape_like(s: &str) -> String {
         .replace('_', "\\_")
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct RoleRow {
     pub id: i64,
     pub name: String,
+    #[sqlx(try_from = "PermissionsColumn")]
     pub permissions: Vec<String>,
 }
 
 pub async fn roles(c: &mut Conn, account_id: i64) -> Result<Vec<RoleRow>, sqlx::Error> {
-    let rows = sqlx::query(
+    sqlx::query_as(
         "SELECT id, name, permissions FROM roles WHERE account_id = $1 ORDER BY LOWER(name)",
     )
     .bind(account_id)
     .fetch_all(&mut *c)
-    .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(RoleRow {
-                id: r.try_get("id")?,
-                name: r.try_get("name")?,
-                permissions: split_permissions(&r.try_get::<String, _>("permissions")?),
-            })
-        })
-        .collect()
+    .await
 }
 
 pub async fn role_by_name(

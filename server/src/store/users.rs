@@ -2,24 +2,26 @@
 
 use app::policy::{PolicyConfig, PolicyKind};
 use app::wire::SignInMethod;
-use sqlx::any::AnyRow;
-use sqlx::Row;
 
 use super::Conn;
 use crate::domain::permissions::Role;
 
-/// A user as the server works with it.
-#[derive(Debug, Clone)]
+/// A user as the server works with it, read by [`SELECT`].
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct User {
     pub id: i64,
     pub account_id: i64,
     pub name: String,
     pub email: String,
     pub phone: Option<String>,
+    #[sqlx(flatten, try_from = "RoleColumns")]
     pub role: Role,
+    #[sqlx(try_from = "MethodColumn")]
     pub sign_in_method: SignInMethod,
+    #[sqlx(rename = "status", try_from = "StatusColumn")]
     pub active: bool,
     pub password_hash: Option<String>,
+    #[sqlx(try_from = "FlagColumn")]
     pub must_change_password: bool,
     pub time_zone: String,
     pub lang: String,
@@ -33,83 +35,118 @@ const SELECT: &str =
      r.name AS custom_name, r.permissions AS custom_permissions \
      FROM users u LEFT JOIN roles r ON r.id = u.custom_role_id";
 
-pub(crate) fn role_from(
-    role: &str,
+// The columns below are stored as text or 0/1 integers, the types both backends read alike through
+// the `Any` driver; each is decoded here, once, into the type the rest of the server works with.
+
+/// A user's `role` with the custom role it names, joined as `custom_*` (NULL without one).
+#[derive(sqlx::FromRow)]
+pub(crate) struct RoleColumns {
+    role: String,
     custom_id: Option<i64>,
     custom_name: Option<String>,
-    custom_perms: Option<String>,
-) -> Role {
-    match role {
-        "owner" => Role::Owner,
-        "admin" => Role::Admin,
-        "custom" => match (custom_id, custom_name) {
-            (Some(id), Some(name)) => Role::Custom {
-                id,
-                name,
-                permissions: split_permissions(custom_perms.as_deref().unwrap_or_default()),
+    custom_permissions: Option<PermissionsColumn>,
+}
+
+impl From<RoleColumns> for Role {
+    fn from(c: RoleColumns) -> Self {
+        match c.role.as_str() {
+            "owner" => Self::Owner,
+            "admin" => Self::Admin,
+            "custom" => match (c.custom_id, c.custom_name) {
+                (Some(id), Some(name)) => Self::Custom {
+                    id,
+                    name,
+                    permissions: c.custom_permissions.map(Vec::from).unwrap_or_default(),
+                },
+                // A deleted custom role leaves its users as members.
+                _ => Self::Member,
             },
-            // A deleted custom role leaves its users as members.
-            _ => Role::Member,
-        },
-        _ => Role::Member,
+            _ => Self::Member,
+        }
     }
 }
 
-pub(crate) fn split_permissions(s: &str) -> Vec<String> {
-    s.split(',')
-        .filter(|p| !p.is_empty())
-        .map(str::to_string)
-        .collect()
+/// A role's permissions, comma-separated.
+#[derive(sqlx::Type)]
+#[sqlx(transparent)]
+pub(crate) struct PermissionsColumn(String);
+
+impl From<PermissionsColumn> for Vec<String> {
+    fn from(c: PermissionsColumn) -> Self {
+        c.0.split(',')
+            .filter(|p| !p.is_empty())
+            .map(str::to_string)
+            .collect()
+    }
 }
 
-fn from_row(r: &AnyRow) -> Result<User, sqlx::Error> {
-    let role: String = r.try_get("role")?;
-    let method: String = r.try_get("sign_in_method")?;
-    let status: String = r.try_get("status")?;
-    Ok(User {
-        id: r.try_get("id")?,
-        account_id: r.try_get("account_id")?,
-        name: r.try_get("name")?,
-        email: r.try_get("email")?,
-        phone: r.try_get("phone")?,
-        role: role_from(
-            &role,
-            r.try_get("custom_id")?,
-            r.try_get("custom_name")?,
-            r.try_get("custom_permissions")?,
-        ),
-        sign_in_method: SignInMethod::parse(&method).unwrap_or(SignInMethod::Password),
-        active: status == "active",
-        password_hash: r.try_get("password_hash")?,
-        must_change_password: r.try_get::<i64, _>("must_change_password")? != 0,
-        time_zone: r.try_get("time_zone")?,
-        lang: r.try_get("lang")?,
-        last_sign_in_at: r.try_get("last_sign_in_at")?,
-    })
+/// `sign_in_method`; a name this version does not know reads as a password.
+#[derive(sqlx::Type)]
+#[sqlx(transparent)]
+pub(crate) struct MethodColumn(String);
+
+impl From<MethodColumn> for SignInMethod {
+    fn from(c: MethodColumn) -> Self {
+        Self::parse(&c.0).unwrap_or(Self::Password)
+    }
+}
+
+/// `status`: "active" or "deactivated".
+#[derive(sqlx::Type)]
+#[sqlx(transparent)]
+struct StatusColumn(String);
+
+impl From<StatusColumn> for bool {
+    fn from(c: StatusColumn) -> Self {
+        c.0 == "active"
+    }
+}
+
+/// A 0/1 flag (a BIGINT on PostgreSQL, not a BOOLEAN, so one query reads both backends).
+#[derive(sqlx::Type)]
+#[sqlx(transparent)]
+struct FlagColumn(i64);
+
+impl From<FlagColumn> for bool {
+    fn from(c: FlagColumn) -> Self {
+        c.0 != 0
+    }
+}
+
+/// `accounts.policy_kind`: "classic", or the modern policy.
+#[derive(sqlx::Type)]
+#[sqlx(transparent)]
+struct PolicyKindColumn(String);
+
+impl From<PolicyKindColumn> for PolicyKind {
+    fn from(c: PolicyKindColumn) -> Self {
+        if c.0 == "classic" {
+            Self::Classic
+        } else {
+            Self::Modern
+        }
+    }
 }
 
 pub async fn by_id(c: &mut Conn, id: i64) -> Result<Option<User>, sqlx::Error> {
-    let row = sqlx::query(&format!("{SELECT} WHERE u.id = $1"))
+    sqlx::query_as(&format!("{SELECT} WHERE u.id = $1"))
         .bind(id)
         .fetch_optional(&mut *c)
-        .await?;
-    row.as_ref().map(from_row).transpose()
+        .await
 }
 
 pub async fn by_email(c: &mut Conn, email_lower: &str) -> Result<Option<User>, sqlx::Error> {
-    let row = sqlx::query(&format!("{SELECT} WHERE u.email_lower = $1"))
+    sqlx::query_as(&format!("{SELECT} WHERE u.email_lower = $1"))
         .bind(email_lower)
         .fetch_optional(&mut *c)
-        .await?;
-    row.as_ref().map(from_row).transpose()
+        .await
 }
 
 pub async fn by_phone(c: &mut Conn, e164: &str) -> Result<Option<User>, sqlx::Error> {
-    let row = sqlx::query(&format!("{SELECT} WHERE u.phone = $1"))
+    sqlx::query_as(&format!("{SELECT} WHERE u.phone = $1"))
         .bind(e164)
         .fetch_optional(&mut *c)
-        .await?;
-    row.as_ref().map(from_row).transpose()
+        .await
 }
 
 /// What a new user is made of.
@@ -264,30 +301,36 @@ pub async fn set_role(
     Ok(())
 }
 
+/// An account's name and password policy.
+#[derive(sqlx::FromRow)]
+struct PolicyRow {
+    name: String,
+    #[sqlx(try_from = "PolicyKindColumn")]
+    policy_kind: PolicyKind,
+    #[sqlx(try_from = "i64")]
+    min_length: u32,
+    #[sqlx(try_from = "i64")]
+    max_length: u32,
+    #[sqlx(try_from = "i64")]
+    history_depth: u32,
+}
+
 /// The account's password policy and name.
 pub async fn account_policy(
     c: &mut Conn,
     account_id: i64,
 ) -> Result<(String, PolicyConfig), sqlx::Error> {
-    let r = sqlx::query("SELECT name, policy_kind, min_length, max_length, history_depth FROM accounts WHERE id = $1")
+    let r: PolicyRow = sqlx::query_as("SELECT name, policy_kind, min_length, max_length, history_depth FROM accounts WHERE id = $1")
         .bind(account_id)
         .fetch_one(&mut *c)
         .await?;
-    let kind: String = r.try_get("policy_kind")?;
-    let num = |col: &str| -> Result<u32, sqlx::Error> {
-        Ok(u32::try_from(r.try_get::<i64, _>(col)?).unwrap_or(0))
-    };
     Ok((
-        r.try_get("name")?,
+        r.name,
         PolicyConfig {
-            kind: if kind == "classic" {
-                PolicyKind::Classic
-            } else {
-                PolicyKind::Modern
-            },
-            min_length: num("min_length")?,
-            max_length: num("max_length")?,
-            history_depth: num("history_depth")?,
+            kind: r.policy_kind,
+            min_length: r.min_length,
+            max_length: r.max_length,
+            history_depth: r.history_depth,
         },
     ))
 }

@@ -408,3 +408,98 @@ async fn the_audit_log_and_settings_are_for_those_allowed() {
         StatusCode::FORBIDDEN
     );
 }
+
+/// The store decodes each text and 0/1 column into its type once, on either backend: the role
+/// joined from a custom role, the sign-in method, the status, the must-change flag, the policy.
+#[tokio::test]
+async fn stored_users_roles_and_policies_read_back_typed() {
+    use app::policy::{PolicyConfig, PolicyKind};
+    use server::domain::permissions::Role;
+    use server::store::{admin, users};
+
+    let app = spawn_app().await;
+    let id = app
+        .add_user(
+            "typed@a.test",
+            "member",
+            Some("+46701234567"),
+            SignInMethod::Google,
+        )
+        .await;
+    let mut c = app.store.conn().await.unwrap();
+    let perms = vec!["users:view".to_string(), "users:edit".to_string()];
+    let role = admin::insert_role(&mut c, app.account_id, "Helpdesk", &perms)
+        .await
+        .unwrap();
+    users::set_role(&mut c, id, "custom", Some(role))
+        .await
+        .unwrap();
+    users::set_password(&mut c, id, "not-a-hash", true, T0)
+        .await
+        .unwrap();
+    let helpdesk = Role::Custom {
+        id: role,
+        name: "Helpdesk".into(),
+        permissions: perms.clone(),
+    };
+
+    let u = users::by_id(&mut c, id).await.unwrap().unwrap();
+    assert_eq!(u.role, helpdesk);
+    assert_eq!(u.sign_in_method, SignInMethod::Google);
+    assert_eq!(u.phone.as_deref(), Some("+46701234567"));
+    assert!(u.active && u.must_change_password, "{u:?}");
+
+    sqlx::query("UPDATE users SET status = 'deactivated' WHERE id = $1")
+        .bind(id)
+        .execute(&mut *c)
+        .await
+        .unwrap();
+    users::set_password(&mut c, id, "not-a-hash", false, T0)
+        .await
+        .unwrap();
+    let u = users::by_email(&mut c, "typed@a.test")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!u.active && !u.must_change_password, "{u:?}");
+
+    let (listed, total) = admin::list_users(
+        &mut c,
+        app.account_id,
+        "typed",
+        admin::Sort::Name,
+        false,
+        10,
+        0,
+    )
+    .await
+    .unwrap();
+    assert_eq!(total, 1);
+    assert_eq!(listed[0].role, helpdesk);
+    assert_eq!(listed[0].sign_in_method, SignInMethod::Google);
+    assert_eq!(listed[0].status, "deactivated");
+    let roles = admin::roles(&mut c, app.account_id).await.unwrap();
+    assert_eq!(roles[0].permissions, perms);
+
+    // Deleting the custom role leaves its user a member.
+    admin::delete_role(&mut c, app.account_id, role)
+        .await
+        .unwrap();
+    let u = users::by_phone(&mut c, "+46701234567")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(u.role, Role::Member);
+
+    let classic = PolicyConfig {
+        kind: PolicyKind::Classic,
+        min_length: 10,
+        max_length: 80,
+        history_depth: 24,
+    };
+    users::set_account_policy(&mut c, app.account_id, &classic)
+        .await
+        .unwrap();
+    let (_, policy) = users::account_policy(&mut c, app.account_id).await.unwrap();
+    assert_eq!(policy, classic);
+}
