@@ -214,9 +214,18 @@ pub async fn block(
     client: &Client,
     now: i64,
 ) -> Outcome<()> {
-    // The block is this window's one event (what `check_blocked` reads), nothing else.
+    // The block is this window's one event (what `check_blocked` reads), nothing else. Two
+    // wrong guesses that took the last places in the window at the same moment both end here
+    // (on PostgreSQL, where each sees the other's place): the first starts the block, the
+    // second finds it started, under a lock on the block's key.
+    let marker = format!("reset_block:{key}");
     let mut tx = st.store.begin_on(conn).await?;
-    limits::record(&mut tx, &format!("reset_block:{key}"), now).await?;
+    limits::serialize(&mut tx, &marker).await?;
+    if limits::count(&mut tx, &marker, block_secs(), now).await? > 0 {
+        tx.commit().await?;
+        return Ok(());
+    }
+    limits::record(&mut tx, &marker, now).await?;
     match (user, ident_key) {
         (Some(user), _) => {
             store::revoke_user_codes(&mut tx, user.id, now).await?;

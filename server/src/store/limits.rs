@@ -165,6 +165,19 @@ pub async fn record(c: &mut Conn, bucket: &str, now: i64) -> Result<(), sqlx::Er
     add(c, bucket, now).await.map(drop)
 }
 
+/// Makes the rest of the caller's transaction the only one working on `bucket` until it ends:
+/// a transaction-scoped advisory lock on PostgreSQL, where several connections write at once;
+/// nothing on SQLite, whose writes go through one writer.
+pub async fn serialize(c: &mut Conn, bucket: &str) -> Result<(), sqlx::Error> {
+    if c.backend_name() == "PostgreSQL" {
+        sqlx::query("SELECT 1 FROM pg_advisory_xact_lock(hashtextextended($1, 0))")
+            .bind(bucket)
+            .execute(&mut *c)
+            .await?;
+    }
+    Ok(())
+}
+
 /// How many events `bucket` holds in the last `window` seconds.
 pub async fn count(c: &mut Conn, bucket: &str, window: i64, now: i64) -> Result<i64, sqlx::Error> {
     // PostgreSQL sums BIGINT into NUMERIC; the cast keeps one integer type for both backends.
