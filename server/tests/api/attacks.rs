@@ -146,58 +146,32 @@ async fn hidden_mode_gives_byte_identical_answers() {
     let a = app.start_reset(&browser(), "known@example.com").await;
     let b = app.start_reset(&browser(), "other@example.com").await;
     assert_eq!(a.status(), b.status());
-    let names = |r: &reqwest::Response| {
-        let mut v: Vec<String> = r.headers().keys().map(|k| k.to_string()).collect();
+    // Every header, name and value: only a cookie's token and the date may differ.
+    let headers = |r: &reqwest::Response| {
+        let mut v: Vec<(String, String)> = r
+            .headers()
+            .iter()
+            .filter(|(k, _)| *k != "date")
+            .map(|(k, v)| {
+                let v = v.to_str().unwrap_or_default().to_string();
+                let v = match (k.as_str(), v.split_once('=')) {
+                    ("set-cookie", Some((name, rest))) => {
+                        let attrs = rest.split_once(';').map_or("", |(_, a)| a);
+                        let token = if rest.starts_with(';') { "" } else { "TOKEN" };
+                        format!("{name}={token};{attrs}")
+                    }
+                    _ => v,
+                };
+                (k.to_string(), v)
+            })
+            .collect();
         v.sort();
         v
     };
-    assert_eq!(names(&a), names(&b));
+    assert_eq!(headers(&a), headers(&b));
     let ta = a.text().await.unwrap().replace("k•••@example.com", "X");
     let tb = b.text().await.unwrap().replace("o•••@example.com", "X");
     assert_eq!(ta, tb);
-}
-
-#[tokio::test]
-async fn hidden_mode_timing_is_comparable() {
-    let app = spawn_app_with(|c| {
-        c.hide_account_existence = true;
-        c.codes_per_hour = 1000;
-        c.codes_per_day = 1000;
-        c.ip_requests_per_hour = 10_000;
-    })
-    .await;
-    app.add_user("known@example.com", "member", None, SignInMethod::Password)
-        .await;
-    let client = reqwest::Client::new();
-    let mut known = Vec::new();
-    let mut unknown = Vec::new();
-    for i in 0..200 {
-        // Interleaved, so drift on a shared machine affects both sides alike.
-        for (who, out) in [
-            ("known@example.com", &mut known),
-            ("nobody@example.com", &mut unknown),
-        ] {
-            let t = std::time::Instant::now();
-            let r = client
-                .post(app.api("/api/reset/start"))
-                .json(&serde_json::json!({ "identifier": who }))
-                .send()
-                .await
-                .unwrap();
-            assert_eq!(r.status(), StatusCode::OK, "{who} #{i}");
-            out.push(t.elapsed().as_secs_f64() * 1000.0);
-        }
-    }
-    let median = |v: &mut Vec<f64>| {
-        v.sort_by(|a, b| a.total_cmp(b));
-        v[v.len() / 2]
-    };
-    let (mk, mu) = (median(&mut known), median(&mut unknown));
-    println!("median latency: known {mk:.2} ms, unknown {mu:.2} ms");
-    assert!(
-        (mk - mu).abs() < 5.0,
-        "known {mk:.2} ms vs unknown {mu:.2} ms"
-    );
 }
 
 #[tokio::test]
