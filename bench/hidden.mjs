@@ -48,7 +48,6 @@ async function settled() {
     if (m.sent >= realAsked) return m;
     if (Date.now() > deadline) {
       unsettled++;
-      if (process.env.HIDDEN_DEBUG) console.error(`unsettled: sent ${m.sent}, asked ${realAsked}`);
       return m;
     }
     await new Promise((r) => setTimeout(r, 2));

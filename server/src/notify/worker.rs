@@ -24,6 +24,9 @@ pub const MAX_ATTEMPTS: u32 = 10;
 const LEASE_SECS: i64 = 30;
 /// How often idle workers look for messages queued by other instances.
 const POLL: Duration = Duration::from_millis(500);
+/// Messages a worker claims at once: one claim and one "sent" write per batch instead of two
+/// writes per message, which under a flood of requests queued behind the requests' own writes.
+pub const BATCH: i64 = 32;
 
 /// What the worker needs.
 #[derive(Clone)]
@@ -67,7 +70,7 @@ impl Outbox {
             if *shutdown.borrow() {
                 return;
             }
-            match self.step().await {
+            match self.step(&shutdown).await {
                 Ok(true) => continue,
                 Ok(false) => {}
                 Err(e) => tracing::warn!(error = %e, "outbox: database error, retrying"),
@@ -80,20 +83,52 @@ impl Outbox {
         }
     }
 
-    /// Claims and sends one message; false when none was due.
-    pub async fn step(&self) -> Result<bool, sqlx::Error> {
+    /// Claims a batch of due messages and sends them in order; false when none was due. The
+    /// ones sent are marked in one write at the end; a failure is settled at once (retry or
+    /// give up). At shutdown the rest of the batch is given back unsent.
+    pub async fn step(&self, shutdown: &watch::Receiver<bool>) -> Result<bool, sqlx::Error> {
         let now = self.clock.now();
-        let claimed = {
-            let mut c = self.store.conn().await?;
-            outbox::claim(&mut c, &self.keys, now, LEASE_SECS).await?
+        let batch = {
+            let mut conn = self.store.conn().await?;
+            outbox::claim(&mut conn, &self.keys, now, LEASE_SECS, BATCH).await?
         };
-        let Some(m) = claimed else { return Ok(false) };
+        if batch.is_empty() {
+            return Ok(false);
+        }
+        let mut sent = Vec::with_capacity(batch.len());
+        let mut rest = batch.iter().map(|m| m.id).collect::<Vec<_>>();
+        for m in &batch {
+            if *shutdown.borrow() {
+                break;
+            }
+            rest.remove(0);
+            match self.send(m).await {
+                Some((via, Ok(()))) => sent.push((m, via)),
+                Some((via, Err(e))) => self.settle(m, via, e).await?,
+                // A hidden-mode decoy: queued so its request cost what a real one costs, never sent.
+                None => sent.push((m, "discarded")),
+            }
+        }
+        let mut conn = self.store.conn().await?;
+        outbox::release(&mut conn, &rest).await?;
+        let ids = sent.iter().map(|(m, _)| m.id).collect::<Vec<_>>();
+        outbox::mark_sent(&mut conn, &ids, self.clock.now()).await?;
+        for (m, via) in sent {
+            if via == "discarded" {
+                tracing::debug!(id = m.id, "decoy message discarded");
+                continue;
+            }
+            self.metrics.notification(m.channel.as_str(), "sent");
+            let channel = m.channel.as_str();
+            tracing::info!(id = m.id, channel, via, "notification sent");
+        }
+        Ok(true)
+    }
+
+    /// Sends one claimed message; `None` for a decoy, which is never sent.
+    async fn send(&self, m: &Claimed) -> Option<(&'static str, Result<(), SendError>)> {
         if m.recipient.is_empty() {
-            // A hidden-mode decoy: queued so its request cost what a real one costs, never sent.
-            let mut c = self.store.conn().await?;
-            outbox::mark_sent(&mut c, m.id, self.clock.now()).await?;
-            tracing::debug!(id = m.id, "decoy message discarded");
-            return Ok(true);
+            return None;
         }
         let sender = match m.channel {
             Channel::Email => &self.email,
@@ -104,8 +139,7 @@ impl Outbox {
             let e = SendError::permanent(
                 "the payload does not open: it was queued under another PORTAL_SECRET, or altered",
             );
-            self.settle(&m, "outbox", Err(e)).await?;
-            return Ok(true);
+            return Some(("outbox", Err(e)));
         };
         let out = Outgoing {
             idempotency_key: m.idempotency_key.clone(),
@@ -114,40 +148,19 @@ impl Outbox {
             body_text: content.body_text.clone(),
             body_html: content.body_html.clone(),
         };
-        let result = sender.send(&out).await;
-        self.settle(&m, sender.name(), result).await?;
-        Ok(true)
+        Some((sender.name(), sender.send(&out).await))
     }
 
-    async fn settle(
-        &self,
-        m: &Claimed,
-        via: &str,
-        result: Result<(), SendError>,
-    ) -> Result<(), sqlx::Error> {
+    /// A failed send: retried after a backoff, or given up and audited.
+    async fn settle(&self, m: &Claimed, via: &str, e: SendError) -> Result<(), sqlx::Error> {
         let now = self.clock.now();
         let mut c = self.store.conn().await?;
-        if let Err(SendError {
-            alert: Some(kind),
-            message,
-            ..
-        }) = &result
-        {
-            let detail = format!("{} via {via}: {message}", m.channel.as_str());
+        if let Some(kind) = e.alert {
+            let detail = format!("{} via {via}: {}", m.channel.as_str(), e.message);
             record(&mut c, m, kind, &detail, now).await?;
         }
-        match result {
-            Ok(()) => {
-                outbox::mark_sent(&mut c, m.id, now).await?;
-                self.metrics.notification(m.channel.as_str(), "sent");
-                tracing::info!(
-                    id = m.id,
-                    channel = m.channel.as_str(),
-                    via,
-                    "notification sent"
-                );
-            }
-            Err(e) if e.permanent || m.attempts >= MAX_ATTEMPTS => {
+        match e {
+            e if e.permanent || m.attempts >= MAX_ATTEMPTS => {
                 outbox::mark_failed(&mut c, m.id, now, &e.message).await?;
                 self.metrics.notification(m.channel.as_str(), "failed");
                 tracing::warn!(id = m.id, channel = m.channel.as_str(), attempts = m.attempts, error = %e.message, "notification failed for good");
@@ -159,7 +172,7 @@ impl Outbox {
                 );
                 record(&mut c, m, "notification_failed", &detail, now).await?;
             }
-            Err(e) => {
+            e => {
                 let jitter = rand::thread_rng().gen_range(-0.25..=0.25);
                 let next = now + backoff_secs(m.attempts, jitter);
                 outbox::mark_retry(&mut c, m.id, next, &e.message).await?;

@@ -107,8 +107,11 @@ impl Portal {
     async fn take_messages(&self, now: i64) -> Vec<(String, String)> {
         let mut c = self.st.store.conn().await.unwrap();
         let mut out = Vec::new();
-        while let Some(m) = outbox::claim(&mut c, &self.st.keys, now, 30).await.unwrap() {
-            outbox::mark_sent(&mut c, m.id, now).await.unwrap();
+        for m in outbox::claim(&mut c, &self.st.keys, now, 30, 1000)
+            .await
+            .unwrap()
+        {
+            outbox::mark_sent(&mut c, &[m.id], now).await.unwrap();
             let text = m.content.map(|c| c.body_text).unwrap_or_default();
             out.push((m.recipient, text));
         }

@@ -115,63 +115,87 @@ pub struct Claimed {
     pub attempts: u32,
 }
 
-/// Claims the oldest due message for `lease_secs`. The conditional UPDATE re-checks the lease, so
-/// when two workers pick the same row only one gets it back (PostgreSQL re-evaluates the WHERE
-/// on the locked row; SQLite serialises writers).
+/// Claims up to `limit` of the oldest due messages for `lease_secs`, in one statement: the
+/// worker takes a batch at a time, so a burst of codes costs the database a claim per batch, not
+/// per message. The conditional UPDATE re-checks each row's lease, so when two workers pick the
+/// same rows each row goes to one of them (PostgreSQL re-evaluates the WHERE on a row another
+/// transaction locked; SQLite serialises writers). Oldest first.
 pub async fn claim(
     c: &mut Conn,
     keys: &Keys,
     now: i64,
     lease_secs: i64,
-) -> Result<Option<Claimed>, sqlx::Error> {
-    let row = sqlx::query(
+    limit: i64,
+) -> Result<Vec<Claimed>, sqlx::Error> {
+    let rows = sqlx::query(
         "UPDATE outbox SET locked_until = $1, attempts = attempts + 1 \
-         WHERE id = (SELECT id FROM outbox WHERE sent_at IS NULL AND failed_at IS NULL \
-                     AND next_attempt_at <= $2 AND (locked_until IS NULL OR locked_until <= $2) \
-                     ORDER BY next_attempt_at, id LIMIT 1) \
+         WHERE id IN (SELECT id FROM outbox WHERE sent_at IS NULL AND failed_at IS NULL \
+                      AND next_attempt_at <= $2 AND (locked_until IS NULL OR locked_until <= $2) \
+                      ORDER BY next_attempt_at, id LIMIT $3) \
          AND sent_at IS NULL AND failed_at IS NULL AND (locked_until IS NULL OR locked_until <= $2) \
          RETURNING id, idempotency_key, channel, recipient, payload, subject, body_text, body_html, account_id, user_id, attempts",
     )
     .bind(now + lease_secs)
     .bind(now)
-    .fetch_optional(&mut *c)
+    .bind(limit)
+    .fetch_all(&mut *c)
     .await?;
-    row.map(|r| {
-        let channel = super::decode(&r, "channel", Channel::parse)?;
-        let idempotency_key: String = r.try_get("idempotency_key")?;
-        let recipient: String = r.try_get("recipient")?;
-        let content = match r.try_get::<Option<String>, _>("payload")? {
-            Some(p) => open(keys, &idempotency_key, channel, &recipient, &p),
-            // Queued before payloads were sealed: sent as it was, then erased like the rest.
-            None => Some(Content {
-                subject: r.try_get("subject")?,
-                body_text: r.try_get("body_text")?,
-                body_html: r.try_get("body_html")?,
-            }),
-        };
-        Ok(Claimed {
-            id: r.try_get("id")?,
-            idempotency_key,
-            channel,
-            recipient,
-            content,
-            account_id: r.try_get("account_id")?,
-            user_id: r.try_get("user_id")?,
-            attempts: u32::try_from(r.try_get::<i64, _>("attempts")?).unwrap_or(u32::MAX),
-        })
-    })
-    .transpose()
+    let mut claimed = rows
+        .iter()
+        .map(|r| claimed_from(keys, r))
+        .collect::<Result<Vec<_>, _>>()?;
+    claimed.sort_by_key(|m| m.id);
+    Ok(claimed)
 }
 
-/// Sent: the content (which may hold a code) is erased, the row stays as a record.
-pub async fn mark_sent(c: &mut Conn, id: i64, now: i64) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "UPDATE outbox SET sent_at = $1, locked_until = NULL, payload = NULL, subject = '', body_text = '', body_html = '', last_error = NULL WHERE id = $2",
-    )
-    .bind(now)
-    .bind(id)
-    .execute(&mut *c)
-    .await?;
+fn claimed_from(keys: &Keys, r: &sqlx::any::AnyRow) -> Result<Claimed, sqlx::Error> {
+    let channel = super::decode(r, "channel", Channel::parse)?;
+    let idempotency_key: String = r.try_get("idempotency_key")?;
+    let recipient: String = r.try_get("recipient")?;
+    let content = match r.try_get::<Option<String>, _>("payload")? {
+        Some(p) => open(keys, &idempotency_key, channel, &recipient, &p),
+        // Queued before payloads were sealed: sent as it was, then erased like the rest.
+        None => Some(Content {
+            subject: r.try_get("subject")?,
+            body_text: r.try_get("body_text")?,
+            body_html: r.try_get("body_html")?,
+        }),
+    };
+    Ok(Claimed {
+        id: r.try_get("id")?,
+        idempotency_key,
+        channel,
+        recipient,
+        content,
+        account_id: r.try_get("account_id")?,
+        user_id: r.try_get("user_id")?,
+        attempts: u32::try_from(r.try_get::<i64, _>("attempts")?).unwrap_or(u32::MAX),
+    })
+}
+
+/// `$first, $first+1, …` for `n` values: an `IN (…)` list both backends read.
+fn placeholders(first: usize, n: usize) -> String {
+    (first..first + n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Sent, each of `ids` (one statement for a batch): the content (which may hold a code) is
+/// erased, the row stays as a record.
+pub async fn mark_sent(c: &mut Conn, ids: &[i64], now: i64) -> Result<(), sqlx::Error> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let sql = format!(
+        "UPDATE outbox SET sent_at = $1, locked_until = NULL, payload = NULL, subject = '', body_text = '', body_html = '', last_error = NULL WHERE id IN ({})",
+        placeholders(2, ids.len())
+    );
+    let mut q = sqlx::query(&sql).bind(now);
+    for id in ids {
+        q = q.bind(*id);
+    }
+    q.execute(&mut *c).await?;
     Ok(())
 }
 
@@ -203,12 +227,20 @@ pub async fn mark_failed(c: &mut Conn, id: i64, now: i64, error: &str) -> Result
     Ok(())
 }
 
-/// Gives a claimed message back (shutdown while it was in hand).
-pub async fn release(c: &mut Conn, id: i64) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE outbox SET locked_until = NULL, attempts = attempts - 1 WHERE id = $1 AND sent_at IS NULL")
-        .bind(id)
-        .execute(&mut *c)
-        .await?;
+/// Gives claimed messages back unsent (shutdown came before their turn in the batch).
+pub async fn release(c: &mut Conn, ids: &[i64]) -> Result<(), sqlx::Error> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let sql = format!(
+        "UPDATE outbox SET locked_until = NULL, attempts = attempts - 1 WHERE sent_at IS NULL AND id IN ({})",
+        placeholders(1, ids.len())
+    );
+    let mut q = sqlx::query(&sql);
+    for id in ids {
+        q = q.bind(*id);
+    }
+    q.execute(&mut *c).await?;
     Ok(())
 }
 
