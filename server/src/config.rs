@@ -6,6 +6,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use figment::error::Kind;
 use figment::providers::{Format, Serialized, Toml};
 use figment::Figment;
 use secrecy::SecretString;
@@ -288,42 +289,129 @@ impl RawConfig {
         }
         fig.extract_lossy::<RawConfig>().map_err(|e| {
             let key = e.path.last().cloned().unwrap_or_else(|| "config".into());
-            err(&env_name(&key), e.kind.to_string())
+            let problem = match &e.kind {
+                // `-5`, `ten` or a 20-digit number where a count or a duration belongs.
+                Kind::InvalidType(_, expected) | Kind::InvalidValue(_, expected)
+                    if ["u32", "u64", "usize"].contains(&expected.as_str()) =>
+                {
+                    whole_number(&key)
+                }
+                kind => kind.to_string(),
+            };
+            err(&env_name(&key), problem)
         })
     }
 
-    /// Turns the raw settings into a [`Config`], naming the first one that is wrong.
-    pub fn parse(self) -> Result<Config, ConfigError> {
-        let bind: SocketAddr = self.bind.parse().map_err(|_| {
-            err(
-                "PORTAL_BIND",
-                format!("'{}' is not a host:port address", self.bind),
-            )
-        })?;
-        let data_dir = PathBuf::from(&self.data_dir);
-        let database_url = match self.database_url {
+    /// The database to open: `DATABASE_URL`, or a SQLite file in the data directory.
+    pub fn database_url(&self) -> Result<String, ConfigError> {
+        match &self.database_url {
             Some(u)
                 if u.starts_with("postgres://")
                     || u.starts_with("postgresql://")
                     || u.starts_with("sqlite:") =>
             {
-                u
+                Ok(u.clone())
             }
-            Some(u) => {
-                return Err(err(
-                    "DATABASE_URL",
-                    format!(
-                        "'{}' must start with postgres:// or sqlite:",
-                        redact_url(&u)
-                    ),
+            Some(u) => Err(err(
+                "DATABASE_URL",
+                format!("'{}' must start with postgres:// or sqlite:", redact_url(u)),
+            )),
+            None => Ok(format!(
+                "sqlite://{}?mode=rwc",
+                PathBuf::from(&self.data_dir).join("portal.db").display()
+            )),
+        }
+    }
+
+    pub fn log_format(&self) -> Result<LogFormat, ConfigError> {
+        match self.log_format.as_str() {
+            "text" => Ok(LogFormat::Text),
+            "json" => Ok(LogFormat::Json),
+            other => Err(err(
+                "PORTAL_LOG_FORMAT",
+                format!("'{other}' is not one of: text, json"),
+            )),
+        }
+    }
+
+    /// Refuses the numbers that cannot work: a zero cap refuses every request, an hourly cap
+    /// above the daily one is never reached, an idle timeout above the absolute one never fires.
+    fn check_numbers(&self) -> Result<(), ConfigError> {
+        let numbers = [
+            ("resend_cooldown_secs", self.resend_cooldown_secs),
+            ("code_ttl_secs", self.code_ttl_secs),
+            ("sms_code_ttl_secs", self.sms_code_ttl_secs),
+            ("session_idle_secs", self.session_idle_secs),
+            ("session_absolute_secs", self.session_absolute_secs),
+            ("prune_interval_secs", self.prune_interval_secs),
+            ("sms_per_number_hour", self.sms_per_number_hour.into()),
+            ("sms_per_number_day", self.sms_per_number_day.into()),
+            ("sms_per_prefix_hour", self.sms_per_prefix_hour.into()),
+            ("sms_global_hour", self.sms_global_hour.into()),
+            ("codes_per_hour", self.codes_per_hour.into()),
+            ("codes_per_day", self.codes_per_day.into()),
+            ("ip_requests_per_hour", self.ip_requests_per_hour.into()),
+            (
+                "ip_verifications_per_hour",
+                self.ip_verifications_per_hour.into(),
+            ),
+            ("outbox_workers", self.outbox_workers as u64),
+        ];
+        let concurrency = self
+            .hash_concurrency
+            .map(|n| ("hash_concurrency", n as u64));
+        for (key, value) in numbers.into_iter().chain(concurrency) {
+            let (min, max) = bounds(key);
+            if value < min || value > max {
+                return Err(err(&env_name(key), whole_number(key)));
+            }
+        }
+        let at_most = |small: &str, a: u64, large: &str, b: u64, why: &str| {
+            if a > b {
+                Err(err(
+                    &env_name(small),
+                    format!("{a} is above {}={b}: {why}", env_name(large)),
                 ))
+            } else {
+                Ok(())
             }
-            None => format!("sqlite://{}?mode=rwc", data_dir.join("portal.db").display()),
         };
+        let cap = "an hourly cap above the daily one is never reached";
+        at_most(
+            "codes_per_hour",
+            self.codes_per_hour.into(),
+            "codes_per_day",
+            self.codes_per_day.into(),
+            cap,
+        )?;
+        at_most(
+            "sms_per_number_hour",
+            self.sms_per_number_hour.into(),
+            "sms_per_number_day",
+            self.sms_per_number_day.into(),
+            cap,
+        )?;
+        at_most(
+            "session_idle_secs",
+            self.session_idle_secs,
+            "session_absolute_secs",
+            self.session_absolute_secs,
+            "the session ends at the absolute limit before it could idle out",
+        )
+    }
+
+    /// Turns the raw settings into a [`Config`], naming the first one that is wrong.
+    pub fn parse(self) -> Result<Config, ConfigError> {
+        let bind = resolve(&self.bind)?;
+        let data_dir = PathBuf::from(&self.data_dir);
+        let database_url = self.database_url()?;
+        let log_format = self.log_format()?;
+        self.check_numbers()?;
         let public_url = match &self.public_url {
             Some(u) => Url::parse(u)
                 .map_err(|e| err("PORTAL_PUBLIC_URL", format!("'{u}' is not a URL ({e})")))?,
-            None => Url::parse(&format!("http://{bind}"))
+            // The name as given (`localhost:3978`), not what it resolved to.
+            None => Url::parse(&format!("http://{}", self.bind))
                 .map_err(|e| err("PORTAL_BIND", e.to_string()))?,
         };
         if !matches!(public_url.scheme(), "http" | "https") || public_url.host_str().is_none() {
@@ -422,7 +510,7 @@ impl RawConfig {
                         self.twilio_auth_token,
                         "TWILIO_AUTH_TOKEN",
                     )?),
-                    from: need(self.twilio_from, "TWILIO_FROM")?,
+                    from: e164(need(self.twilio_from, "TWILIO_FROM")?)?,
                     api_base,
                 }
             }
@@ -433,30 +521,6 @@ impl RawConfig {
                 ))
             }
         };
-        let log_format = match self.log_format.as_str() {
-            "text" => LogFormat::Text,
-            "json" => LogFormat::Json,
-            other => {
-                return Err(err(
-                    "PORTAL_LOG_FORMAT",
-                    format!("'{other}' is not one of: text, json"),
-                ))
-            }
-        };
-        let positive = |v: u64, name: &str| {
-            if v == 0 {
-                Err(err(name, "must be greater than 0"))
-            } else {
-                Ok(v)
-            }
-        };
-        positive(self.code_ttl_secs, "PORTAL_CODE_TTL_SECS")?;
-        positive(self.sms_code_ttl_secs, "PORTAL_SMS_CODE_TTL_SECS")?;
-        positive(self.session_idle_secs, "PORTAL_SESSION_IDLE_SECS")?;
-        positive(self.session_absolute_secs, "PORTAL_SESSION_ABSOLUTE_SECS")?;
-        positive(u64::from(self.codes_per_hour), "PORTAL_CODES_PER_HOUR")?;
-        positive(u64::from(self.codes_per_day), "PORTAL_CODES_PER_DAY")?;
-        positive(self.prune_interval_secs, "PORTAL_PRUNE_INTERVAL_SECS")?;
         let trusted_proxies = match self.trusted_proxies.as_deref().map(str::trim) {
             None | Some("") => Vec::new(),
             Some(list) => list
@@ -532,8 +596,8 @@ impl RawConfig {
             ip_requests_per_hour: self.ip_requests_per_hour,
             ip_verifications_per_hour: self.ip_verifications_per_hour,
             log_format,
-            hash_concurrency: self.hash_concurrency.unwrap_or(cores).max(1),
-            outbox_workers: self.outbox_workers.max(1),
+            hash_concurrency: self.hash_concurrency.unwrap_or(cores),
+            outbox_workers: self.outbox_workers,
             trusted_proxies,
             client_ip_header,
             metrics_token: match self.metrics_token.filter(|t| !t.is_empty()) {
@@ -580,6 +644,74 @@ impl Config {
             ),
             extra: &self.allowed_hosts,
         }
+    }
+}
+
+/// A year: the longest any timer may be, so that `now + ttl` stays a date.
+const YEAR_SECS: u64 = 365 * 24 * 3600;
+
+/// The smallest and largest value a numeric setting may take.
+fn bounds(key: &str) -> (u64, u64) {
+    match key {
+        // No cooldown is a choice (a test rig, a kiosk); no other timer may be zero.
+        "resend_cooldown_secs" => (0, YEAR_SECS),
+        k if k.ends_with("_secs") => (1, YEAR_SECS),
+        _ => (1, u64::from(u32::MAX)),
+    }
+}
+
+/// What a numeric setting must be, in plain words.
+fn whole_number(key: &str) -> String {
+    let (min, max) = bounds(key);
+    if key.ends_with("_secs") {
+        format!("must be a whole number of seconds, at least {min} and at most {max} (a year)")
+    } else {
+        format!("must be a whole number, at least {min} and at most {max}")
+    }
+}
+
+/// `PORTAL_BIND`: an IP and port, or a host name and port resolved now (IPv4 first, so that
+/// `localhost:3000` listens where browsers look first).
+fn resolve(bind: &str) -> Result<SocketAddr, ConfigError> {
+    if let Ok(addr) = bind.parse() {
+        return Ok(addr);
+    }
+    let shape = || {
+        err(
+            "PORTAL_BIND",
+            format!("'{bind}' is not a host:port address (e.g. 127.0.0.1:3000 or localhost:3000)"),
+        )
+    };
+    let (host, port) = bind.rsplit_once(':').ok_or_else(shape)?;
+    if host.is_empty() || port.parse::<u16>().is_err() {
+        return Err(shape());
+    }
+    let addrs: Vec<SocketAddr> = std::net::ToSocketAddrs::to_socket_addrs(bind)
+        .map_err(|e| err("PORTAL_BIND", format!("cannot resolve '{host}' ({e})")))?
+        .collect();
+    addrs
+        .iter()
+        .find(|a| a.is_ipv4())
+        .or(addrs.first())
+        .copied()
+        .ok_or_else(|| err("PORTAL_BIND", format!("'{host}' resolves to no address")))
+}
+
+/// `TWILIO_FROM`: an E.164 number (`+46700000000`). Alphanumeric sender ids are not accepted:
+/// several countries (the US and Canada among them) refuse them, replies cannot reach them, and
+/// a word like `nonsense` is then indistinguishable from a typo.
+fn e164(from: String) -> Result<String, ConfigError> {
+    let digits = from.strip_prefix('+').unwrap_or_default();
+    if (8..=15).contains(&digits.len())
+        && digits.bytes().all(|b| b.is_ascii_digit())
+        && !digits.starts_with('0')
+    {
+        Ok(from)
+    } else {
+        Err(err(
+            "TWILIO_FROM",
+            format!("'{from}' is not a phone number in E.164 form (e.g. +46700000000)"),
+        ))
     }
 }
 
@@ -727,6 +859,129 @@ mod tests {
             assert_eq!(raw.smtp_tls.as_deref(), Some("none"));
             Ok(())
         });
+    }
+
+    #[test]
+    fn values_that_cannot_work_are_refused_with_one_line() {
+        type Case = (Box<dyn FnOnce(&mut RawConfig)>, &'static str, &'static str);
+        let cases: Vec<Case> = vec![
+            (
+                Box::new(|r| r.ip_requests_per_hour = 0),
+                "PORTAL_IP_REQUESTS_PER_HOUR",
+                "must be a whole number, at least 1",
+            ),
+            (
+                Box::new(|r| r.ip_verifications_per_hour = 0),
+                "PORTAL_IP_VERIFICATIONS_PER_HOUR",
+                "at least 1",
+            ),
+            (
+                Box::new(|r| r.sms_per_number_day = 0),
+                "PORTAL_SMS_PER_NUMBER_DAY",
+                "at least 1",
+            ),
+            (
+                Box::new(|r| r.sms_per_prefix_hour = 0),
+                "PORTAL_SMS_PER_PREFIX_HOUR",
+                "at least 1",
+            ),
+            (
+                Box::new(|r| r.sms_global_hour = 0),
+                "PORTAL_SMS_GLOBAL_HOUR",
+                "at least 1",
+            ),
+            (
+                Box::new(|r| r.codes_per_hour = 11),
+                "PORTAL_CODES_PER_HOUR",
+                "11 is above PORTAL_CODES_PER_DAY=10",
+            ),
+            (
+                Box::new(|r| r.sms_per_number_hour = 6),
+                "PORTAL_SMS_PER_NUMBER_HOUR",
+                "above PORTAL_SMS_PER_NUMBER_DAY=5",
+            ),
+            (
+                Box::new(|r| r.session_idle_secs = r.session_absolute_secs + 1),
+                "PORTAL_SESSION_IDLE_SECS",
+                "above PORTAL_SESSION_ABSOLUTE_SECS",
+            ),
+            (
+                Box::new(|r| r.hash_concurrency = Some(0)),
+                "PORTAL_HASH_CONCURRENCY",
+                "at least 1",
+            ),
+            (
+                Box::new(|r| r.outbox_workers = 0),
+                "PORTAL_OUTBOX_WORKERS",
+                "at least 1",
+            ),
+            (
+                Box::new(|r| r.code_ttl_secs = u64::MAX),
+                "PORTAL_CODE_TTL_SECS",
+                "must be a whole number of seconds, at least 1",
+            ),
+            (
+                Box::new(|r| {
+                    r.sms_provider = "twilio".into();
+                    r.twilio_account_sid = Some("AC123".into());
+                    r.twilio_auth_token = Some("token".into());
+                    r.twilio_from = Some("nonsense".into());
+                }),
+                "TWILIO_FROM",
+                "E.164",
+            ),
+            (
+                Box::new(|r| r.bind = "localhost".into()),
+                "PORTAL_BIND",
+                "not a host:port address",
+            ),
+        ];
+        for (f, var, says) in cases {
+            match parse(f) {
+                Ok(_) => panic!("{var} was accepted"),
+                Err(e) => {
+                    assert_eq!(e.var, var, "{e}");
+                    assert!(e.problem.contains(says), "{e}");
+                    assert!(!e.to_string().contains('\n'), "{e}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_bind_address_may_name_a_host() {
+        let c = parse(|r| r.bind = "localhost:3978".into()).unwrap_or_else(|e| panic!("{e}"));
+        assert!(c.bind.ip().is_loopback());
+        assert_eq!(c.bind.port(), 3978);
+        assert_eq!(c.public_url.as_str(), "http://localhost:3978/");
+    }
+
+    #[test]
+    #[allow(clippy::result_large_err)] // figment's Jail decides the closure's error type
+    fn negative_and_huge_numbers_get_plain_words() {
+        for (var, value, says) in [
+            (
+                "PORTAL_CODE_TTL_SECS",
+                "-5",
+                "must be a whole number of seconds, at least 1",
+            ),
+            (
+                "PORTAL_IP_REQUESTS_PER_HOUR",
+                "99999999999999999999",
+                "must be a whole number, at least 1",
+            ),
+            ("PORTAL_HASH_CONCURRENCY", "-1", "at least 1"),
+            ("PORTAL_OUTBOX_WORKERS", "four", "at least 1"),
+        ] {
+            figment::Jail::expect_with(|jail| {
+                jail.set_env(var, value);
+                let e = RawConfig::load_with(&[]).and_then(RawConfig::parse).err();
+                let e = e.ok_or(format!("{var}={value} was accepted"))?;
+                assert_eq!(e.var, var, "{e}");
+                assert!(e.problem.contains(says), "{e}");
+                Ok(())
+            });
+        }
     }
 
     #[test]
