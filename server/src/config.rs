@@ -3,6 +3,7 @@
 //! Every setting has one name users see (the environment variable). A mistake stops start-up with
 //! one line naming that variable and what is wrong with it.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
@@ -39,7 +40,7 @@ fn text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Err
 
 /// The settings as they arrive, before they are parsed into [`Config`].
 #[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct RawConfig {
     pub bind: String,
     #[serde(deserialize_with = "text")]
@@ -97,6 +98,10 @@ pub struct RawConfig {
     /// Extra host names (`host` or `host:port`, comma-separated) this server answers to.
     #[serde(deserialize_with = "text")]
     pub allowed_hosts: Option<String>,
+    /// Where each setting that is not a default came from, by its variable's name: the flag
+    /// (`--bind`), the variable itself, or the file and key (`portal.toml: bind`).
+    #[serde(skip)]
+    pub origins: BTreeMap<String, String>,
 }
 
 impl Default for RawConfig {
@@ -140,6 +145,7 @@ impl Default for RawConfig {
             metrics_token: None,
             prune_interval_secs: 3600,
             allowed_hosts: None,
+            origins: BTreeMap::new(),
         }
     }
 }
@@ -250,6 +256,102 @@ const RAW_ENV: [&str; 9] = [
     "SMS_COUNTRIES",
 ];
 
+/// The keys the TOML file may hold, lower case: every setting of [`RawConfig`].
+fn known_keys() -> BTreeSet<String> {
+    match serde_json::to_value(RawConfig::default()) {
+        Ok(serde_json::Value::Object(map)) => map.into_iter().map(|(k, _)| k).collect(),
+        _ => BTreeSet::new(),
+    }
+}
+
+/// The setting an environment variable sets, if it is one of ours and names a setting.
+fn setting(var: &str, keys: &BTreeSet<String>) -> Option<String> {
+    let key = match var.strip_prefix("PORTAL_") {
+        Some(rest) => rest.to_lowercase(),
+        None if RAW_ENV.contains(&var) => var.to_lowercase(),
+        None => return None,
+    };
+    keys.contains(&key).then_some(key)
+}
+
+/// Warnings for `PORTAL_*` variables that name no setting (a typo is otherwise ignored), each
+/// with the closest variable that does.
+pub fn unknown_variables(vars: impl IntoIterator<Item = (String, String)>) -> Vec<String> {
+    let keys = known_keys();
+    let names: Vec<String> = keys.iter().map(|k| env_name(k)).collect();
+    let mut warnings: Vec<String> = vars
+        .into_iter()
+        .map(|(var, _)| var)
+        .filter(|var| var.starts_with("PORTAL_") && var != "PORTAL_CONFIG")
+        .filter(|var| setting(var, &keys).is_none())
+        .map(
+            |var| match closest(&var, names.iter().map(String::as_str)) {
+                Some(near) => {
+                    format!("{var} is not a setting and is ignored: did you mean {near}?")
+                }
+                None => format!("{var} is not a setting and is ignored"),
+            },
+        )
+        .collect();
+    warnings.sort();
+    warnings
+}
+
+/// The candidate nearest to a misspelled `word` (case aside), if one is near enough to be
+/// what was meant: at most a third of the letters wrong, or `word` a part of it.
+fn closest<'a>(word: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+    let word = word.to_lowercase();
+    let core = |s: &str| s.trim_start_matches("portal_").to_string();
+    candidates
+        .map(|c| {
+            let (w, k) = (core(&word), core(&c.to_lowercase()));
+            let distance = if k.starts_with(&w) || w.starts_with(&k) {
+                1
+            } else {
+                strsim::levenshtein(&w, &k)
+            };
+            (distance, w.len().max(k.len()), c)
+        })
+        .filter(|(distance, len, _)| distance * 3 <= *len)
+        .min_by_key(|(distance, _, _)| *distance)
+        .map(|(_, _, c)| c)
+}
+
+/// The file `PORTAL_CONFIG` names (which must then be readable), or `./portal.toml` when it
+/// exists; `PORTAL_CONFIG=` (empty) reads no file.
+fn config_file() -> Result<Option<(String, String)>, ConfigError> {
+    let (path, named) = match std::env::var("PORTAL_CONFIG") {
+        Ok(p) if p.is_empty() => return Ok(None),
+        Ok(p) => (p, true),
+        Err(_) => ("portal.toml".to_string(), false),
+    };
+    if !named && !std::path::Path::new(&path).exists() {
+        return Ok(None);
+    }
+    match std::fs::read_to_string(&path) {
+        Ok(text) => Ok(Some((path, text))),
+        Err(e) => Err(err("PORTAL_CONFIG", format!("cannot read '{path}' ({e})"))),
+    }
+}
+
+/// Names an error's setting by where it was set, when that was not its variable.
+fn blame(origins: &BTreeMap<String, String>, mut e: ConfigError) -> ConfigError {
+    if let Some(origin) = origins.get(&e.var) {
+        e.var.clone_from(origin);
+    }
+    e
+}
+
+/// A parser's message on one line, without the source excerpt it may draw below the first.
+fn one_line(message: &str) -> String {
+    let excerpt = |l: &str| {
+        let l = l.trim_start_matches(|c: char| c.is_ascii_digit()).trim();
+        l.is_empty() || l.starts_with('|')
+    };
+    let lines: Vec<&str> = message.lines().filter(|l| !excerpt(l)).collect();
+    lines.join(": ")
+}
+
 /// The environment variable a config key is set by.
 pub fn env_name(key: &str) -> String {
     let upper = key.to_uppercase();
@@ -261,33 +363,46 @@ pub fn env_name(key: &str) -> String {
 }
 
 impl RawConfig {
-    /// Defaults, then the TOML file (`PORTAL_CONFIG`, or `portal.toml` when it exists), then the
-    /// environment. Flags are merged by the caller with [`RawConfig::load_with`].
+    /// Defaults, then the TOML file (`PORTAL_CONFIG`, or `./portal.toml` when it exists), then the
+    /// environment, then `overrides` (the flags, as key and value).
     pub fn load_with(overrides: &[(&str, String)]) -> Result<Self, ConfigError> {
-        let file = std::env::var("PORTAL_CONFIG").unwrap_or_else(|_| "portal.toml".into());
-        let mut fig =
-            Figment::from(Serialized::defaults(RawConfig::default())).merge(Toml::file(&file));
+        let keys = known_keys();
+        let mut origins = BTreeMap::new();
+        let mut fig = Figment::from(Serialized::defaults(RawConfig::default()));
+        if let Some((path, text)) = config_file()? {
+            let table = Figment::from(Toml::string(&text))
+                .extract::<figment::value::Dict>()
+                .map_err(|e| err(&path, one_line(&e.kind.to_string())))?;
+            for key in table.keys() {
+                if !keys.contains(key) {
+                    let hint = closest(key, keys.iter().map(String::as_str))
+                        .map(|k| format!(" (did you mean {k}?)"))
+                        .unwrap_or_default();
+                    return Err(err(&path, format!("unknown key '{key}'{hint}")));
+                }
+                origins.insert(env_name(key), format!("{path}: {key}"));
+            }
+            fig = fig.merge(Toml::string(&text));
+        }
         // The environment is read as text and converted only where a number or a flag is
         // expected: figment's own Env provider would turn TWILIO_FROM=+46700000000 into a number.
-        let mut vars: Vec<(String, String)> = std::env::vars()
-            .filter_map(|(k, v)| {
-                let key = match k.strip_prefix("PORTAL_") {
-                    Some("CONFIG") => return None,
-                    Some(rest) => rest.to_lowercase(),
-                    None if RAW_ENV.contains(&k.as_str()) => k.to_lowercase(),
-                    None => return None,
-                };
-                Some((key, v))
-            })
+        let mut vars: Vec<(String, String, String)> = std::env::vars()
+            .filter_map(|(var, v)| Some((setting(&var, &keys)?, var, v)))
             .collect();
         vars.sort();
-        for (k, v) in vars {
-            fig = fig.merge(Serialized::default(&k, v));
+        for (key, var, v) in vars {
+            origins.insert(env_name(&key), var);
+            fig = fig.merge(Serialized::default(&key, v));
         }
-        for (k, v) in overrides {
-            fig = fig.merge(Serialized::default(k, v));
+        for (key, v) in overrides {
+            origins.insert(env_name(key), format!("--{}", key.replace('_', "-")));
+            fig = fig.merge(Serialized::default(key, v));
         }
-        fig.extract_lossy::<RawConfig>().map_err(|e| {
+        let named = |key: &str| {
+            let var = env_name(key);
+            origins.get(&var).cloned().unwrap_or(var)
+        };
+        let mut raw = fig.extract_lossy::<RawConfig>().map_err(|e| {
             let key = e.path.last().cloned().unwrap_or_else(|| "config".into());
             let problem = match &e.kind {
                 // `-5`, `ten` or a 20-digit number where a count or a duration belongs.
@@ -298,13 +413,15 @@ impl RawConfig {
                 }
                 kind => kind.to_string(),
             };
-            err(&env_name(&key), problem)
-        })
+            err(&named(&key), problem)
+        })?;
+        raw.origins = origins;
+        Ok(raw)
     }
 
     /// The database to open: `DATABASE_URL`, or a SQLite file in the data directory.
     pub fn database_url(&self) -> Result<String, ConfigError> {
-        match &self.database_url {
+        let url = match &self.database_url {
             Some(u)
                 if u.starts_with("postgres://")
                     || u.starts_with("postgresql://")
@@ -320,16 +437,20 @@ impl RawConfig {
                 "sqlite://{}?mode=rwc",
                 PathBuf::from(&self.data_dir).join("portal.db").display()
             )),
-        }
+        };
+        url.map_err(|e| blame(&self.origins, e))
     }
 
     pub fn log_format(&self) -> Result<LogFormat, ConfigError> {
         match self.log_format.as_str() {
             "text" => Ok(LogFormat::Text),
             "json" => Ok(LogFormat::Json),
-            other => Err(err(
-                "PORTAL_LOG_FORMAT",
-                format!("'{other}' is not one of: text, json"),
+            other => Err(blame(
+                &self.origins,
+                err(
+                    "PORTAL_LOG_FORMAT",
+                    format!("'{other}' is not one of: text, json"),
+                ),
             )),
         }
     }
@@ -400,8 +521,14 @@ impl RawConfig {
         )
     }
 
-    /// Turns the raw settings into a [`Config`], naming the first one that is wrong.
+    /// Turns the raw settings into a [`Config`], naming the first one that is wrong by where it
+    /// was set: the flag, the variable, or the file and key.
     pub fn parse(self) -> Result<Config, ConfigError> {
+        let origins = self.origins.clone();
+        self.parse_values().map_err(|e| blame(&origins, e))
+    }
+
+    fn parse_values(self) -> Result<Config, ConfigError> {
         let bind = resolve(&self.bind)?;
         let data_dir = PathBuf::from(&self.data_dir);
         let database_url = self.database_url()?;
@@ -982,6 +1109,120 @@ mod tests {
                 Ok(())
             });
         }
+    }
+
+    #[test]
+    #[allow(clippy::result_large_err)] // figment's Jail decides the closure's error type
+    fn a_named_config_file_that_cannot_be_read_stops_start_up() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("PORTAL_CONFIG", "/nonexistent.toml");
+            let e = RawConfig::load_with(&[])
+                .err()
+                .ok_or("a missing file was accepted")?;
+            assert_eq!(e.var, "PORTAL_CONFIG");
+            assert!(e.problem.contains("cannot read '/nonexistent.toml'"), "{e}");
+            jail.set_env("PORTAL_CONFIG", ".");
+            let e = RawConfig::load_with(&[])
+                .err()
+                .ok_or("a directory was accepted")?;
+            assert!(e.problem.contains("cannot read '.'"), "{e}");
+            // Empty: no file at all, not even ./portal.toml.
+            jail.create_file("portal.toml", "code_ttl_secs = 0")?;
+            jail.set_env("PORTAL_CONFIG", "");
+            let raw = RawConfig::load_with(&[]).map_err(|e| e.to_string())?;
+            assert_eq!(raw.code_ttl_secs, 86_400);
+            Ok(())
+        });
+    }
+
+    #[test]
+    #[allow(clippy::result_large_err)] // figment's Jail decides the closure's error type
+    fn unknown_keys_in_the_file_stop_start_up_with_the_closest_known_one() {
+        for (line, says) in [
+            (
+                "code_ttl_sec = 5",
+                "unknown key 'code_ttl_sec' (did you mean code_ttl_secs?)",
+            ),
+            (
+                "CODE_TTL_SECS = 5",
+                "unknown key 'CODE_TTL_SECS' (did you mean code_ttl_secs?)",
+            ),
+            ("colour = true", "unknown key 'colour'"),
+            ("bind = ", "TOML parse error at line 1, column 8"),
+            ("b = [", "line 1, column 6: invalid array: expected `]`"),
+        ] {
+            figment::Jail::expect_with(|jail| {
+                jail.create_file("portal.toml", line)?;
+                let e = RawConfig::load_with(&[]).err();
+                let e = e.ok_or(format!("'{line}' was accepted"))?;
+                assert_eq!(e.var, "portal.toml", "{e}");
+                assert!(e.problem.contains(says), "{e}");
+                assert!(!e.to_string().contains('\n'), "{e}");
+                Ok(())
+            });
+        }
+    }
+
+    #[test]
+    #[allow(clippy::result_large_err)] // figment's Jail decides the closure's error type
+    fn every_error_names_where_the_value_came_from() {
+        let blamed = |file: Option<&str>, env: Option<&str>, flag: Option<&str>| {
+            let mut var = String::new();
+            figment::Jail::expect_with(|jail| {
+                jail.set_env("PORTAL_CONFIG", "settings.toml");
+                jail.create_file("settings.toml", file.unwrap_or_default())?;
+                if let Some(v) = env {
+                    jail.set_env("PORTAL_BIND", v);
+                }
+                let flags: Vec<(&str, String)> =
+                    flag.map(|v| ("bind", v.into())).into_iter().collect();
+                let e = RawConfig::load_with(&flags)
+                    .and_then(RawConfig::parse)
+                    .err();
+                var = e.ok_or("accepted")?.var;
+                Ok(())
+            });
+            var
+        };
+        assert_eq!(
+            blamed(Some("bind = 'nope'"), None, None),
+            "settings.toml: bind"
+        );
+        assert_eq!(
+            blamed(Some("bind = 'nope'"), Some("nope"), None),
+            "PORTAL_BIND"
+        );
+        assert_eq!(blamed(None, Some("x:1"), Some("nope")), "--bind");
+        // A value that fails to deserialize is named the same way.
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("portal.toml", "code_ttl_secs = -5")?;
+            let e = RawConfig::load_with(&[]).err().ok_or("accepted")?;
+            assert_eq!(e.var, "portal.toml: code_ttl_secs");
+            assert!(e.problem.contains("whole number of seconds"), "{e}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn unknown_variables_are_named_with_the_closest_known_one() {
+        let vars = [
+            "PORTAL_CODE_TTL",
+            "PORTAL_CODE_TTL_SECS",
+            "PORTAL_CONFIG",
+            "PORTAL_SMS_PER_NUMER_DAY",
+            "PORTAL_ZEBRA",
+            "DATABASE_URL",
+            "HOME",
+        ]
+        .map(|v| (v.to_string(), "1".to_string()));
+        assert_eq!(
+            unknown_variables(vars),
+            [
+                "PORTAL_CODE_TTL is not a setting and is ignored: did you mean PORTAL_CODE_TTL_SECS?",
+                "PORTAL_SMS_PER_NUMER_DAY is not a setting and is ignored: did you mean PORTAL_SMS_PER_NUMBER_DAY?",
+                "PORTAL_ZEBRA is not a setting and is ignored",
+            ]
+        );
     }
 
     #[test]

@@ -24,6 +24,9 @@ fn main() -> ExitCode {
         (Ok(format), Ok(filter)) => telemetry::init(format, filter),
         (Err(e), _) | (_, Err(e)) => return config_error(e),
     }
+    for warning in server::config::unknown_variables(std::env::vars()) {
+        tracing::warn!("{warning}");
+    }
     // `migrate` reads the database setting only: a mistake elsewhere is for `serve` to report.
     let settings = match cli.command {
         Command::Migrate => raw.database_url().map(Settings::Database),

@@ -41,3 +41,21 @@ async fn an_unparsable_log_filter_stops_every_command() {
     assert!(err.starts_with("configuration error: RUST_LOG:"), "{err}");
     assert_eq!(err.trim().lines().count(), 1, "{err}");
 }
+
+#[tokio::test]
+async fn a_bad_flag_is_named_as_the_flag_and_a_misspelled_variable_is_warned_about() {
+    let (ok, _, err) = portal(&["serve", "--bind", "nope"], &[]).await;
+    assert!(!ok);
+    assert!(
+        err.starts_with("configuration error: --bind: 'nope' is not a host:port address"),
+        "{err}"
+    );
+    let (ok, _, err) = portal(&["migrate"], &[("PORTAL_CODE_TTL", "5")]).await;
+    assert!(ok, "{err}");
+    assert!(
+        err.contains(
+            "PORTAL_CODE_TTL is not a setting and is ignored: did you mean PORTAL_CODE_TTL_SECS?"
+        ),
+        "{err}"
+    );
+}
