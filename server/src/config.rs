@@ -422,6 +422,17 @@ impl RawConfig {
     /// The database to open: `DATABASE_URL`, or a SQLite file in the data directory.
     pub fn database_url(&self) -> Result<String, ConfigError> {
         let url = match &self.database_url {
+            // Every pooled connection would open its own empty database, and all of it would
+            // vanish at exit.
+            Some(u)
+                if u.starts_with("sqlite:")
+                    && (crate::store::sqlite_path(u).is_none() || u.contains("mode=memory")) =>
+            {
+                Err(err(
+                    "DATABASE_URL",
+                    format!("'{u}' is an in-memory database, whose data would vanish: name a file, e.g. sqlite://data/portal.db"),
+                ))
+            }
             Some(u)
                 if u.starts_with("postgres://")
                     || u.starts_with("postgresql://")
@@ -547,6 +558,17 @@ impl RawConfig {
                 "must be an http:// or https:// URL with a host",
             ));
         }
+        // Links in messages, cookies (`__Host-` needs `Path=/`) and the web app's routes all
+        // start at `/`: a path would be dropped from some of them.
+        if public_url.path() != "/" || public_url.query().is_some() {
+            return Err(err(
+                "PORTAL_PUBLIC_URL",
+                format!(
+                    "'{public_url}' has a path: serving under a path is not supported, give the origin only ({})",
+                    public_url.origin().ascii_serialization()
+                ),
+            ));
+        }
         let mut smtp_credentials = false;
         let smtp_url = match self.smtp_url.filter(|s| !s.is_empty()) {
             Some(u) => {
@@ -579,7 +601,18 @@ impl RawConfig {
             None => SmtpTls::Opportunistic,
         };
         let host = public_url.host_str().unwrap_or("localhost");
-        let mail_from = self.mail_from.unwrap_or_else(|| format!("no-reply@{host}"));
+        let mail_from = match self.mail_from {
+            Some(from) => from,
+            // `no-reply@127.0.0.1` is no address a relay accepts or a reader trusts; the dev
+            // mailbox only shows it, so local runs need no setting.
+            None if smtp_url.is_some() && !matches!(public_url.host(), Some(url::Host::Domain(_))) => {
+                return Err(err(
+                    "MAIL_FROM",
+                    format!("is required when SMTP_URL is set and the public host is an IP address ({host}), e.g. MAIL_FROM=no-reply@example.com"),
+                ))
+            }
+            None => format!("no-reply@{host}"),
+        };
         if mail_from.parse::<lettre::message::Mailbox>().is_err() {
             return Err(err(
                 "MAIL_FROM",
@@ -863,6 +896,23 @@ mod tests {
         raw.parse()
     }
 
+    /// A change to the defaults, the variable its error names, and words the error says.
+    type Case = (Box<dyn FnOnce(&mut RawConfig)>, &'static str, &'static str);
+
+    /// Each case is refused, naming its variable, with one line.
+    fn refused(cases: Vec<Case>) {
+        for (f, var, says) in cases {
+            match parse(f) {
+                Ok(_) => panic!("{var} was accepted"),
+                Err(e) => {
+                    assert_eq!(e.var, var, "{e}");
+                    assert!(e.problem.contains(says), "{e}");
+                    assert!(!e.to_string().contains('\n'), "{e}");
+                }
+            }
+        }
+    }
+
     #[test]
     fn defaults_give_a_working_local_setup() {
         let c = parse(|_| {}).unwrap_or_else(|e| panic!("{e}"));
@@ -959,6 +1009,7 @@ mod tests {
             parse(|r| {
                 r.smtp_url = url.map(Into::into);
                 r.smtp_tls = setting.map(Into::into);
+                r.mail_from = Some("no-reply@portal.localhost".into());
             })
             .map(|c| c.smtp_tls)
             .unwrap_or_else(|e| panic!("{e}"))
@@ -990,7 +1041,6 @@ mod tests {
 
     #[test]
     fn values_that_cannot_work_are_refused_with_one_line() {
-        type Case = (Box<dyn FnOnce(&mut RawConfig)>, &'static str, &'static str);
         let cases: Vec<Case> = vec![
             (
                 Box::new(|r| r.ip_requests_per_hour = 0),
@@ -1063,16 +1113,7 @@ mod tests {
                 "not a host:port address",
             ),
         ];
-        for (f, var, says) in cases {
-            match parse(f) {
-                Ok(_) => panic!("{var} was accepted"),
-                Err(e) => {
-                    assert_eq!(e.var, var, "{e}");
-                    assert!(e.problem.contains(says), "{e}");
-                    assert!(!e.to_string().contains('\n'), "{e}");
-                }
-            }
-        }
+        refused(cases);
     }
 
     #[test]
@@ -1223,6 +1264,50 @@ mod tests {
                 "PORTAL_ZEBRA is not a setting and is ignored",
             ]
         );
+    }
+
+    #[test]
+    fn silent_misconfigurations_are_refused_with_one_line() {
+        let cases: Vec<Case> = vec![
+            (
+                Box::new(|r| r.public_url = Some("https://portal.example.com/sub/".into())),
+                "PORTAL_PUBLIC_URL",
+                "serving under a path is not supported, give the origin only (https://portal.example.com)",
+            ),
+            (
+                Box::new(|r| r.database_url = Some("sqlite:".into())),
+                "DATABASE_URL",
+                "in-memory database",
+            ),
+            (
+                Box::new(|r| r.database_url = Some("sqlite::memory:".into())),
+                "DATABASE_URL",
+                "in-memory database",
+            ),
+            (
+                Box::new(|r| r.database_url = Some("sqlite://x.db?mode=memory".into())),
+                "DATABASE_URL",
+                "in-memory database",
+            ),
+            (
+                Box::new(|r| r.smtp_url = Some("smtp://relay:25".into())),
+                "MAIL_FROM",
+                "is required when SMTP_URL is set and the public host is an IP address (127.0.0.1)",
+            ),
+        ];
+        refused(cases);
+        // A named host, or a sender given, sends from a real address.
+        let c = parse(|r| {
+            r.smtp_url = Some("smtp://relay:25".into());
+            r.public_url = Some("https://portal.example.com/".into());
+        })
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(c.mail_from, "no-reply@portal.example.com");
+        assert!(parse(|r| {
+            r.smtp_url = Some("smtp://relay:25".into());
+            r.mail_from = Some("no-reply@portal.localhost".into());
+        })
+        .is_ok());
     }
 
     #[test]

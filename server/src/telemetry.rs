@@ -1,6 +1,8 @@
 //! Logging: `tracing` to stderr, human-readable or JSON (`PORTAL_LOG_FORMAT`), filtered by
 //! `RUST_LOG` (default `info`).
 
+use std::io::IsTerminal;
+
 use tracing_subscriber::EnvFilter;
 
 use crate::config::{ConfigError, LogFormat};
@@ -22,8 +24,10 @@ pub fn filter(rust_log: Option<&str>) -> Result<EnvFilter, ConfigError> {
 }
 
 pub fn init(format: LogFormat, filter: EnvFilter) {
+    // Colour escapes only for a person at a terminal, never into a file or a log collector.
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
     let _ = match format {
         LogFormat::Json => builder.json().flatten_event(true).try_init(),

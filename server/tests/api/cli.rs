@@ -1,6 +1,6 @@
-//! The `portal` command as an operator meets it: what each command refuses and what it says.
+//! What an operator meets: the `portal` command and start-up, what each refuses and what it says.
 
-use crate::helpers::{fresh_database_url, portal_command};
+use crate::helpers::{browser, fresh_database_url, logs, portal_command, spawn_app_with};
 
 /// Runs `portal args…` on a fresh database with `env` set; returns success, stdout and stderr.
 async fn portal(args: &[&str], env: &[(&str, &str)]) -> (bool, String, String) {
@@ -58,4 +58,59 @@ async fn a_bad_flag_is_named_as_the_flag_and_a_misspelled_variable_is_warned_abo
         ),
         "{err}"
     );
+}
+
+#[tokio::test]
+async fn an_unreachable_postgres_is_named_with_the_cause() {
+    let db = [("DATABASE_URL", "postgres://portal@127.0.0.1:1/portal")];
+    let (ok, _, err) = portal(&["migrate"], &db).await;
+    assert!(!ok);
+    assert_eq!(
+        err.trim(),
+        "configuration error: DATABASE_URL: cannot connect to PostgreSQL at 127.0.0.1:1 (connection refused)"
+    );
+}
+
+#[tokio::test]
+async fn a_sqlite_file_that_does_not_exist_is_created_and_an_in_memory_one_is_refused() {
+    let dir = std::env::temp_dir().join(format!("portal-new-{:x}", rand::random::<u64>()));
+    let file = dir.join("x.db");
+    let url = format!("sqlite://{}", file.display());
+    let (ok, _, err) = portal(&["migrate"], &[("DATABASE_URL", &url)]).await;
+    assert!(ok, "{err}");
+    assert!(file.is_file());
+    let (ok, _, err) = portal(&["migrate"], &[("DATABASE_URL", "sqlite::memory:")]).await;
+    assert!(!ok);
+    assert!(
+        err.starts_with(
+            "configuration error: DATABASE_URL: 'sqlite::memory:' is an in-memory database"
+        ),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn without_the_built_web_app_pages_say_so_and_the_log_warns() {
+    let empty = std::env::temp_dir().join(format!("portal-static-{:x}", rand::random::<u64>()));
+    std::fs::create_dir_all(&empty).unwrap();
+    let app = spawn_app_with(|c| c.static_dir = empty.display().to_string()).await;
+    let r = browser()
+        .get(format!("{}/reset", app.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 503);
+    assert!(r
+        .text()
+        .await
+        .unwrap()
+        .contains("The web app was not built"));
+    assert!(logs().contains("PORTAL_STATIC_DIR has no index.html"));
+    // The API is unaffected.
+    let r = browser()
+        .get(format!("{}/api/nope", app.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
 }

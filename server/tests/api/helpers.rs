@@ -709,6 +709,7 @@ pub fn portal_command(db: &str, dir: &std::path::Path, url: Option<&str>) -> std
         cmd.env_remove(var);
     }
     cmd.env("PORTAL_CONFIG", "")
+        .env("MAIL_FROM", "no-reply@portal.localhost")
         .env("DATABASE_URL", db)
         .env("PORTAL_DATA_DIR", dir)
         .env("PORTAL_STATIC_DIR", dir)
