@@ -80,13 +80,16 @@ fn config_error(e: ConfigError) -> ExitCode {
 async fn run(command: Command, config: Config) -> Result<String, String> {
     let clock = Arc::new(SystemClock);
     let now = clock.now();
-    if let Command::Serve { demo } = command {
+    if let Command::Serve { demo, .. } = command {
         let public = config.public_url.to_string();
         let app = Application::build(config, clock).await?;
         // Demo users only when asked: a production install must never start with an owner whose
         // password is printed in the README (OWASP ASVS 5.0 13.3: no default credentials).
         if demo && cli::demo::seed_if_empty(&app.state().store, &app.state().hasher, now).await? {
-            println!("{}", cli::demo::banner(&public));
+            println!(
+                "{}",
+                cli::demo::banner(&format!("Demo data is ready at {public}"))
+            );
         } else if !cli::demo::has_users(&app.state().store).await? {
             tracing::warn!(
                 "the database has no users yet: create the owner with `portal user add --role owner --email you@example.com --password-stdin`"
@@ -109,7 +112,10 @@ async fn run(command: Command, config: Config) -> Result<String, String> {
         Command::Serve { .. } | Command::Migrate => Ok(String::new()),
         Command::Demo => {
             if cli::demo::seed_if_empty(&store, &hasher, now).await? {
-                Ok(cli::demo::banner(config.public_url.as_str()))
+                Ok(cli::demo::banner(&format!(
+                    "Demo data added. No server runs yet: start it with `portal serve`, then open {}",
+                    config.public_url
+                )))
             } else {
                 Ok("the database already has users; demo data not added".into())
             }

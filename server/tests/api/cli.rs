@@ -2,21 +2,40 @@
 
 use crate::helpers::{browser, fresh_database_url, logs, portal_command, spawn_app_with};
 
+/// A fresh database and data directory for `portal` commands.
+struct Install {
+    db: String,
+    dir: std::path::PathBuf,
+}
+
+impl Install {
+    async fn new() -> Self {
+        let dir = std::env::temp_dir().join(format!("portal-cli-{:x}", rand::random::<u64>()));
+        std::fs::create_dir_all(&dir).unwrap();
+        Self {
+            db: fresh_database_url().await,
+            dir,
+        }
+    }
+
+    /// Runs `portal args…` with `env` set; returns success, stdout and stderr.
+    fn run(&self, args: &[&str], env: &[(&str, &str)]) -> (bool, String, String) {
+        let out = portal_command(&self.db, &self.dir, None)
+            .args(args)
+            .envs(env.iter().copied())
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+}
+
 /// Runs `portal args…` on a fresh database with `env` set; returns success, stdout and stderr.
 async fn portal(args: &[&str], env: &[(&str, &str)]) -> (bool, String, String) {
-    let db = fresh_database_url().await;
-    let dir = std::env::temp_dir().join(format!("portal-cli-{:x}", rand::random::<u64>()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let out = portal_command(&db, &dir, None)
-        .args(args)
-        .envs(env.iter().copied())
-        .output()
-        .unwrap();
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    Install::new().await.run(args, env)
 }
 
 #[tokio::test]
@@ -113,4 +132,77 @@ async fn without_the_built_web_app_pages_say_so_and_the_log_warns() {
         .await
         .unwrap();
     assert_eq!(r.status(), 404);
+}
+
+#[tokio::test]
+async fn role_names_that_could_never_be_assigned_and_empty_permissions_are_refused() {
+    let install = Install::new().await;
+    for (name, permissions, says) in [
+        ("", "users:view", "--name: must not be blank"),
+        ("   ", "users:view", "--name: must not be blank"),
+        ("admin", "users:view", "--name: 'admin' is a built-in role"),
+        ("Owner", "users:view", "--name: 'Owner' is a built-in role"),
+        ("Helpdesk", ",", "--permissions: at least one of users:view"),
+    ] {
+        let args = ["role", "add", "--name", name, "--permissions", permissions];
+        let (ok, _, err) = install.run(&args, &[]);
+        assert!(!ok, "{name:?} {permissions:?} was accepted");
+        assert_eq!(err.trim().lines().count(), 1, "{err}");
+        assert!(err.starts_with(says), "{err}");
+    }
+    let add = ["user", "add", "--email", "ann@example.com"];
+    let (ok, out, err) = install.run(&add, &[]);
+    assert!(ok, "{err}");
+    let assign = ["role", "assign", "--email", "ann@example.com", "--role", ""];
+    let (ok, _, err) = install.run(&assign, &[]);
+    assert!(!ok, "{out}");
+    assert!(err.starts_with("--role: must not be blank"), "{err}");
+}
+
+#[tokio::test]
+async fn adding_a_user_says_how_they_sign_in_and_which_identifier_is_taken() {
+    let install = Install::new().await;
+    let add = |email: &str, phone: &str| {
+        let args = ["user", "add", "--email", email, "--phone", phone];
+        install.run(&args, &[])
+    };
+    let (ok, out, err) = add("ann@example.com", "+46701234567");
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("no password set: the user signs in after a reset"),
+        "{out}"
+    );
+    let (ok, _, err) = add("ann@example.com", "+46701234568");
+    assert!(!ok);
+    assert!(
+        err.starts_with("--email: a user with ann@example.com exists"),
+        "{err}"
+    );
+    let (ok, _, err) = add("bo@example.com", "+46701234567");
+    assert!(!ok);
+    assert!(
+        err.starts_with("--phone: a user with that phone number exists"),
+        "{err}"
+    );
+    let sso = [
+        "user",
+        "add",
+        "--email",
+        "cy@example.com",
+        "--sso",
+        "google",
+    ];
+    let (ok, out, err) = install.run(&sso, &[]);
+    assert!(ok, "{err}");
+    assert!(out.contains("signs in with Google"), "{out}");
+}
+
+#[tokio::test]
+async fn portal_demo_says_how_to_start_the_server() {
+    let (ok, out, err) = portal(&["demo"], &[]).await;
+    assert!(ok, "{err}");
+    assert!(
+        out.starts_with("Demo data added. No server runs yet: start it with `portal serve`"),
+        "{out}"
+    );
 }
