@@ -114,7 +114,7 @@ export default defineConfig({
       gracefulShutdown: { signal: 'SIGTERM', timeout: 5_000 },
       env: {
         RUST_LOG: process.env.PORTAL_E2E_RUST_LOG ?? 'warn',
-        PORTAL_CONFIG: path.join(dataDir, 'portal.toml'), // absent: no file layer
+        PORTAL_CONFIG: '', // empty: no file layer
         PORTAL_BIND: `127.0.0.1:${portalPort}`,
         PORTAL_PUBLIC_URL: baseURL,
         PORTAL_DATA_DIR: dataDir,

@@ -21,7 +21,7 @@ function cli(args: string[], password: string): { ok: boolean; out: string } {
       env: {
         PATH: process.env.PATH ?? '/usr/bin:/bin',
         RUST_LOG: 'warn',
-        PORTAL_CONFIG: path.join(dataDir, 'portal.toml'),
+        PORTAL_CONFIG: '', // empty: no file layer
         PORTAL_DATA_DIR: dataDir,
         DATABASE_URL: `sqlite://${path.join(dataDir, 'portal.db')}?mode=rwc`,
       },

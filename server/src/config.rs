@@ -3,9 +3,11 @@
 //! Every setting has one name users see (the environment variable). A mistake stops start-up with
 //! one line naming that variable and what is wrong with it.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use figment::error::Kind;
 use figment::providers::{Format, Serialized, Toml};
 use figment::Figment;
 use secrecy::SecretString;
@@ -38,7 +40,7 @@ fn text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Err
 
 /// The settings as they arrive, before they are parsed into [`Config`].
 #[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct RawConfig {
     pub bind: String,
     #[serde(deserialize_with = "text")]
@@ -96,6 +98,10 @@ pub struct RawConfig {
     /// Extra host names (`host` or `host:port`, comma-separated) this server answers to.
     #[serde(deserialize_with = "text")]
     pub allowed_hosts: Option<String>,
+    /// Where each setting that is not a default came from, by its variable's name: the flag
+    /// (`--bind`), the variable itself, or the file and key (`portal.toml: bind`).
+    #[serde(skip)]
+    pub origins: BTreeMap<String, String>,
 }
 
 impl Default for RawConfig {
@@ -139,6 +145,7 @@ impl Default for RawConfig {
             metrics_token: None,
             prune_interval_secs: 3600,
             allowed_hosts: None,
+            origins: BTreeMap::new(),
         }
     }
 }
@@ -249,6 +256,102 @@ const RAW_ENV: [&str; 9] = [
     "SMS_COUNTRIES",
 ];
 
+/// The keys the TOML file may hold, lower case: every setting of [`RawConfig`].
+fn known_keys() -> BTreeSet<String> {
+    match serde_json::to_value(RawConfig::default()) {
+        Ok(serde_json::Value::Object(map)) => map.into_iter().map(|(k, _)| k).collect(),
+        _ => BTreeSet::new(),
+    }
+}
+
+/// The setting an environment variable sets, if it is one of ours and names a setting.
+fn setting(var: &str, keys: &BTreeSet<String>) -> Option<String> {
+    let key = match var.strip_prefix("PORTAL_") {
+        Some(rest) => rest.to_lowercase(),
+        None if RAW_ENV.contains(&var) => var.to_lowercase(),
+        None => return None,
+    };
+    keys.contains(&key).then_some(key)
+}
+
+/// Warnings for `PORTAL_*` variables that name no setting (a typo is otherwise ignored), each
+/// with the closest variable that does.
+pub fn unknown_variables(vars: impl IntoIterator<Item = (String, String)>) -> Vec<String> {
+    let keys = known_keys();
+    let names: Vec<String> = keys.iter().map(|k| env_name(k)).collect();
+    let mut warnings: Vec<String> = vars
+        .into_iter()
+        .map(|(var, _)| var)
+        .filter(|var| var.starts_with("PORTAL_") && var != "PORTAL_CONFIG")
+        .filter(|var| setting(var, &keys).is_none())
+        .map(
+            |var| match closest(&var, names.iter().map(String::as_str)) {
+                Some(near) => {
+                    format!("{var} is not a setting and is ignored: did you mean {near}?")
+                }
+                None => format!("{var} is not a setting and is ignored"),
+            },
+        )
+        .collect();
+    warnings.sort();
+    warnings
+}
+
+/// The candidate nearest to a misspelled `word` (case aside), if one is near enough to be
+/// what was meant: at most a third of the letters wrong, or `word` a part of it.
+fn closest<'a>(word: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+    let word = word.to_lowercase();
+    let core = |s: &str| s.trim_start_matches("portal_").to_string();
+    candidates
+        .map(|c| {
+            let (w, k) = (core(&word), core(&c.to_lowercase()));
+            let distance = if k.starts_with(&w) || w.starts_with(&k) {
+                1
+            } else {
+                strsim::levenshtein(&w, &k)
+            };
+            (distance, w.len().max(k.len()), c)
+        })
+        .filter(|(distance, len, _)| distance * 3 <= *len)
+        .min_by_key(|(distance, _, _)| *distance)
+        .map(|(_, _, c)| c)
+}
+
+/// The file `PORTAL_CONFIG` names (which must then be readable), or `./portal.toml` when it
+/// exists; `PORTAL_CONFIG=` (empty) reads no file.
+fn config_file() -> Result<Option<(String, String)>, ConfigError> {
+    let (path, named) = match std::env::var("PORTAL_CONFIG") {
+        Ok(p) if p.is_empty() => return Ok(None),
+        Ok(p) => (p, true),
+        Err(_) => ("portal.toml".to_string(), false),
+    };
+    if !named && !std::path::Path::new(&path).exists() {
+        return Ok(None);
+    }
+    match std::fs::read_to_string(&path) {
+        Ok(text) => Ok(Some((path, text))),
+        Err(e) => Err(err("PORTAL_CONFIG", format!("cannot read '{path}' ({e})"))),
+    }
+}
+
+/// Names an error's setting by where it was set, when that was not its variable.
+fn blame(origins: &BTreeMap<String, String>, mut e: ConfigError) -> ConfigError {
+    if let Some(origin) = origins.get(&e.var) {
+        e.var.clone_from(origin);
+    }
+    e
+}
+
+/// A parser's message on one line, without the source excerpt it may draw below the first.
+fn one_line(message: &str) -> String {
+    let excerpt = |l: &str| {
+        let l = l.trim_start_matches(|c: char| c.is_ascii_digit()).trim();
+        l.is_empty() || l.starts_with('|')
+    };
+    let lines: Vec<&str> = message.lines().filter(|l| !excerpt(l)).collect();
+    lines.join(": ")
+}
+
 /// The environment variable a config key is set by.
 pub fn env_name(key: &str) -> String {
     let upper = key.to_uppercase();
@@ -260,76 +363,210 @@ pub fn env_name(key: &str) -> String {
 }
 
 impl RawConfig {
-    /// Defaults, then the TOML file (`PORTAL_CONFIG`, or `portal.toml` when it exists), then the
-    /// environment. Flags are merged by the caller with [`RawConfig::load_with`].
+    /// Defaults, then the TOML file (`PORTAL_CONFIG`, or `./portal.toml` when it exists), then the
+    /// environment, then `overrides` (the flags, as key and value).
     pub fn load_with(overrides: &[(&str, String)]) -> Result<Self, ConfigError> {
-        let file = std::env::var("PORTAL_CONFIG").unwrap_or_else(|_| "portal.toml".into());
-        let mut fig =
-            Figment::from(Serialized::defaults(RawConfig::default())).merge(Toml::file(&file));
+        let keys = known_keys();
+        let mut origins = BTreeMap::new();
+        let mut fig = Figment::from(Serialized::defaults(RawConfig::default()));
+        if let Some((path, text)) = config_file()? {
+            let table = Figment::from(Toml::string(&text))
+                .extract::<figment::value::Dict>()
+                .map_err(|e| err(&path, one_line(&e.kind.to_string())))?;
+            for key in table.keys() {
+                if !keys.contains(key) {
+                    let hint = closest(key, keys.iter().map(String::as_str))
+                        .map(|k| format!(" (did you mean {k}?)"))
+                        .unwrap_or_default();
+                    return Err(err(&path, format!("unknown key '{key}'{hint}")));
+                }
+                origins.insert(env_name(key), format!("{path}: {key}"));
+            }
+            fig = fig.merge(Toml::string(&text));
+        }
         // The environment is read as text and converted only where a number or a flag is
         // expected: figment's own Env provider would turn TWILIO_FROM=+46700000000 into a number.
-        let mut vars: Vec<(String, String)> = std::env::vars()
-            .filter_map(|(k, v)| {
-                let key = match k.strip_prefix("PORTAL_") {
-                    Some("CONFIG") => return None,
-                    Some(rest) => rest.to_lowercase(),
-                    None if RAW_ENV.contains(&k.as_str()) => k.to_lowercase(),
-                    None => return None,
-                };
-                Some((key, v))
-            })
+        let mut vars: Vec<(String, String, String)> = std::env::vars()
+            .filter_map(|(var, v)| Some((setting(&var, &keys)?, var, v)))
             .collect();
         vars.sort();
-        for (k, v) in vars {
-            fig = fig.merge(Serialized::default(&k, v));
+        for (key, var, v) in vars {
+            origins.insert(env_name(&key), var);
+            fig = fig.merge(Serialized::default(&key, v));
         }
-        for (k, v) in overrides {
-            fig = fig.merge(Serialized::default(k, v));
+        for (key, v) in overrides {
+            origins.insert(env_name(key), format!("--{}", key.replace('_', "-")));
+            fig = fig.merge(Serialized::default(key, v));
         }
-        fig.extract_lossy::<RawConfig>().map_err(|e| {
+        let named = |key: &str| {
+            let var = env_name(key);
+            origins.get(&var).cloned().unwrap_or(var)
+        };
+        let mut raw = fig.extract_lossy::<RawConfig>().map_err(|e| {
             let key = e.path.last().cloned().unwrap_or_else(|| "config".into());
-            err(&env_name(&key), e.kind.to_string())
-        })
+            let problem = match &e.kind {
+                // `-5`, `ten` or a 20-digit number where a count or a duration belongs.
+                Kind::InvalidType(_, expected) | Kind::InvalidValue(_, expected)
+                    if ["u32", "u64", "usize"].contains(&expected.as_str()) =>
+                {
+                    whole_number(&key)
+                }
+                kind => kind.to_string(),
+            };
+            err(&named(&key), problem)
+        })?;
+        raw.origins = origins;
+        Ok(raw)
     }
 
-    /// Turns the raw settings into a [`Config`], naming the first one that is wrong.
-    pub fn parse(self) -> Result<Config, ConfigError> {
-        let bind: SocketAddr = self.bind.parse().map_err(|_| {
-            err(
-                "PORTAL_BIND",
-                format!("'{}' is not a host:port address", self.bind),
-            )
-        })?;
-        let data_dir = PathBuf::from(&self.data_dir);
-        let database_url = match self.database_url {
+    /// The database to open: `DATABASE_URL`, or a SQLite file in the data directory.
+    pub fn database_url(&self) -> Result<String, ConfigError> {
+        let url = match &self.database_url {
+            // Every pooled connection would open its own empty database, and all of it would
+            // vanish at exit.
+            Some(u)
+                if u.starts_with("sqlite:")
+                    && (crate::store::sqlite_path(u).is_none() || u.contains("mode=memory")) =>
+            {
+                Err(err(
+                    "DATABASE_URL",
+                    format!("'{u}' is an in-memory database, whose data would vanish: name a file, e.g. sqlite://data/portal.db"),
+                ))
+            }
             Some(u)
                 if u.starts_with("postgres://")
                     || u.starts_with("postgresql://")
                     || u.starts_with("sqlite:") =>
             {
-                u
+                Ok(u.clone())
             }
-            Some(u) => {
-                return Err(err(
-                    "DATABASE_URL",
-                    format!(
-                        "'{}' must start with postgres:// or sqlite:",
-                        redact_url(&u)
-                    ),
-                ))
-            }
-            None => format!("sqlite://{}?mode=rwc", data_dir.join("portal.db").display()),
+            Some(u) => Err(err(
+                "DATABASE_URL",
+                format!("'{}' must start with postgres:// or sqlite:", redact_url(u)),
+            )),
+            None => Ok(format!(
+                "sqlite://{}?mode=rwc",
+                PathBuf::from(&self.data_dir).join("portal.db").display()
+            )),
         };
+        url.map_err(|e| blame(&self.origins, e))
+    }
+
+    pub fn log_format(&self) -> Result<LogFormat, ConfigError> {
+        match self.log_format.as_str() {
+            "text" => Ok(LogFormat::Text),
+            "json" => Ok(LogFormat::Json),
+            other => Err(blame(
+                &self.origins,
+                err(
+                    "PORTAL_LOG_FORMAT",
+                    format!("'{other}' is not one of: text, json"),
+                ),
+            )),
+        }
+    }
+
+    /// Refuses the numbers that cannot work: a zero cap refuses every request, an hourly cap
+    /// above the daily one is never reached, an idle timeout above the absolute one never fires.
+    fn check_numbers(&self) -> Result<(), ConfigError> {
+        let numbers = [
+            ("resend_cooldown_secs", self.resend_cooldown_secs),
+            ("code_ttl_secs", self.code_ttl_secs),
+            ("sms_code_ttl_secs", self.sms_code_ttl_secs),
+            ("session_idle_secs", self.session_idle_secs),
+            ("session_absolute_secs", self.session_absolute_secs),
+            ("prune_interval_secs", self.prune_interval_secs),
+            ("sms_per_number_hour", self.sms_per_number_hour.into()),
+            ("sms_per_number_day", self.sms_per_number_day.into()),
+            ("sms_per_prefix_hour", self.sms_per_prefix_hour.into()),
+            ("sms_global_hour", self.sms_global_hour.into()),
+            ("codes_per_hour", self.codes_per_hour.into()),
+            ("codes_per_day", self.codes_per_day.into()),
+            ("ip_requests_per_hour", self.ip_requests_per_hour.into()),
+            (
+                "ip_verifications_per_hour",
+                self.ip_verifications_per_hour.into(),
+            ),
+            ("outbox_workers", self.outbox_workers as u64),
+        ];
+        let concurrency = self
+            .hash_concurrency
+            .map(|n| ("hash_concurrency", n as u64));
+        for (key, value) in numbers.into_iter().chain(concurrency) {
+            let (min, max) = bounds(key);
+            if value < min || value > max {
+                return Err(err(&env_name(key), whole_number(key)));
+            }
+        }
+        let at_most = |small: &str, a: u64, large: &str, b: u64, why: &str| {
+            if a > b {
+                Err(err(
+                    &env_name(small),
+                    format!("{a} is above {}={b}: {why}", env_name(large)),
+                ))
+            } else {
+                Ok(())
+            }
+        };
+        let cap = "an hourly cap above the daily one is never reached";
+        at_most(
+            "codes_per_hour",
+            self.codes_per_hour.into(),
+            "codes_per_day",
+            self.codes_per_day.into(),
+            cap,
+        )?;
+        at_most(
+            "sms_per_number_hour",
+            self.sms_per_number_hour.into(),
+            "sms_per_number_day",
+            self.sms_per_number_day.into(),
+            cap,
+        )?;
+        at_most(
+            "session_idle_secs",
+            self.session_idle_secs,
+            "session_absolute_secs",
+            self.session_absolute_secs,
+            "the session ends at the absolute limit before it could idle out",
+        )
+    }
+
+    /// Turns the raw settings into a [`Config`], naming the first one that is wrong by where it
+    /// was set: the flag, the variable, or the file and key.
+    pub fn parse(self) -> Result<Config, ConfigError> {
+        let origins = self.origins.clone();
+        self.parse_values().map_err(|e| blame(&origins, e))
+    }
+
+    fn parse_values(self) -> Result<Config, ConfigError> {
+        let bind = resolve(&self.bind)?;
+        let data_dir = PathBuf::from(&self.data_dir);
+        let database_url = self.database_url()?;
+        let log_format = self.log_format()?;
+        self.check_numbers()?;
         let public_url = match &self.public_url {
             Some(u) => Url::parse(u)
                 .map_err(|e| err("PORTAL_PUBLIC_URL", format!("'{u}' is not a URL ({e})")))?,
-            None => Url::parse(&format!("http://{bind}"))
+            // The name as given (`localhost:3978`), not what it resolved to.
+            None => Url::parse(&format!("http://{}", self.bind))
                 .map_err(|e| err("PORTAL_BIND", e.to_string()))?,
         };
         if !matches!(public_url.scheme(), "http" | "https") || public_url.host_str().is_none() {
             return Err(err(
                 "PORTAL_PUBLIC_URL",
                 "must be an http:// or https:// URL with a host",
+            ));
+        }
+        // Links in messages, cookies (`__Host-` needs `Path=/`) and the web app's routes all
+        // start at `/`: a path would be dropped from some of them.
+        if public_url.path() != "/" || public_url.query().is_some() {
+            return Err(err(
+                "PORTAL_PUBLIC_URL",
+                format!(
+                    "'{public_url}' has a path: serving under a path is not supported, give the origin only ({})",
+                    public_url.origin().ascii_serialization()
+                ),
             ));
         }
         let mut smtp_credentials = false;
@@ -364,7 +601,18 @@ impl RawConfig {
             None => SmtpTls::Opportunistic,
         };
         let host = public_url.host_str().unwrap_or("localhost");
-        let mail_from = self.mail_from.unwrap_or_else(|| format!("no-reply@{host}"));
+        let mail_from = match self.mail_from {
+            Some(from) => from,
+            // `no-reply@127.0.0.1` is no address a relay accepts or a reader trusts; the dev
+            // mailbox only shows it, so local runs need no setting.
+            None if smtp_url.is_some() && !matches!(public_url.host(), Some(url::Host::Domain(_))) => {
+                return Err(err(
+                    "MAIL_FROM",
+                    format!("is required when SMTP_URL is set and the public host is an IP address ({host}), e.g. MAIL_FROM=no-reply@example.com"),
+                ))
+            }
+            None => format!("no-reply@{host}"),
+        };
         if mail_from.parse::<lettre::message::Mailbox>().is_err() {
             return Err(err(
                 "MAIL_FROM",
@@ -422,7 +670,7 @@ impl RawConfig {
                         self.twilio_auth_token,
                         "TWILIO_AUTH_TOKEN",
                     )?),
-                    from: need(self.twilio_from, "TWILIO_FROM")?,
+                    from: e164(need(self.twilio_from, "TWILIO_FROM")?)?,
                     api_base,
                 }
             }
@@ -433,30 +681,6 @@ impl RawConfig {
                 ))
             }
         };
-        let log_format = match self.log_format.as_str() {
-            "text" => LogFormat::Text,
-            "json" => LogFormat::Json,
-            other => {
-                return Err(err(
-                    "PORTAL_LOG_FORMAT",
-                    format!("'{other}' is not one of: text, json"),
-                ))
-            }
-        };
-        let positive = |v: u64, name: &str| {
-            if v == 0 {
-                Err(err(name, "must be greater than 0"))
-            } else {
-                Ok(v)
-            }
-        };
-        positive(self.code_ttl_secs, "PORTAL_CODE_TTL_SECS")?;
-        positive(self.sms_code_ttl_secs, "PORTAL_SMS_CODE_TTL_SECS")?;
-        positive(self.session_idle_secs, "PORTAL_SESSION_IDLE_SECS")?;
-        positive(self.session_absolute_secs, "PORTAL_SESSION_ABSOLUTE_SECS")?;
-        positive(u64::from(self.codes_per_hour), "PORTAL_CODES_PER_HOUR")?;
-        positive(u64::from(self.codes_per_day), "PORTAL_CODES_PER_DAY")?;
-        positive(self.prune_interval_secs, "PORTAL_PRUNE_INTERVAL_SECS")?;
         let trusted_proxies = match self.trusted_proxies.as_deref().map(str::trim) {
             None | Some("") => Vec::new(),
             Some(list) => list
@@ -532,8 +756,8 @@ impl RawConfig {
             ip_requests_per_hour: self.ip_requests_per_hour,
             ip_verifications_per_hour: self.ip_verifications_per_hour,
             log_format,
-            hash_concurrency: self.hash_concurrency.unwrap_or(cores).max(1),
-            outbox_workers: self.outbox_workers.max(1),
+            hash_concurrency: self.hash_concurrency.unwrap_or(cores),
+            outbox_workers: self.outbox_workers,
             trusted_proxies,
             client_ip_header,
             metrics_token: match self.metrics_token.filter(|t| !t.is_empty()) {
@@ -583,6 +807,74 @@ impl Config {
     }
 }
 
+/// A year: the longest any timer may be, so that `now + ttl` stays a date.
+const YEAR_SECS: u64 = 365 * 24 * 3600;
+
+/// The smallest and largest value a numeric setting may take.
+fn bounds(key: &str) -> (u64, u64) {
+    match key {
+        // No cooldown is a choice (a test rig, a kiosk); no other timer may be zero.
+        "resend_cooldown_secs" => (0, YEAR_SECS),
+        k if k.ends_with("_secs") => (1, YEAR_SECS),
+        _ => (1, u64::from(u32::MAX)),
+    }
+}
+
+/// What a numeric setting must be, in plain words.
+fn whole_number(key: &str) -> String {
+    let (min, max) = bounds(key);
+    if key.ends_with("_secs") {
+        format!("must be a whole number of seconds, at least {min} and at most {max} (a year)")
+    } else {
+        format!("must be a whole number, at least {min} and at most {max}")
+    }
+}
+
+/// `PORTAL_BIND`: an IP and port, or a host name and port resolved now (IPv4 first, so that
+/// `localhost:3000` listens where browsers look first).
+fn resolve(bind: &str) -> Result<SocketAddr, ConfigError> {
+    if let Ok(addr) = bind.parse() {
+        return Ok(addr);
+    }
+    let shape = || {
+        err(
+            "PORTAL_BIND",
+            format!("'{bind}' is not a host:port address (e.g. 127.0.0.1:3000 or localhost:3000)"),
+        )
+    };
+    let (host, port) = bind.rsplit_once(':').ok_or_else(shape)?;
+    if host.is_empty() || port.parse::<u16>().is_err() {
+        return Err(shape());
+    }
+    let addrs: Vec<SocketAddr> = std::net::ToSocketAddrs::to_socket_addrs(bind)
+        .map_err(|e| err("PORTAL_BIND", format!("cannot resolve '{host}' ({e})")))?
+        .collect();
+    addrs
+        .iter()
+        .find(|a| a.is_ipv4())
+        .or(addrs.first())
+        .copied()
+        .ok_or_else(|| err("PORTAL_BIND", format!("'{host}' resolves to no address")))
+}
+
+/// `TWILIO_FROM`: an E.164 number (`+46700000000`). Alphanumeric sender ids are not accepted:
+/// several countries (the US and Canada among them) refuse them, replies cannot reach them, and
+/// a word like `nonsense` is then indistinguishable from a typo.
+fn e164(from: String) -> Result<String, ConfigError> {
+    let digits = from.strip_prefix('+').unwrap_or_default();
+    if (8..=15).contains(&digits.len())
+        && digits.bytes().all(|b| b.is_ascii_digit())
+        && !digits.starts_with('0')
+    {
+        Ok(from)
+    } else {
+        Err(err(
+            "TWILIO_FROM",
+            format!("'{from}' is not a phone number in E.164 form (e.g. +46700000000)"),
+        ))
+    }
+}
+
 /// Drops a password from a URL before it is shown in an error.
 fn redact_url(u: &str) -> String {
     match Url::parse(u) {
@@ -602,6 +894,23 @@ mod tests {
         let mut raw = RawConfig::default();
         f(&mut raw);
         raw.parse()
+    }
+
+    /// A change to the defaults, the variable its error names, and words the error says.
+    type Case = (Box<dyn FnOnce(&mut RawConfig)>, &'static str, &'static str);
+
+    /// Each case is refused, naming its variable, with one line.
+    fn refused(cases: Vec<Case>) {
+        for (f, var, says) in cases {
+            match parse(f) {
+                Ok(_) => panic!("{var} was accepted"),
+                Err(e) => {
+                    assert_eq!(e.var, var, "{e}");
+                    assert!(e.problem.contains(says), "{e}");
+                    assert!(!e.to_string().contains('\n'), "{e}");
+                }
+            }
+        }
     }
 
     #[test]
@@ -700,6 +1009,7 @@ mod tests {
             parse(|r| {
                 r.smtp_url = url.map(Into::into);
                 r.smtp_tls = setting.map(Into::into);
+                r.mail_from = Some("no-reply@portal.localhost".into());
             })
             .map(|c| c.smtp_tls)
             .unwrap_or_else(|e| panic!("{e}"))
@@ -727,6 +1037,277 @@ mod tests {
             assert_eq!(raw.smtp_tls.as_deref(), Some("none"));
             Ok(())
         });
+    }
+
+    #[test]
+    fn values_that_cannot_work_are_refused_with_one_line() {
+        let cases: Vec<Case> = vec![
+            (
+                Box::new(|r| r.ip_requests_per_hour = 0),
+                "PORTAL_IP_REQUESTS_PER_HOUR",
+                "must be a whole number, at least 1",
+            ),
+            (
+                Box::new(|r| r.ip_verifications_per_hour = 0),
+                "PORTAL_IP_VERIFICATIONS_PER_HOUR",
+                "at least 1",
+            ),
+            (
+                Box::new(|r| r.sms_per_number_day = 0),
+                "PORTAL_SMS_PER_NUMBER_DAY",
+                "at least 1",
+            ),
+            (
+                Box::new(|r| r.sms_per_prefix_hour = 0),
+                "PORTAL_SMS_PER_PREFIX_HOUR",
+                "at least 1",
+            ),
+            (
+                Box::new(|r| r.sms_global_hour = 0),
+                "PORTAL_SMS_GLOBAL_HOUR",
+                "at least 1",
+            ),
+            (
+                Box::new(|r| r.codes_per_hour = 11),
+                "PORTAL_CODES_PER_HOUR",
+                "11 is above PORTAL_CODES_PER_DAY=10",
+            ),
+            (
+                Box::new(|r| r.sms_per_number_hour = 6),
+                "PORTAL_SMS_PER_NUMBER_HOUR",
+                "above PORTAL_SMS_PER_NUMBER_DAY=5",
+            ),
+            (
+                Box::new(|r| r.session_idle_secs = r.session_absolute_secs + 1),
+                "PORTAL_SESSION_IDLE_SECS",
+                "above PORTAL_SESSION_ABSOLUTE_SECS",
+            ),
+            (
+                Box::new(|r| r.hash_concurrency = Some(0)),
+                "PORTAL_HASH_CONCURRENCY",
+                "at least 1",
+            ),
+            (
+                Box::new(|r| r.outbox_workers = 0),
+                "PORTAL_OUTBOX_WORKERS",
+                "at least 1",
+            ),
+            (
+                Box::new(|r| r.code_ttl_secs = u64::MAX),
+                "PORTAL_CODE_TTL_SECS",
+                "must be a whole number of seconds, at least 1",
+            ),
+            (
+                Box::new(|r| {
+                    r.sms_provider = "twilio".into();
+                    r.twilio_account_sid = Some("AC123".into());
+                    r.twilio_auth_token = Some("token".into());
+                    r.twilio_from = Some("nonsense".into());
+                }),
+                "TWILIO_FROM",
+                "E.164",
+            ),
+            (
+                Box::new(|r| r.bind = "localhost".into()),
+                "PORTAL_BIND",
+                "not a host:port address",
+            ),
+        ];
+        refused(cases);
+    }
+
+    #[test]
+    fn a_bind_address_may_name_a_host() {
+        let c = parse(|r| r.bind = "localhost:3978".into()).unwrap_or_else(|e| panic!("{e}"));
+        assert!(c.bind.ip().is_loopback());
+        assert_eq!(c.bind.port(), 3978);
+        assert_eq!(c.public_url.as_str(), "http://localhost:3978/");
+    }
+
+    #[test]
+    #[allow(clippy::result_large_err)] // figment's Jail decides the closure's error type
+    fn negative_and_huge_numbers_get_plain_words() {
+        for (var, value, says) in [
+            (
+                "PORTAL_CODE_TTL_SECS",
+                "-5",
+                "must be a whole number of seconds, at least 1",
+            ),
+            (
+                "PORTAL_IP_REQUESTS_PER_HOUR",
+                "99999999999999999999",
+                "must be a whole number, at least 1",
+            ),
+            ("PORTAL_HASH_CONCURRENCY", "-1", "at least 1"),
+            ("PORTAL_OUTBOX_WORKERS", "four", "at least 1"),
+        ] {
+            figment::Jail::expect_with(|jail| {
+                jail.set_env(var, value);
+                let e = RawConfig::load_with(&[]).and_then(RawConfig::parse).err();
+                let e = e.ok_or(format!("{var}={value} was accepted"))?;
+                assert_eq!(e.var, var, "{e}");
+                assert!(e.problem.contains(says), "{e}");
+                Ok(())
+            });
+        }
+    }
+
+    #[test]
+    #[allow(clippy::result_large_err)] // figment's Jail decides the closure's error type
+    fn a_named_config_file_that_cannot_be_read_stops_start_up() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("PORTAL_CONFIG", "/nonexistent.toml");
+            let e = RawConfig::load_with(&[])
+                .err()
+                .ok_or("a missing file was accepted")?;
+            assert_eq!(e.var, "PORTAL_CONFIG");
+            assert!(e.problem.contains("cannot read '/nonexistent.toml'"), "{e}");
+            jail.set_env("PORTAL_CONFIG", ".");
+            let e = RawConfig::load_with(&[])
+                .err()
+                .ok_or("a directory was accepted")?;
+            assert!(e.problem.contains("cannot read '.'"), "{e}");
+            // Empty: no file at all, not even ./portal.toml.
+            jail.create_file("portal.toml", "code_ttl_secs = 0")?;
+            jail.set_env("PORTAL_CONFIG", "");
+            let raw = RawConfig::load_with(&[]).map_err(|e| e.to_string())?;
+            assert_eq!(raw.code_ttl_secs, 86_400);
+            Ok(())
+        });
+    }
+
+    #[test]
+    #[allow(clippy::result_large_err)] // figment's Jail decides the closure's error type
+    fn unknown_keys_in_the_file_stop_start_up_with_the_closest_known_one() {
+        for (line, says) in [
+            (
+                "code_ttl_sec = 5",
+                "unknown key 'code_ttl_sec' (did you mean code_ttl_secs?)",
+            ),
+            (
+                "CODE_TTL_SECS = 5",
+                "unknown key 'CODE_TTL_SECS' (did you mean code_ttl_secs?)",
+            ),
+            ("colour = true", "unknown key 'colour'"),
+            ("bind = ", "TOML parse error at line 1, column 8"),
+            ("b = [", "line 1, column 6: invalid array: expected `]`"),
+        ] {
+            figment::Jail::expect_with(|jail| {
+                jail.create_file("portal.toml", line)?;
+                let e = RawConfig::load_with(&[]).err();
+                let e = e.ok_or(format!("'{line}' was accepted"))?;
+                assert_eq!(e.var, "portal.toml", "{e}");
+                assert!(e.problem.contains(says), "{e}");
+                assert!(!e.to_string().contains('\n'), "{e}");
+                Ok(())
+            });
+        }
+    }
+
+    #[test]
+    #[allow(clippy::result_large_err)] // figment's Jail decides the closure's error type
+    fn every_error_names_where_the_value_came_from() {
+        let blamed = |file: Option<&str>, env: Option<&str>, flag: Option<&str>| {
+            let mut var = String::new();
+            figment::Jail::expect_with(|jail| {
+                jail.set_env("PORTAL_CONFIG", "settings.toml");
+                jail.create_file("settings.toml", file.unwrap_or_default())?;
+                if let Some(v) = env {
+                    jail.set_env("PORTAL_BIND", v);
+                }
+                let flags: Vec<(&str, String)> =
+                    flag.map(|v| ("bind", v.into())).into_iter().collect();
+                let e = RawConfig::load_with(&flags)
+                    .and_then(RawConfig::parse)
+                    .err();
+                var = e.ok_or("accepted")?.var;
+                Ok(())
+            });
+            var
+        };
+        assert_eq!(
+            blamed(Some("bind = 'nope'"), None, None),
+            "settings.toml: bind"
+        );
+        assert_eq!(
+            blamed(Some("bind = 'nope'"), Some("nope"), None),
+            "PORTAL_BIND"
+        );
+        assert_eq!(blamed(None, Some("x:1"), Some("nope")), "--bind");
+        // A value that fails to deserialize is named the same way.
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("portal.toml", "code_ttl_secs = -5")?;
+            let e = RawConfig::load_with(&[]).err().ok_or("accepted")?;
+            assert_eq!(e.var, "portal.toml: code_ttl_secs");
+            assert!(e.problem.contains("whole number of seconds"), "{e}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn unknown_variables_are_named_with_the_closest_known_one() {
+        let vars = [
+            "PORTAL_CODE_TTL",
+            "PORTAL_CODE_TTL_SECS",
+            "PORTAL_CONFIG",
+            "PORTAL_SMS_PER_NUMER_DAY",
+            "PORTAL_ZEBRA",
+            "DATABASE_URL",
+            "HOME",
+        ]
+        .map(|v| (v.to_string(), "1".to_string()));
+        assert_eq!(
+            unknown_variables(vars),
+            [
+                "PORTAL_CODE_TTL is not a setting and is ignored: did you mean PORTAL_CODE_TTL_SECS?",
+                "PORTAL_SMS_PER_NUMER_DAY is not a setting and is ignored: did you mean PORTAL_SMS_PER_NUMBER_DAY?",
+                "PORTAL_ZEBRA is not a setting and is ignored",
+            ]
+        );
+    }
+
+    #[test]
+    fn silent_misconfigurations_are_refused_with_one_line() {
+        let cases: Vec<Case> = vec![
+            (
+                Box::new(|r| r.public_url = Some("https://portal.example.com/sub/".into())),
+                "PORTAL_PUBLIC_URL",
+                "serving under a path is not supported, give the origin only (https://portal.example.com)",
+            ),
+            (
+                Box::new(|r| r.database_url = Some("sqlite:".into())),
+                "DATABASE_URL",
+                "in-memory database",
+            ),
+            (
+                Box::new(|r| r.database_url = Some("sqlite::memory:".into())),
+                "DATABASE_URL",
+                "in-memory database",
+            ),
+            (
+                Box::new(|r| r.database_url = Some("sqlite://x.db?mode=memory".into())),
+                "DATABASE_URL",
+                "in-memory database",
+            ),
+            (
+                Box::new(|r| r.smtp_url = Some("smtp://relay:25".into())),
+                "MAIL_FROM",
+                "is required when SMTP_URL is set and the public host is an IP address (127.0.0.1)",
+            ),
+        ];
+        refused(cases);
+        // A named host, or a sender given, sends from a real address.
+        let c = parse(|r| {
+            r.smtp_url = Some("smtp://relay:25".into());
+            r.public_url = Some("https://portal.example.com/".into());
+        })
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(c.mail_from, "no-reply@portal.example.com");
+        assert!(parse(|r| {
+            r.smtp_url = Some("smtp://relay:25".into());
+            r.mail_from = Some("no-reply@portal.localhost".into());
+        })
+        .is_ok());
     }
 
     #[test]

@@ -6,22 +6,36 @@ use std::sync::Arc;
 use clap::Parser;
 use server::cli::{self, Cli, Command, RoleCommand, UserCommand};
 use server::clock::{Clock, SystemClock};
-use server::config::RawConfig;
+use server::config::{Config, ConfigError, RawConfig};
 use server::crypto::Hasher;
 use server::startup::Application;
 use server::store::Store;
+use server::telemetry;
 
 fn main() -> ExitCode {
     server::files::restrict_umask();
     let cli = Cli::parse();
-    let config = match RawConfig::load_with(&cli.overrides()).and_then(RawConfig::parse) {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("{e}");
-            return ExitCode::from(2);
-        }
+    let raw = match RawConfig::load_with(&cli.overrides()) {
+        Ok(raw) => raw,
+        Err(e) => return config_error(e),
     };
-    server::telemetry::init(config.log_format);
+    let rust_log = std::env::var("RUST_LOG").ok();
+    match (raw.log_format(), telemetry::filter(rust_log.as_deref())) {
+        (Ok(format), Ok(filter)) => telemetry::init(format, filter),
+        (Err(e), _) | (_, Err(e)) => return config_error(e),
+    }
+    for warning in server::config::unknown_variables(std::env::vars()) {
+        tracing::warn!("{warning}");
+    }
+    // `migrate` reads the database setting only: a mistake elsewhere is for `serve` to report.
+    let settings = match cli.command {
+        Command::Migrate => raw.database_url().map(Settings::Database),
+        _ => raw.parse().map(|c| Settings::Full(Box::new(c))),
+    };
+    let settings = match settings {
+        Ok(s) => s,
+        Err(e) => return config_error(e),
+    };
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -32,7 +46,13 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match rt.block_on(run(cli.command, config)) {
+    let outcome = match settings {
+        Settings::Database(url) => rt
+            .block_on(Store::open(&url))
+            .map(|_| "migrations applied".to_string()),
+        Settings::Full(config) => rt.block_on(run(cli.command, *config)),
+    };
+    match outcome {
         Ok(msg) => {
             if !msg.is_empty() {
                 println!("{msg}");
@@ -46,16 +66,30 @@ fn main() -> ExitCode {
     }
 }
 
-async fn run(command: Command, config: server::config::Config) -> Result<String, String> {
+/// What a command needs from the configuration.
+enum Settings {
+    Database(String),
+    Full(Box<Config>),
+}
+
+fn config_error(e: ConfigError) -> ExitCode {
+    eprintln!("{e}");
+    ExitCode::from(2)
+}
+
+async fn run(command: Command, config: Config) -> Result<String, String> {
     let clock = Arc::new(SystemClock);
     let now = clock.now();
-    if let Command::Serve { demo } = command {
+    if let Command::Serve { demo, .. } = command {
         let public = config.public_url.to_string();
         let app = Application::build(config, clock).await?;
         // Demo users only when asked: a production install must never start with an owner whose
         // password is printed in the README (OWASP ASVS 5.0 13.3: no default credentials).
         if demo && cli::demo::seed_if_empty(&app.state().store, &app.state().hasher, now).await? {
-            println!("{}", cli::demo::banner(&public));
+            println!(
+                "{}",
+                cli::demo::banner(&format!("Demo data is ready at {public}"))
+            );
         } else if !cli::demo::has_users(&app.state().store).await? {
             tracing::warn!(
                 "the database has no users yet: create the owner with `portal user add --role owner --email you@example.com --password-stdin`"
@@ -75,11 +109,13 @@ async fn run(command: Command, config: server::config::Config) -> Result<String,
         }
     };
     match command {
-        Command::Serve { .. } => Ok(String::new()),
-        Command::Migrate => Ok("migrations applied".into()),
+        Command::Serve { .. } | Command::Migrate => Ok(String::new()),
         Command::Demo => {
             if cli::demo::seed_if_empty(&store, &hasher, now).await? {
-                Ok(cli::demo::banner(config.public_url.as_str()))
+                Ok(cli::demo::banner(&format!(
+                    "Demo data added. No server runs yet: start it with `portal serve`, then open {}",
+                    config.public_url
+                )))
             } else {
                 Ok("the database already has users; demo data not added".into())
             }

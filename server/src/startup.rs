@@ -204,10 +204,7 @@ impl Application {
 pub fn router(state: AppState) -> Router {
     let static_dir = state.config.static_dir.clone();
     let index = static_dir.join("index.html");
-    let spa = ServeDir::new(&static_dir)
-        .append_index_html_on_directories(true)
-        .fallback(ServeFile::new(index));
-    Router::new()
+    let routes = Router::new()
         .nest(
             "/api",
             crate::routes::api_router()
@@ -219,8 +216,21 @@ pub fn router(state: AppState) -> Router {
                 )
                 .layer(middleware::from_fn(run_to_completion)),
         )
-        .merge(crate::routes::health::router())
-        .fallback_service(spa)
+        .merge(crate::routes::health::router());
+    let routes = if index.is_file() {
+        routes.fallback_service(
+            ServeDir::new(&static_dir)
+                .append_index_html_on_directories(true)
+                .fallback(ServeFile::new(index)),
+        )
+    } else {
+        tracing::warn!(
+            dir = %static_dir.display(),
+            "PORTAL_STATIC_DIR has no index.html: the web app was not built, or the setting points elsewhere; every page answers that the web app is missing"
+        );
+        routes.fallback(web_app_not_built)
+    };
+    routes
         .layer(middleware::from_fn_with_state(state.clone(), csrf))
         .layer(middleware::from_fn_with_state(state.clone(), known_host))
         .layer(middleware::from_fn_with_state(state.clone(), headers))
@@ -228,6 +238,21 @@ pub fn router(state: AppState) -> Router {
         .layer(CompressionLayer::new().gzip(true).br(true))
         .layer(DefaultBodyLimit::max(crate::extract::MAX_BODY))
         .with_state(state)
+}
+
+/// What a browser gets when the web app's files are missing: a page that says so rather than an
+/// empty 404 that looks like a broken server. The directory is named in the log, not to visitors.
+async fn web_app_not_built() -> Response {
+    const PAGE: &str = "<!doctype html><html lang=\"en\"><meta charset=\"utf-8\">\
+        <title>Web app not built</title><h1>The web app was not built</h1>\
+        <p>The server runs and its API answers, but the directory PORTAL_STATIC_DIR names holds \
+        no index.html. Build the web app, or point PORTAL_STATIC_DIR at the built files.</p></html>";
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        [(header::CACHE_CONTROL, "no-store")],
+        axum::response::Html(PAGE),
+    )
+        .into_response()
 }
 
 /// An API request runs to its end even when its client goes away. hyper drops a request's future

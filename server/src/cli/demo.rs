@@ -179,8 +179,10 @@ pub async fn seed_if_empty(store: &Store, hasher: &Hasher, now: i64) -> Result<b
 }
 
 /// What `portal serve` and `portal demo` print after seeding.
-pub fn banner(public_url: &str) -> String {
-    let mut s = format!("Demo data is ready at {public_url}\nSign in with any of these, password {DEMO_PASSWORD}:\n");
+/// What to sign in with, after a first line saying where (`serve --demo`) or how to get there
+/// (`portal demo`, which starts no server).
+pub fn banner(first_line: &str) -> String {
+    let mut s = format!("{first_line}\nSign in with any of these, password {DEMO_PASSWORD}:\n");
     for u in DEMO_USERS {
         s.push_str(&format!("  {:<22} {}\n", u.email, u.role));
     }

@@ -12,18 +12,12 @@ use clap::{Parser, Subcommand};
     about = "The password-reset portal: API server and operator tools"
 )]
 pub struct Cli {
-    /// Listen address (PORTAL_BIND).
-    #[arg(long, global = true)]
-    pub bind: Option<String>,
     /// Database URL: sqlite:… or postgres://… (DATABASE_URL).
     #[arg(long, global = true)]
     pub database_url: Option<String>,
     /// Directory for the SQLite file, the secret and the dev mailbox (PORTAL_DATA_DIR).
     #[arg(long, global = true)]
     pub data_dir: Option<String>,
-    /// Directory with the built SPA (PORTAL_STATIC_DIR).
-    #[arg(long, global = true)]
-    pub static_dir: Option<String>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -36,10 +30,16 @@ pub enum Command {
         /// trying the portal out, never for a real deployment.
         #[arg(long)]
         demo: bool,
+        /// Listen address, ip:port or host:port (PORTAL_BIND).
+        #[arg(long)]
+        bind: Option<String>,
+        /// Directory with the built SPA (PORTAL_STATIC_DIR).
+        #[arg(long)]
+        static_dir: Option<String>,
     },
     /// Apply database migrations and exit.
     Migrate,
-    /// Seed demo data into an empty database and print how to sign in.
+    /// Seed demo data into an empty database and print how to sign in (starts no server).
     Demo,
     /// Manage users.
     #[command(subcommand)]
@@ -53,13 +53,17 @@ pub enum Command {
 pub enum UserCommand {
     /// Add a user to the (first) account.
     Add {
+        /// The user's email address, which also signs them in.
         #[arg(long)]
         email: String,
+        /// A mobile number for SMS codes, international (+46…) or in the default region.
         #[arg(long)]
         phone: Option<String>,
+        /// The name shown to administrators (default: the part of the email before @).
         #[arg(long)]
         name: Option<String>,
-        /// The password (visible in the process list; prefer --password-stdin).
+        /// The password (visible in the process list; prefer --password-stdin). Without a
+        /// password or --sso, the user signs in after a reset.
         #[arg(long, conflicts_with = "password_stdin")]
         password: Option<String>,
         /// Read the password from the first line of standard input.
@@ -74,10 +78,13 @@ pub enum UserCommand {
     },
     /// Set a user's password (signs the user out everywhere).
     SetPassword {
+        /// The user's email address.
         #[arg(long)]
         email: String,
+        /// The new password (visible in the process list; prefer --password-stdin).
         #[arg(long, conflicts_with = "password_stdin")]
         password: Option<String>,
+        /// Read the new password from the first line of standard input.
         #[arg(long)]
         password_stdin: bool,
         /// Make the user choose a new password at next sign-in.
@@ -90,16 +97,19 @@ pub enum UserCommand {
 pub enum RoleCommand {
     /// Create a custom role.
     Add {
+        /// The role's name: not blank, not owner, admin or member.
         #[arg(long)]
         name: String,
-        /// Comma-separated: users:view, users:edit, roles:manage, audit:view.
-        #[arg(long, default_value = "")]
+        /// Comma-separated, at least one: users:view, users:edit, roles:manage, audit:view.
+        #[arg(long)]
         permissions: String,
     },
-    /// Give a user a role: admin, member or a custom role's name.
+    /// Give a user a role.
     Assign {
+        /// The user's email address.
         #[arg(long)]
         email: String,
+        /// admin, member or a custom role's name.
         #[arg(long)]
         role: String,
     },
@@ -108,20 +118,21 @@ pub enum RoleCommand {
 impl Cli {
     /// Flags that override the configuration, as (key, value).
     pub fn overrides(&self) -> Vec<(&'static str, String)> {
-        let mut v = Vec::new();
-        if let Some(b) = &self.bind {
-            v.push(("bind", b.clone()));
-        }
-        if let Some(d) = &self.database_url {
-            v.push(("database_url", d.clone()));
-        }
-        if let Some(d) = &self.data_dir {
-            v.push(("data_dir", d.clone()));
-        }
-        if let Some(d) = &self.static_dir {
-            v.push(("static_dir", d.clone()));
-        }
-        v
+        let (bind, static_dir) = match &self.command {
+            Command::Serve {
+                bind, static_dir, ..
+            } => (bind, static_dir),
+            _ => (&None, &None),
+        };
+        [
+            ("bind", bind),
+            ("database_url", &self.database_url),
+            ("data_dir", &self.data_dir),
+            ("static_dir", static_dir),
+        ]
+        .into_iter()
+        .filter_map(|(key, value)| Some((key, value.clone()?)))
+        .collect()
     }
 }
 
@@ -132,4 +143,40 @@ pub fn read_stdin_line() -> Result<String, String> {
         .read_line(&mut s)
         .map_err(|e| format!("cannot read standard input: {e}"))?;
     Ok(s.trim_end_matches(['\n', '\r']).to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    /// Every command below `cmd`, with its path.
+    fn commands(cmd: &clap::Command, path: String, out: &mut Vec<(String, clap::Command)>) {
+        for sub in cmd.get_subcommands() {
+            let path = format!("{path} {}", sub.get_name());
+            out.push((path.clone(), sub.clone()));
+            commands(sub, path, out);
+        }
+    }
+
+    #[test]
+    fn each_command_documents_its_own_options_and_only_those() {
+        let mut all = Vec::new();
+        commands(&Cli::command(), "portal".into(), &mut all);
+        for (path, cmd) in all {
+            for arg in cmd.get_arguments() {
+                assert!(
+                    arg.get_help().is_some(),
+                    "{path} --{} has no description",
+                    arg.get_id()
+                );
+                let serve_only = ["bind", "static_dir", "demo"].contains(&arg.get_id().as_str());
+                assert!(
+                    !serve_only || path == "portal serve",
+                    "{path} offers serve's --{}",
+                    arg.get_id()
+                );
+            }
+        }
+    }
 }

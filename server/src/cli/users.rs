@@ -143,10 +143,21 @@ pub async fn add(
         now,
     )
     .await;
+    let signs_in = match (method, &hash) {
+        (SignInMethod::Password, Some(_)) => "signs in with the password given".to_string(),
+        (SignInMethod::Password, None) => {
+            "no password set: the user signs in after a reset".to_string()
+        }
+        (m, _) => format!("signs in with {}", m.display_name()),
+    };
     match r {
-        Ok(id) => Ok(format!("added user {id} <{}>", email.as_str())),
+        Ok(id) => Ok(format!("added user {id} <{}>; {signs_in}", email.as_str())),
         Err(e) if crate::store::is_unique_violation(&e) => {
-            Err("--email/--phone: a user with that email or phone exists".into())
+            let taken = users::by_email(&mut c, &email.lower()).await.map_err(db)?;
+            Err(match taken {
+                Some(_) => format!("--email: a user with {} exists", email.as_str()),
+                None => "--phone: a user with that phone number exists".to_string(),
+            })
         }
         Err(e) => Err(db(e)),
     }
@@ -199,7 +210,20 @@ pub async fn set_password(
     ))
 }
 
+/// The built-in roles, which a custom role may not be named after (it could never be assigned:
+/// the name means the built-in one).
+const BUILT_IN_ROLES: [&str; 3] = ["owner", "admin", "member"];
+
 pub async fn role_add(store: &Store, name: &str, perms: &str, now: i64) -> Result<String, String> {
+    let name = name.trim();
+    if name.is_empty() {
+        return Err("--name: must not be blank".into());
+    }
+    if BUILT_IN_ROLES.iter().any(|b| b.eq_ignore_ascii_case(name)) {
+        return Err(format!(
+            "--name: '{name}' is a built-in role; choose another name"
+        ));
+    }
     let perms: Vec<String> = perms
         .split(',')
         .map(str::trim)
@@ -211,6 +235,12 @@ pub async fn role_add(store: &Store, name: &str, perms: &str, now: i64) -> Resul
         .find(|p| !permission::ALL.contains(&p.as_str()))
     {
         return Err(format!("--permissions: unknown permission '{p}'"));
+    }
+    if perms.is_empty() {
+        return Err(format!(
+            "--permissions: at least one of {}",
+            permission::ALL.join(", ")
+        ));
     }
     let account_id = account(store, now).await?;
     let mut c = store.conn().await.map_err(db)?;
@@ -224,6 +254,9 @@ pub async fn role_add(store: &Store, name: &str, perms: &str, now: i64) -> Resul
 }
 
 pub async fn role_assign(store: &Store, email: &str, role: &str) -> Result<String, String> {
+    if role.trim().is_empty() {
+        return Err("--role: must not be blank".into());
+    }
     let user = user_by_email(store, email).await?;
     if user.role == crate::domain::permissions::Role::Owner {
         return Err("--email: the owner's role cannot be changed".into());

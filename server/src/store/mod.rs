@@ -103,14 +103,62 @@ impl Store {
 
     /// Connects and applies the migrations, with errors worded for the operator.
     pub async fn open(url: &str) -> Result<Self, String> {
-        let store = Self::connect(url)
-            .await
-            .map_err(|e| format!("configuration error: DATABASE_URL: cannot connect ({e})"))?;
+        let store = match Self::connect(url).await {
+            Ok(store) => store,
+            Err(e) => {
+                let why = Self::why_not(url, e).await;
+                return Err(format!("configuration error: DATABASE_URL: {why}"));
+            }
+        };
         store
             .migrate()
             .await
             .map_err(|e| format!("database migration failed: {e}"))?;
         Ok(store)
+    }
+
+    /// Why `url` cannot be opened, in words. The pool retries a failed connection until its
+    /// acquire timeout and then reports only "pool timed out", so one direct attempt recovers
+    /// the cause (connection refused, no such host, authentication failed).
+    async fn why_not(url: &str, e: sqlx::Error) -> String {
+        let Ok(parsed) = url::Url::parse(url) else {
+            return format!("cannot connect ({e})");
+        };
+        if url.starts_with("sqlite:") {
+            let path = sqlite_path(url).unwrap_or_default();
+            return format!("cannot open the SQLite database {path} ({e})");
+        }
+        let at = format!(
+            "{}:{}",
+            parsed.host_str().unwrap_or("localhost"),
+            parsed.port().unwrap_or(5432)
+        );
+        let cause = match e {
+            sqlx::Error::PoolTimedOut => {
+                match tokio::time::timeout(
+                    Duration::from_secs(5),
+                    sqlx::AnyConnection::connect(url),
+                )
+                .await
+                {
+                    Ok(Err(e)) => e,
+                    Ok(Ok(_)) => sqlx::Error::PoolTimedOut,
+                    Err(_) => {
+                        return format!("cannot connect to PostgreSQL at {at} (no answer in 5 s)")
+                    }
+                }
+            }
+            e => e,
+        };
+        let cause = match cause {
+            sqlx::Error::Io(io) if io.kind() == std::io::ErrorKind::ConnectionRefused => {
+                "connection refused".to_string()
+            }
+            sqlx::Error::Io(io) => io.to_string(),
+            sqlx::Error::Database(db) => db.message().to_string(),
+            e => e.to_string(),
+        };
+        format!("cannot connect to PostgreSQL at {at} ({cause})")
     }
 
     pub async fn migrate(&self) -> Result<(), sqlx::migrate::MigrateError> {
@@ -168,7 +216,8 @@ impl Store {
     }
 }
 
-fn sqlite_path(url: &str) -> Option<String> {
+/// The file a `sqlite:` URL names; `None` for an in-memory database.
+pub fn sqlite_path(url: &str) -> Option<String> {
     let rest = url
         .strip_prefix("sqlite://")
         .or_else(|| url.strip_prefix("sqlite:"))?;

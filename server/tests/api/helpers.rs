@@ -700,11 +700,16 @@ pub fn free_local_url() -> String {
     format!("http://127.0.0.1:{port}")
 }
 
-/// The real `portal` binary on `db`, its data and static files in `dir`, no config file, and,
-/// given `url`, listening there. Later `.env` calls override these settings.
+/// The real `portal` binary on `db`, its data and static files in `dir`, no config file, no other
+/// `PORTAL_*` variable, and, given `url`, listening there. Later `.env` calls override these settings.
 pub fn portal_command(db: &str, dir: &std::path::Path, url: Option<&str>) -> std::process::Command {
     let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_portal"));
-    cmd.env("PORTAL_CONFIG", dir.join("none.toml"))
+    // Only the settings given here: not the suite's own PORTAL_TEST_* variables.
+    for (var, _) in std::env::vars().filter(|(v, _)| v.starts_with("PORTAL_")) {
+        cmd.env_remove(var);
+    }
+    cmd.env("PORTAL_CONFIG", "")
+        .env("MAIL_FROM", "no-reply@portal.localhost")
         .env("DATABASE_URL", db)
         .env("PORTAL_DATA_DIR", dir)
         .env("PORTAL_STATIC_DIR", dir)

@@ -6,6 +6,7 @@
 mod admin;
 mod at_rest;
 mod attacks;
+mod cli;
 mod faults;
 mod helpers;
 mod host;

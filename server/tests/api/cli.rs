@@ -1,0 +1,208 @@
+//! What an operator meets: the `portal` command and start-up, what each refuses and what it says.
+
+use crate::helpers::{browser, fresh_database_url, logs, portal_command, spawn_app_with};
+
+/// A fresh database and data directory for `portal` commands.
+struct Install {
+    db: String,
+    dir: std::path::PathBuf,
+}
+
+impl Install {
+    async fn new() -> Self {
+        let dir = std::env::temp_dir().join(format!("portal-cli-{:x}", rand::random::<u64>()));
+        std::fs::create_dir_all(&dir).unwrap();
+        Self {
+            db: fresh_database_url().await,
+            dir,
+        }
+    }
+
+    /// Runs `portal args…` with `env` set; returns success, stdout and stderr.
+    fn run(&self, args: &[&str], env: &[(&str, &str)]) -> (bool, String, String) {
+        let out = portal_command(&self.db, &self.dir, None)
+            .args(args)
+            .envs(env.iter().copied())
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+}
+
+/// Runs `portal args…` on a fresh database with `env` set; returns success, stdout and stderr.
+async fn portal(args: &[&str], env: &[(&str, &str)]) -> (bool, String, String) {
+    Install::new().await.run(args, env)
+}
+
+#[tokio::test]
+async fn migrate_reads_only_the_database_setting() {
+    let zero_cap = [("PORTAL_IP_REQUESTS_PER_HOUR", "0")];
+    let (ok, out, err) = portal(&["migrate"], &zero_cap).await;
+    assert!(ok, "{err}");
+    assert!(out.contains("migrations applied"), "{out}");
+    // The setting `migrate` never used stops the server that does use it.
+    let (ok, _, err) = portal(&["serve"], &zero_cap).await;
+    assert!(!ok);
+    assert_eq!(
+        err.trim(),
+        "configuration error: PORTAL_IP_REQUESTS_PER_HOUR: must be a whole number, at least 1 and at most 4294967295"
+    );
+}
+
+#[tokio::test]
+async fn an_unparsable_log_filter_stops_every_command() {
+    let (ok, _, err) = portal(&["migrate"], &[("RUST_LOG", "portal=loud")]).await;
+    assert!(!ok);
+    assert!(err.starts_with("configuration error: RUST_LOG:"), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+}
+
+#[tokio::test]
+async fn a_bad_flag_is_named_as_the_flag_and_a_misspelled_variable_is_warned_about() {
+    let (ok, _, err) = portal(&["serve", "--bind", "nope"], &[]).await;
+    assert!(!ok);
+    assert!(
+        err.starts_with("configuration error: --bind: 'nope' is not a host:port address"),
+        "{err}"
+    );
+    let (ok, _, err) = portal(&["migrate"], &[("PORTAL_CODE_TTL", "5")]).await;
+    assert!(ok, "{err}");
+    assert!(
+        err.contains(
+            "PORTAL_CODE_TTL is not a setting and is ignored: did you mean PORTAL_CODE_TTL_SECS?"
+        ),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn an_unreachable_postgres_is_named_with_the_cause() {
+    let db = [("DATABASE_URL", "postgres://portal@127.0.0.1:1/portal")];
+    let (ok, _, err) = portal(&["migrate"], &db).await;
+    assert!(!ok);
+    assert_eq!(
+        err.trim(),
+        "configuration error: DATABASE_URL: cannot connect to PostgreSQL at 127.0.0.1:1 (connection refused)"
+    );
+}
+
+#[tokio::test]
+async fn a_sqlite_file_that_does_not_exist_is_created_and_an_in_memory_one_is_refused() {
+    let dir = std::env::temp_dir().join(format!("portal-new-{:x}", rand::random::<u64>()));
+    let file = dir.join("x.db");
+    let url = format!("sqlite://{}", file.display());
+    let (ok, _, err) = portal(&["migrate"], &[("DATABASE_URL", &url)]).await;
+    assert!(ok, "{err}");
+    assert!(file.is_file());
+    let (ok, _, err) = portal(&["migrate"], &[("DATABASE_URL", "sqlite::memory:")]).await;
+    assert!(!ok);
+    assert!(
+        err.starts_with(
+            "configuration error: DATABASE_URL: 'sqlite::memory:' is an in-memory database"
+        ),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn without_the_built_web_app_pages_say_so_and_the_log_warns() {
+    let empty = std::env::temp_dir().join(format!("portal-static-{:x}", rand::random::<u64>()));
+    std::fs::create_dir_all(&empty).unwrap();
+    let app = spawn_app_with(|c| c.static_dir = empty.display().to_string()).await;
+    let r = browser()
+        .get(format!("{}/reset", app.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 503);
+    assert!(r
+        .text()
+        .await
+        .unwrap()
+        .contains("The web app was not built"));
+    assert!(logs().contains("PORTAL_STATIC_DIR has no index.html"));
+    // The API is unaffected.
+    let r = browser()
+        .get(format!("{}/api/nope", app.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+}
+
+#[tokio::test]
+async fn role_names_that_could_never_be_assigned_and_empty_permissions_are_refused() {
+    let install = Install::new().await;
+    for (name, permissions, says) in [
+        ("", "users:view", "--name: must not be blank"),
+        ("   ", "users:view", "--name: must not be blank"),
+        ("admin", "users:view", "--name: 'admin' is a built-in role"),
+        ("Owner", "users:view", "--name: 'Owner' is a built-in role"),
+        ("Helpdesk", ",", "--permissions: at least one of users:view"),
+    ] {
+        let args = ["role", "add", "--name", name, "--permissions", permissions];
+        let (ok, _, err) = install.run(&args, &[]);
+        assert!(!ok, "{name:?} {permissions:?} was accepted");
+        assert_eq!(err.trim().lines().count(), 1, "{err}");
+        assert!(err.starts_with(says), "{err}");
+    }
+    let add = ["user", "add", "--email", "ann@example.com"];
+    let (ok, out, err) = install.run(&add, &[]);
+    assert!(ok, "{err}");
+    let assign = ["role", "assign", "--email", "ann@example.com", "--role", ""];
+    let (ok, _, err) = install.run(&assign, &[]);
+    assert!(!ok, "{out}");
+    assert!(err.starts_with("--role: must not be blank"), "{err}");
+}
+
+#[tokio::test]
+async fn adding_a_user_says_how_they_sign_in_and_which_identifier_is_taken() {
+    let install = Install::new().await;
+    let add = |email: &str, phone: &str| {
+        let args = ["user", "add", "--email", email, "--phone", phone];
+        install.run(&args, &[])
+    };
+    let (ok, out, err) = add("ann@example.com", "+46701234567");
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("no password set: the user signs in after a reset"),
+        "{out}"
+    );
+    let (ok, _, err) = add("ann@example.com", "+46701234568");
+    assert!(!ok);
+    assert!(
+        err.starts_with("--email: a user with ann@example.com exists"),
+        "{err}"
+    );
+    let (ok, _, err) = add("bo@example.com", "+46701234567");
+    assert!(!ok);
+    assert!(
+        err.starts_with("--phone: a user with that phone number exists"),
+        "{err}"
+    );
+    let sso = [
+        "user",
+        "add",
+        "--email",
+        "cy@example.com",
+        "--sso",
+        "google",
+    ];
+    let (ok, out, err) = install.run(&sso, &[]);
+    assert!(ok, "{err}");
+    assert!(out.contains("signs in with Google"), "{out}");
+}
+
+#[tokio::test]
+async fn portal_demo_says_how_to_start_the_server() {
+    let (ok, out, err) = portal(&["demo"], &[]).await;
+    assert!(ok, "{err}");
+    assert!(
+        out.starts_with("Demo data added. No server runs yet: start it with `portal serve`"),
+        "{out}"
+    );
+}
