@@ -236,8 +236,11 @@ pub async fn replace_code(c: &mut Conn, n: &NewCode<'_>, now: i64) -> Result<i64
         // A decoy's new code kills the earlier decoy codes of the same identifier, in any flow,
         // as a real user's kills the user's: hidden mode answers alike afterwards too.
         None => sqlx::query(
-            "UPDATE reset_codes SET revoked_at = $1 WHERE user_id IS NULL AND consumed_at IS NULL AND revoked_at IS NULL \
-             AND (flow_id = $2 OR flow_id IN (SELECT id FROM reset_flows WHERE ident_key = $3))",
+            // Through the identifier's flows (indexed), never through every code without a user:
+            // `+user_id` keeps the planner off the user_id index (decoy codes are all NULL).
+            "UPDATE reset_codes SET revoked_at = $1 \
+             WHERE flow_id IN (SELECT id FROM reset_flows WHERE ident_key = $3 OR id = $2) \
+             AND +user_id IS NULL AND consumed_at IS NULL AND revoked_at IS NULL",
         )
         .bind(now)
         .bind(n.flow_id)
@@ -320,8 +323,9 @@ pub async fn revoke_decoy_codes(
     now: i64,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "UPDATE reset_codes SET revoked_at = $1 WHERE user_id IS NULL AND consumed_at IS NULL AND revoked_at IS NULL \
-         AND flow_id IN (SELECT id FROM reset_flows WHERE ident_key = $2)",
+        "UPDATE reset_codes SET revoked_at = $1 \
+         WHERE flow_id IN (SELECT id FROM reset_flows WHERE ident_key = $2) \
+         AND +user_id IS NULL AND consumed_at IS NULL AND revoked_at IS NULL",
     )
     .bind(now)
     .bind(ident_key)
