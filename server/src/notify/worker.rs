@@ -154,15 +154,18 @@ impl Outbox {
     /// A failed send: retried after a backoff, or given up and audited.
     async fn settle(&self, m: &Claimed, via: &str, e: SendError) -> Result<(), sqlx::Error> {
         let now = self.clock.now();
-        let mut c = self.store.conn().await?;
+        let mut conn = self.store.conn().await?;
+        // The row's new state and its audit events commit together: whoever sees the message
+        // failed (an administrator, a test) sees why in the audit log too.
+        let mut c = self.store.begin_on(&mut conn).await?;
         if let Some(kind) = e.alert {
             let detail = format!("{} via {via}: {}", m.channel.as_str(), e.message);
             record(&mut c, m, kind, &detail, now).await?;
         }
+        let failed = e.permanent || m.attempts >= MAX_ATTEMPTS;
         match e {
-            e if e.permanent || m.attempts >= MAX_ATTEMPTS => {
+            e if failed => {
                 outbox::mark_failed(&mut c, m.id, now, &e.message).await?;
-                self.metrics.notification(m.channel.as_str(), "failed");
                 tracing::warn!(id = m.id, channel = m.channel.as_str(), attempts = m.attempts, error = %e.message, "notification failed for good");
                 let detail = format!(
                     "{} via {via} after {} attempt(s): {}",
@@ -176,10 +179,12 @@ impl Outbox {
                 let jitter = rand::thread_rng().gen_range(-0.25..=0.25);
                 let next = now + backoff_secs(m.attempts, jitter);
                 outbox::mark_retry(&mut c, m.id, next, &e.message).await?;
-                self.metrics.notification(m.channel.as_str(), "retried");
                 tracing::info!(id = m.id, channel = m.channel.as_str(), attempts = m.attempts, error = %e.message, "notification will be retried");
             }
         }
+        c.commit().await?;
+        let outcome = if failed { "failed" } else { "retried" };
+        self.metrics.notification(m.channel.as_str(), outcome);
         Ok(())
     }
 }
