@@ -4,6 +4,7 @@
 // another spec that resets or changes a demo user's password, whatever order they run in.
 
 import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { DEMO_PASSWORD } from './portal';
 
@@ -41,24 +42,34 @@ export interface OwnUser {
 
 /**
  * A member with a password, created on first use. When it exists already (a second test, or
- * `--repeat-each`), its password is set again, so the caller always knows it.
+ * `--repeat-each`), a fresh password is set (the portal refuses one from the user's history,
+ * from the command line as from the page), and the caller gets the one now in force.
  */
 export function ensureUser(email: string, name: string, password: string = DEMO_PASSWORD): OwnUser {
   const added = cli(['user', 'add', '--email', email, '--name', name, '--password-stdin'], password);
-  if (!added.ok) {
-    if (!/exists/.test(added.out)) throw new Error(`portal user add ${email}: ${added.out}`);
-    setPassword(email, password);
-  }
-  return { email, name, password };
+  if (added.ok) return { email, name, password };
+  if (!/exists/.test(added.out)) throw new Error(`portal user add ${email}: ${added.out}`);
+  return { email, name, password: setPassword(email) };
+}
+
+/** A strong password never used before: the password history refuses a repeated one. */
+export function freshPassword(): string {
+  return `Tide-${randomBytes(4).toString('hex')}-Lantern-${randomBytes(2).readUInt16BE() % 90 + 10}`;
 }
 
 /**
- * Sets a user's password as an operator would (signs the user out everywhere). With
- * `requireChange` the user must choose a new one at the next sign-in (/choose_password).
+ * Sets a user's password as an operator would (signs the user out everywhere) and returns it: a
+ * fresh one unless given. With `requireChange` the user must choose a new one at the next
+ * sign-in (/choose_password).
  */
-export function setPassword(email: string, password: string, { requireChange = false } = {}) {
+export function setPassword(
+  email: string,
+  password: string = freshPassword(),
+  { requireChange = false } = {},
+): string {
   const args = ['user', 'set-password', '--email', email, '--password-stdin'];
   if (requireChange) args.push('--require-change');
   const r = cli(args, password);
   if (!r.ok) throw new Error(`portal user set-password ${email}: ${r.out}`);
+  return password;
 }

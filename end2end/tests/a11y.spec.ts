@@ -4,23 +4,23 @@
 // what happened; errors are tied to their fields; and nothing scrolls sideways at 320 px.
 //
 // Users: its own, made with the operator command line (support/users.ts), so no other spec's
-// password changes can reach it, plus the owner, whose password it first sets back to the demo
-// one (the settings page is the owner's alone; account.spec.ts signs in with that password too).
+// password changes can reach it, plus the owner, whose password it first sets to a fresh one
+// through the same command line (the settings page is the owner's alone).
 
 import { expect, test, type Locator, type Page } from '@playwright/test';
 import { expectNoAxeViolations, expectNoHorizontalScroll } from '../support/a11y';
 import { codeEmail, codeFor, h1, liveRegion, signInIn, startResetIn, waitForResendReady } from '../support/flow';
 import { codeFrom, linkFrom, waitForEmail } from '../support/mail';
-import { DEMO_PASSWORD, demo } from '../support/portal';
+import { demo } from '../support/portal';
 import { ensureUser, setPassword } from '../support/users';
 import { LANGS, withLang, words, type Lang } from '../support/words';
 
 const chosen = 'Velvet-Harbor-Quill-93';
 
-/** The owner, signed in with the demo password whatever another spec did to it. */
+/** The owner, signed in with a password just set, whatever another spec did to theirs. */
 async function signInAsOwner(page: Page, lang: Lang, next = '/meetings') {
-  setPassword(demo.owner.email, DEMO_PASSWORD);
-  await signInIn(page, lang, demo.owner.email, DEMO_PASSWORD, next);
+  const password = setPassword(demo.owner.email);
+  await signInIn(page, lang, demo.owner.email, password, next);
 }
 
 /** The field's error: `aria-invalid`, and `aria-describedby` naming the element that shows it. */
@@ -212,10 +212,10 @@ for (const lang of LANGS) {
 
     test(`the forced password change has no axe violations (${lang})`, async ({ page }) => {
       const user = ensureUser(`a11y-forced-${lang}@example.com`, `Frida Forced ${lang.toUpperCase()}`);
-      setPassword(user.email, DEMO_PASSWORD, { requireChange: true });
+      const password = setPassword(user.email, undefined, { requireChange: true });
       await page.goto(withLang('/signin', lang));
       await page.getByLabel(w.email, { exact: true }).fill(user.email);
-      await page.getByLabel(w.password, { exact: true }).fill(DEMO_PASSWORD);
+      await page.getByLabel(w.password, { exact: true }).fill(password);
       await page.getByRole('button', { name: w.signInButton, exact: true }).click();
       await expect(page).toHaveURL(/\/choose_password$/);
       await expect(h1(page, w.chooseHeading)).toBeFocused();

@@ -1,8 +1,8 @@
 // User Management: the owner sets a member's password, the member must replace it at the next
 // sign-in; an admin cannot touch the owner; a member cannot see or call User Management.
 //
-// Users: the owner (whose password account.spec.ts may have changed, so it is set back to the demo
-// one through the operator CLI first), the admin (signs in only) and Mats (whose password changes
+// Users: the owner (whose password account.spec.ts may have changed, so a fresh one is set through
+// the operator CLI first), the admin (signs in only) and Mats (whose password changes
 // here). The tests below run in order because the member test signs in with the password Mats
 // chose in the first.
 
@@ -40,8 +40,8 @@ async function findUser(page: Page, search: string, name: string) {
 }
 
 test('the owner sets a member password and the member must choose a new one at sign-in', async ({ page, request }) => {
-  setPassword(demo.owner.email, DEMO_PASSWORD);
-  await signInToMeetings(page, demo.owner.email, DEMO_PASSWORD);
+  const ownerPassword = setPassword(demo.owner.email);
+  await signInToMeetings(page, demo.owner.email, ownerPassword);
   await openUserManagement(page);
   const row = await findUser(page, 'Mats', demo.mats.name);
 
