@@ -72,85 +72,98 @@ fn denial(d: Denied) -> ApiError {
     }
 }
 
+/// A page of the user list as asked for, checked.
+struct Listing {
+    sort: Sort,
+    descending: bool,
+    page: u32,
+    per_page: u32,
+}
+
+impl Listing {
+    fn parse(q: &ListQuery) -> ApiResult<Self> {
+        if q.q.chars().count() > 100 {
+            return Err(ApiError::bad_request("too_long", "The search is too long.").field("q"));
+        }
+        let sort = match q.sort.as_deref().unwrap_or("name") {
+            "name" => Sort::Name,
+            "email" => Sort::Email,
+            "role" => Sort::Role,
+            "last_sign_in" => Sort::LastSignIn,
+            _ => {
+                let message = "Sort by name, email, role or last_sign_in.";
+                return Err(ApiError::bad_request("invalid_sort", message).field("sort"));
+            }
+        };
+        let descending = match q.dir.as_deref().unwrap_or("asc") {
+            "asc" => false,
+            "desc" => true,
+            _ => {
+                let message = "The direction is asc or desc.";
+                return Err(ApiError::bad_request("invalid_dir", message).field("dir"));
+            }
+        };
+        Ok(Self {
+            sort,
+            descending,
+            page: q.page.unwrap_or(1).max(1),
+            per_page: q.per_page.unwrap_or(20).clamp(1, 100),
+        })
+    }
+}
+
+/// One row of the list, with what the signed-in administrator may do to it and why not.
+fn listed(u: &AuthUser, r: admin::ListedUser, now: i64) -> AdminUser {
+    let target = Target {
+        id: r.id,
+        account_id: u.user.account_id,
+        role: &r.role,
+        sign_in_method: r.sign_in_method,
+    };
+    let verdict = may_manage_password(&actor(u), &target);
+    let reason = match &verdict {
+        Ok(()) => None,
+        Err(Denied::Sso(p)) => Some(format!("Signs in with {}", p.display_name())),
+        Err(Denied::Forbidden(m)) => Some((*m).to_string()),
+    };
+    AdminUser {
+        id: r.id,
+        name: r.name,
+        email: r.email,
+        phone: r.phone,
+        role: r.role.name().to_string(),
+        sign_in_method: r.sign_in_method,
+        status: r.status,
+        locked: r.locked_until.is_some_and(|t| t > now),
+        last_sign_in_at: r.last_sign_in_at,
+        can_change_password: verdict.is_ok(),
+        can_send_reset: verdict.is_ok(),
+        disabled_reason: reason,
+    }
+}
+
 #[utoipa::path(get, path = "/api/admin/users", tag = "admin", params(("q" = Option<String>, Query, description = "Search name, email or phone"), ("sort" = Option<String>, Query, description = "name, email, role or last_sign_in"), ("dir" = Option<String>, Query, description = "asc or desc"), ("page" = Option<u32>, Query), ("per_page" = Option<u32>, Query)), responses((status = 200, description = "OK", body = app::wire::UserPage), (status = 400, description = "Invalid input", body = app::wire::ErrorBody), (status = 401, description = "Not signed in", body = app::wire::ErrorBody), (status = 403, description = "Not allowed", body = app::wire::ErrorBody)))]
 pub(crate) async fn list_users(
     State(st): State<AppState>,
     RequirePermission(u, _): RequirePermission<UsersView>,
     Query(q): Query<ListQuery>,
 ) -> ApiResult<Response> {
-    if q.q.chars().count() > 100 {
-        return Err(ApiError::bad_request("too_long", "The search is too long.").field("q"));
-    }
-    let sort = match q.sort.as_deref().unwrap_or("name") {
-        "name" => Sort::Name,
-        "email" => Sort::Email,
-        "role" => Sort::Role,
-        "last_sign_in" => Sort::LastSignIn,
-        _ => {
-            return Err(ApiError::bad_request(
-                "invalid_sort",
-                "Sort by name, email, role or last_sign_in.",
-            )
-            .field("sort"))
-        }
-    };
-    let desc = match q.dir.as_deref().unwrap_or("asc") {
-        "asc" => false,
-        "desc" => true,
-        _ => {
-            return Err(
-                ApiError::bad_request("invalid_dir", "The direction is asc or desc.").field("dir"),
-            )
-        }
-    };
-    let per_page = q.per_page.unwrap_or(20).clamp(1, 100);
-    let page = q.page.unwrap_or(1).max(1);
-    let mut c = st.store.conn().await?;
+    let listing = Listing::parse(&q)?;
+    let mut conn = st.store.conn().await?;
+    let offset = i64::from(listing.page - 1) * i64::from(listing.per_page);
     let (rows, total) = admin::list_users(
-        &mut c,
+        &mut conn,
         u.user.account_id,
         q.q.trim(),
-        sort,
-        desc,
-        i64::from(per_page),
-        i64::from(page - 1) * i64::from(per_page),
+        listing.sort,
+        listing.descending,
+        i64::from(listing.per_page),
+        offset,
     )
     .await?;
     let now = st.now();
-    let a = actor(&u);
-    let users = rows
-        .into_iter()
-        .map(|r| {
-            let verdict = may_manage_password(
-                &a,
-                &Target {
-                    id: r.id,
-                    account_id: u.user.account_id,
-                    role: &r.role,
-                    sign_in_method: r.sign_in_method,
-                },
-            );
-            let reason = match &verdict {
-                Ok(()) => None,
-                Err(Denied::Sso(p)) => Some(format!("Signs in with {}", p.display_name())),
-                Err(Denied::Forbidden(m)) => Some((*m).to_string()),
-            };
-            AdminUser {
-                id: r.id,
-                name: r.name,
-                email: r.email,
-                phone: r.phone,
-                role: r.role.name().to_string(),
-                sign_in_method: r.sign_in_method,
-                status: r.status,
-                locked: r.locked_until.is_some_and(|t| t > now),
-                last_sign_in_at: r.last_sign_in_at,
-                can_change_password: verdict.is_ok(),
-                can_send_reset: verdict.is_ok(),
-                disabled_reason: reason,
-            }
-        })
-        .collect();
+    let users = rows.into_iter().map(|r| listed(&u, r, now)).collect();
+    let (page, per_page) = (listing.page, listing.per_page);
     Ok(axum::Json(UserPage {
         users,
         total: u64::try_from(total).unwrap_or(0),
