@@ -222,7 +222,9 @@ pub struct NewCode<'a> {
 /// `reset_codes_one_live_per_user` makes the rule a constraint besides.
 pub async fn replace_code(c: &mut Conn, n: &NewCode<'_>, now: i64) -> Result<i64, sqlx::Error> {
     if let Some(uid) = n.user_id {
-        sqlx::query("UPDATE users SET id = id WHERE id = $1")
+        // A column that is no key: rewriting the primary key made SQLite check every table
+        // that references users for the old key, scanning reset_flows in full on every code.
+        sqlx::query("UPDATE users SET status = status WHERE id = $1")
             .bind(uid)
             .execute(&mut *c)
             .await?;
