@@ -97,6 +97,7 @@ impl Outbox {
         }
         let mut sent = Vec::with_capacity(batch.len());
         let mut rest = batch.iter().map(|m| m.id).collect::<Vec<_>>();
+        let mut unsettled = Ok(());
         for m in &batch {
             if *shutdown.borrow() {
                 break;
@@ -104,15 +105,22 @@ impl Outbox {
             rest.remove(0);
             match self.send(m).await {
                 Some((via, Ok(()))) => sent.push((m, via)),
-                Some((via, Err(e))) => self.settle(m, via, e).await?,
+                Some((via, Err(e))) => {
+                    // A store failure here stops the batch, but what was sent is still marked
+                    // below, so it is not sent again when the lease runs out.
+                    unsettled = self.settle(m, via, e).await;
+                    if unsettled.is_err() {
+                        break;
+                    }
+                }
                 // A hidden-mode decoy: queued so its request cost what a real one costs, never sent.
                 None => sent.push((m, "discarded")),
             }
         }
         let mut conn = self.store.conn().await?;
-        outbox::release(&mut conn, &rest).await?;
         let ids = sent.iter().map(|(m, _)| m.id).collect::<Vec<_>>();
         outbox::mark_sent(&mut conn, &ids, self.clock.now()).await?;
+        outbox::release(&mut conn, &rest).await?;
         for (m, via) in sent {
             if via == "discarded" {
                 tracing::debug!(id = m.id, "decoy message discarded");
@@ -122,7 +130,7 @@ impl Outbox {
             let channel = m.channel.as_str();
             tracing::info!(id = m.id, channel, via, "notification sent");
         }
-        Ok(true)
+        unsettled.map(|()| true)
     }
 
     /// Sends one claimed message; `None` for a decoy, which is never sent.

@@ -3,7 +3,7 @@
 //! user had asked (and kills their previous code), and lifting a sign-in lock.
 
 use super::issue::{issue_code, Delivery, Issue, Strategy, Target};
-use super::Outcome;
+use super::{Error, Outcome, Refusal};
 use crate::domain::client::Client;
 use crate::domain::identifier::EmailAddress;
 use crate::notify::templates::Lang;
@@ -28,7 +28,15 @@ pub async fn send_reset(st: &AppState, act: &ByAdmin<'_>, now: i64) -> Outcome<(
     } = *act;
     let ident_key = st.keys.mac(&["ident", &target.email.to_lowercase()]);
     let mut conn = st.store.conn().await?;
-    super::caps::per_identity(st, &mut conn, &ident_key, now, true).await?;
+    // The panel shows the generic "too many attempts", not the reset page's words about codes.
+    super::caps::per_identity(st, &mut conn, &ident_key, now)
+        .await
+        .map_err(|e| match e {
+            Error::Refused(Refusal::CodesRateLimited { retry_after }) => {
+                Error::Refused(Refusal::TooMany { retry_after })
+            }
+            other => other,
+        })?;
     drop(conn);
     let delivery = Delivery {
         channel: Channel::Email,

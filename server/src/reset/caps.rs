@@ -41,14 +41,12 @@ pub async fn per_client(st: &AppState, conn: &mut Conn, client: &Client, now: i6
 }
 
 /// Codes for one identity, keyed by the identifier's keyed hash (OWASP Forgot Password Cheat
-/// Sheet: rate-limit per identity), per hour and per day. `too_many` answers with the generic
-/// 429 (an administrator's reset) instead of the reset page's words.
+/// Sheet: rate-limit per identity), per hour and per day.
 pub async fn per_identity(
     st: &AppState,
     conn: &mut Conn,
     ident_key: &str,
     now: i64,
-    too_many: bool,
 ) -> Outcome<()> {
     let caps = [
         (
@@ -65,12 +63,7 @@ pub async fn per_identity(
         ),
     ];
     for (name, bucket, max, window) in caps {
-        match cap(st, conn, name, &bucket, max, window, now).await {
-            Err(super::Error::Refused(Refusal::CodesRateLimited { retry_after })) if too_many => {
-                return Err(Refusal::TooMany { retry_after }.into())
-            }
-            other => other?,
-        }
+        cap(st, conn, name, &bucket, max, window, now).await?;
     }
     Ok(())
 }

@@ -43,7 +43,7 @@ pub async fn resend(
     let ident_key = ident_key(st, &flow);
     let block = caps::block_key(flow.user_id, &ident_key);
     caps::check_blocked(st, &mut conn, &block, now).await?;
-    caps::per_identity(st, &mut conn, &ident_key, now, false).await?;
+    caps::per_identity(st, &mut conn, &ident_key, now).await?;
     let recipient = match (&user, flow.channel) {
         (Some(user), Channel::Email) => user.email.clone(),
         (Some(user), Channel::Sms) => user.phone.clone().ok_or(Refusal::NoFlow)?,

@@ -78,7 +78,7 @@ pub async fn start(st: &AppState, req: &StartRequest<'_>, now: i64) -> Outcome<S
     // "consistent responses" for existent and non-existent accounts).
     let block = caps::block_key(user.as_ref().map(|u| u.id), &ident_key);
     caps::check_blocked(st, &mut conn, &block, now).await?;
-    caps::per_identity(st, &mut conn, &ident_key, now, false).await?;
+    caps::per_identity(st, &mut conn, &ident_key, now).await?;
     if let Identifier::Phone(p) = ident {
         let prefix = p.prefix();
         caps::sms(

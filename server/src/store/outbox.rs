@@ -254,16 +254,6 @@ pub async fn depth(c: &mut Conn, now: i64) -> Result<(i64, i64), sqlx::Error> {
     Ok((n, oldest.map(|o| now - o).unwrap_or(0)))
 }
 
-/// The earliest time a pending message becomes due, so the worker can sleep until then.
-pub async fn next_due(c: &mut Conn) -> Result<Option<i64>, sqlx::Error> {
-    sqlx::query_scalar(
-        "SELECT MIN(CASE WHEN locked_until IS NOT NULL AND locked_until > next_attempt_at THEN locked_until ELSE next_attempt_at END) \
-         FROM outbox WHERE sent_at IS NULL AND failed_at IS NULL",
-    )
-    .fetch_one(&mut *c)
-    .await
-}
-
 /// Deletes up to `limit` messages, in id order after `after`, sent or given up before `before`
 /// (their content is already erased; what is left says who was written to). A message still
 /// waiting has neither time set and is never matched. Returns the ids deleted.

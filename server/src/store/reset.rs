@@ -166,14 +166,6 @@ pub async fn end_user_flows(c: &mut Conn, user_id: i64) -> Result<(), sqlx::Erro
     Ok(())
 }
 
-pub async fn delete_flow(c: &mut Conn, id: i64) -> Result<(), sqlx::Error> {
-    sqlx::query("DELETE FROM reset_flows WHERE id = $1")
-        .bind(id)
-        .execute(&mut *c)
-        .await?;
-    Ok(())
-}
-
 #[derive(Debug, Clone)]
 pub struct Code {
     pub id: i64,
