@@ -165,6 +165,14 @@ async fn run(command: Command, config: Config) -> Result<String, String> {
             )
             .await
         }
+        Command::User(UserCommand::List { search }) => cli::users::list(&store, &search).await,
+        Command::User(UserCommand::Deactivate { email }) => {
+            cli::users::set_active(&store, &email, false, now).await
+        }
+        Command::User(UserCommand::Activate { email }) => {
+            cli::users::set_active(&store, &email, true, now).await
+        }
+        Command::Role(RoleCommand::List) => cli::users::role_list(&store).await,
         Command::Role(RoleCommand::Add { name, permissions }) => {
             cli::users::role_add(&store, &name, &permissions, now).await
         }

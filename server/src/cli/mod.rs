@@ -76,6 +76,25 @@ pub enum UserCommand {
         #[arg(long)]
         sso: Option<String>,
     },
+    /// List the users: email, phone, role, how they sign in, status and last sign-in.
+    List {
+        /// Only users whose name, email or phone contains this (case-insensitive).
+        #[arg(long, default_value = "")]
+        search: String,
+    },
+    /// Deactivate a user: signed out everywhere, codes and links killed, no sign-in and no
+    /// reset until activated again (the owner cannot be deactivated).
+    Deactivate {
+        /// The user's email address.
+        #[arg(long)]
+        email: String,
+    },
+    /// Activate a deactivated user again (sign-in and reset work as before).
+    Activate {
+        /// The user's email address.
+        #[arg(long)]
+        email: String,
+    },
     /// Set a user's password (signs the user out everywhere).
     SetPassword {
         /// The user's email address.
@@ -104,6 +123,8 @@ pub enum RoleCommand {
         #[arg(long)]
         permissions: String,
     },
+    /// List the custom roles with their permissions and how many users hold each.
+    List,
     /// Give a user a role.
     Assign {
         /// The user's email address.

@@ -5,9 +5,10 @@ use app::wire::{permission, SignInMethod};
 use crate::crypto::{Hasher, Keys};
 use crate::domain::identifier::{EmailAddress, PhoneNumber};
 use crate::domain::password::{is_common_password, NewPassword};
+use crate::domain::permissions::Role;
 use crate::reset::change::{set_new_password, Change, ChangedBy};
 use crate::store::users::{self, NewUser};
-use crate::store::{admin, Store};
+use crate::store::{admin, audit, reset, sessions, Store};
 
 fn db<E: std::fmt::Display>(e: E) -> String {
     format!("database error: {e}")
@@ -277,4 +278,136 @@ pub async fn role_assign(store: &Store, email: &str, role: &str) -> Result<Strin
         .await
         .map_err(db)?;
     Ok(format!("<{}> is now {role}", user.email))
+}
+
+/// `portal user list`: one line per user, as the admin panel lists them.
+pub async fn list(store: &Store, search: &str) -> Result<String, String> {
+    let mut c = store.conn().await.map_err(db)?;
+    let Some(account_id) = users::first_account(&mut c).await.map_err(db)? else {
+        return Ok("no users yet".into());
+    };
+    let (listed, total) = admin::list_users(
+        &mut c,
+        account_id,
+        search,
+        admin::Sort::Email,
+        false,
+        i64::MAX,
+        0,
+    )
+    .await
+    .map_err(db)?;
+    let mut rows = vec![[
+        "EMAIL".to_string(),
+        "PHONE".into(),
+        "ROLE".into(),
+        "SIGNS IN WITH".into(),
+        "STATUS".into(),
+        "LAST SIGN-IN (UTC)".into(),
+    ]];
+    rows.extend(listed.into_iter().map(|u| {
+        [
+            u.email,
+            u.phone.unwrap_or_else(|| "-".into()),
+            u.role.name().to_string(),
+            u.sign_in_method.display_name().to_string(),
+            u.status,
+            u.last_sign_in_at
+                .and_then(|t| chrono::DateTime::from_timestamp(t, 0))
+                .map_or_else(
+                    || "never".into(),
+                    |t| t.format("%Y-%m-%d %H:%M").to_string(),
+                ),
+        ]
+    }));
+    Ok(format!("{}{total} user(s)", table(&rows)))
+}
+
+/// Rows as columns padded to their widest cell, each line ending in a newline.
+fn table<const N: usize>(rows: &[[String; N]]) -> String {
+    let widths: Vec<usize> = (0..N)
+        .map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0))
+        .collect();
+    let mut out = String::new();
+    for row in rows {
+        let cells: Vec<String> = row
+            .iter()
+            .zip(&widths)
+            .map(|(cell, w)| format!("{cell:<w$}"))
+            .collect();
+        out.push_str(cells.join("  ").trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+/// `portal user deactivate` / `activate`. Deactivating ends everything the user holds in one
+/// transaction: sessions, reset flows, codes and links (OWASP ASVS 5.0 7.4.2: a disabled account's
+/// sessions end at once), and is audited like every change made from the command line.
+pub async fn set_active(
+    store: &Store,
+    email: &str,
+    active: bool,
+    now: i64,
+) -> Result<String, String> {
+    let user = user_by_email(store, email).await?;
+    if !active && user.role == Role::Owner {
+        return Err("--email: the owner cannot be deactivated".into());
+    }
+    if user.active == active {
+        let state = if active { "active" } else { "deactivated" };
+        return Ok(format!("<{}> is already {state}", user.email));
+    }
+    let mut tx = store.begin().await.map_err(db)?;
+    users::set_active(&mut tx, user.id, active)
+        .await
+        .map_err(db)?;
+    if !active {
+        sessions::revoke_all(&mut tx, user.id, None, now)
+            .await
+            .map_err(db)?;
+        reset::end_user_flows(&mut tx, user.id).await.map_err(db)?;
+        reset::revoke_user_codes(&mut tx, user.id, now)
+            .await
+            .map_err(db)?;
+    }
+    let event = audit::Event {
+        kind: if active {
+            "user_activated"
+        } else {
+            "user_deactivated"
+        },
+        account_id: Some(user.account_id),
+        target_user_id: Some(user.id),
+        detail: Some("from the command line"),
+        ..Default::default()
+    };
+    audit::record(&mut tx, &event, now).await.map_err(db)?;
+    tx.commit().await.map_err(db)?;
+    Ok(if active {
+        format!("<{}> is active again", user.email)
+    } else {
+        format!("<{}> is deactivated and signed out everywhere", user.email)
+    })
+}
+
+/// `portal role list`.
+pub async fn role_list(store: &Store) -> Result<String, String> {
+    let mut c = store.conn().await.map_err(db)?;
+    let Some(account_id) = users::first_account(&mut c).await.map_err(db)? else {
+        return Ok("no custom roles (built in: owner, admin, member)".into());
+    };
+    let roles = admin::roles_with_holders(&mut c, account_id)
+        .await
+        .map_err(db)?;
+    if roles.is_empty() {
+        return Ok("no custom roles (built in: owner, admin, member)".into());
+    }
+    let mut rows = vec![["ROLE".to_string(), "PERMISSIONS".into(), "USERS".into()]];
+    rows.extend(
+        roles
+            .into_iter()
+            .map(|(r, holders)| [r.name, r.permissions.join(","), holders.to_string()]),
+    );
+    Ok(table(&rows).trim_end().to_string())
 }

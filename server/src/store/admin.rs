@@ -105,6 +105,28 @@ pub async fn roles(c: &mut Conn, account_id: i64) -> Result<Vec<RoleRow>, sqlx::
     .await
 }
 
+/// The account's custom roles, each with how many users hold it.
+pub async fn roles_with_holders(
+    c: &mut Conn,
+    account_id: i64,
+) -> Result<Vec<(RoleRow, i64)>, sqlx::Error> {
+    #[derive(sqlx::FromRow)]
+    struct Held {
+        #[sqlx(flatten)]
+        role: RoleRow,
+        holders: i64,
+    }
+    let rows: Vec<Held> = sqlx::query_as(
+        "SELECT r.id, r.name, r.permissions, \
+         (SELECT COUNT(*) FROM users u WHERE u.custom_role_id = r.id AND u.role = 'custom') AS holders \
+         FROM roles r WHERE r.account_id = $1 ORDER BY LOWER(r.name)",
+    )
+    .bind(account_id)
+    .fetch_all(&mut *c)
+    .await?;
+    Ok(rows.into_iter().map(|h| (h.role, h.holders)).collect())
+}
+
 pub async fn role_by_name(
     c: &mut Conn,
     account_id: i64,

@@ -301,6 +301,16 @@ pub async fn set_role(
     Ok(())
 }
 
+/// Activates or deactivates a user. A deactivated user cannot sign in, reset or be reset.
+pub async fn set_active(c: &mut Conn, user_id: i64, active: bool) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE users SET status = $1 WHERE id = $2")
+        .bind(if active { "active" } else { "deactivated" })
+        .bind(user_id)
+        .execute(&mut *c)
+        .await?;
+    Ok(())
+}
+
 /// An account's name and password policy.
 #[derive(sqlx::FromRow)]
 struct PolicyRow {

@@ -206,3 +206,140 @@ async fn portal_demo_says_how_to_start_the_server() {
         "{out}"
     );
 }
+
+#[tokio::test]
+async fn a_deactivated_user_is_signed_out_loses_the_code_in_hand_and_can_neither_sign_in_nor_reset()
+{
+    use crate::helpers::{spawn_app, PASSWORD};
+    use app::wire::SignInMethod;
+    let app = spawn_app().await;
+    app.add_user("owner@example.com", "owner", None, SignInMethod::Password)
+        .await;
+    app.add_user("ann@example.com", "member", None, SignInMethod::Password)
+        .await;
+    let dir = std::env::temp_dir().join(format!("portal-cli-{:x}", rand::random::<u64>()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let db = app.raw.database_url.clone().unwrap();
+    let portal = |args: &[&str]| {
+        let out = portal_command(&db, &dir, None).args(args).output().unwrap();
+        let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+        (out.status.success(), text(&out.stdout), text(&out.stderr))
+    };
+
+    let signed_in = browser();
+    assert_eq!(
+        app.sign_in(&signed_in, "ann@example.com", PASSWORD)
+            .await
+            .status(),
+        200
+    );
+    let resetting = browser();
+    assert_eq!(
+        app.start_reset(&resetting, "ann@example.com")
+            .await
+            .status(),
+        200
+    );
+    let code = app.mail.wait_nth("ann@example.com", 1).await.code();
+
+    let (ok, out, err) = portal(&["user", "deactivate", "--email", "ann@example.com"]);
+    assert!(ok, "{err}");
+    assert_eq!(
+        out.trim(),
+        "<ann@example.com> is deactivated and signed out everywhere"
+    );
+    let (ok, _, err) = portal(&["user", "deactivate", "--email", "owner@example.com"]);
+    assert!(!ok);
+    assert_eq!(err.trim(), "--email: the owner cannot be deactivated");
+
+    assert_eq!(
+        app.get(&signed_in, "/api/me").await.status(),
+        401,
+        "the session lives on"
+    );
+    assert_ne!(
+        app.verify(&resetting, &code).await.status(),
+        200,
+        "the code still works"
+    );
+    assert_eq!(
+        app.sign_in(&browser(), "ann@example.com", PASSWORD)
+            .await
+            .status(),
+        401
+    );
+    app.start_reset(&browser(), "ann@example.com").await;
+    app.wait_outbox_settled().await;
+    assert_eq!(
+        app.mail.to("ann@example.com").len(),
+        1,
+        "a deactivated user got a code"
+    );
+    assert_eq!(app.audit_count("user_deactivated").await, 1);
+
+    let (ok, out, err) = portal(&["user", "list"]);
+    assert!(ok, "{err}");
+    let ann = out
+        .lines()
+        .find(|l| l.starts_with("ann@example.com"))
+        .unwrap_or_default();
+    assert!(
+        ann.contains("member") && ann.contains("deactivated"),
+        "{out}"
+    );
+    assert!(out.trim_end().ends_with("2 user(s)"), "{out}");
+
+    let (ok, out, err) = portal(&["user", "activate", "--email", "ann@example.com"]);
+    assert!(ok, "{err}");
+    assert_eq!(out.trim(), "<ann@example.com> is active again");
+    assert_eq!(
+        app.sign_in(&browser(), "ann@example.com", PASSWORD)
+            .await
+            .status(),
+        200
+    );
+    assert_eq!(app.audit_count("user_activated").await, 1);
+}
+
+#[tokio::test]
+async fn role_list_shows_each_custom_role_its_permissions_and_holders() {
+    let install = Install::new().await;
+    let (ok, out, _) = install.run(&["role", "list"], &[]);
+    assert!(ok);
+    assert_eq!(
+        out.trim(),
+        "no custom roles (built in: owner, admin, member)"
+    );
+    let add = [
+        "role",
+        "add",
+        "--name",
+        "Helpdesk",
+        "--permissions",
+        "users:view,users:edit",
+    ];
+    assert!(install.run(&add, &[]).0);
+    assert!(
+        install
+            .run(
+                &[
+                    "user",
+                    "add",
+                    "--email",
+                    "ann@example.com",
+                    "--role",
+                    "Helpdesk"
+                ],
+                &[]
+            )
+            .0
+    );
+    let (ok, out, err) = install.run(&["role", "list"], &[]);
+    assert!(ok, "{err}");
+    let line = out
+        .lines()
+        .find(|l| l.starts_with("Helpdesk"))
+        .unwrap_or_default();
+    let cells: Vec<&str> = line.split_whitespace().collect();
+    assert_eq!(cells, ["Helpdesk", "users:view,users:edit", "1"], "{out}");
+}
