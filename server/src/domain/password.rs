@@ -42,6 +42,8 @@ impl NewPassword {
     }
 }
 
+use zxcvbn::matching::patterns::{DictionaryPattern, MatchPattern};
+
 /// Is the password on the common-password blocklist? The list is the 30,000 most common
 /// passwords that ship inside the `zxcvbn` crate (from leaked-password corpora); a password is
 /// refused when it is, as a whole, one of the 10,000 most common, also in l33t or reversed form
@@ -54,17 +56,27 @@ pub fn is_common_password(password: &str) -> bool {
     let entropy = zxcvbn::zxcvbn(password, &[]);
     let seq = entropy.sequence();
     let len = password.chars().count();
-    match seq {
-        [m] if m.i == 0 && m.j + 1 == len => match &m.pattern {
-            // The dictionary type is not exported by the crate; its Debug name is stable.
-            zxcvbn::matching::patterns::MatchPattern::Dictionary(d) => {
-                format!("{:?}", d.dictionary_name) == "Passwords" && d.rank <= 10_000
+    match (seq, &*PASSWORDS_LIST) {
+        ([m], Some(passwords)) if m.i == 0 && m.j + 1 == len => match &m.pattern {
+            MatchPattern::Dictionary(d) => {
+                d.dictionary_name == passwords.dictionary_name && d.rank <= 10_000
             }
             _ => false,
         },
         _ => false,
     }
 }
+
+/// The crate's common-password dictionary, named by its own public value: the match of the
+/// list's first entry. (zxcvbn does not export the type that names its dictionaries, but each
+/// match carries one, and they compare.) `None` if a future version stops matching "123456"
+/// there, which the tests catch.
+static PASSWORDS_LIST: std::sync::LazyLock<Option<DictionaryPattern>> = std::sync::LazyLock::new(
+    || match &zxcvbn::zxcvbn("123456", &[]).sequence().first()?.pattern {
+        MatchPattern::Dictionary(d) if d.rank == 1 => Some(d.clone()),
+        _ => None,
+    },
+);
 
 /// A 0-4 strength score for guidance (zxcvbn), with the user's own words counted against it.
 pub fn strength(password: &str, user_inputs: &[&str]) -> u8 {
@@ -116,9 +128,13 @@ mod tests {
             "P@ssw0rd",
             "dragon",
             "iloveyou",
+            "drowssap",
         ] {
             assert!(is_common_password(p), "{p}");
         }
+        // The crate's password list is found by its public values; a version that moved it
+        // would otherwise turn the blocklist off without a word.
+        assert!(PASSWORDS_LIST.is_some());
         for p in [
             "correct horse battery staple",
             "Tr4v3l-Gl0be-Mist",
