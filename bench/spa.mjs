@@ -2,8 +2,10 @@
 // "Email or phone number" field being ready to type, over cold loads (a new browser context per
 // load: empty HTTP cache, no compiled-wasm cache, no cookies).
 //
-//   node bench/spa.mjs BASE [LOADS]
+//   node bench/spa.mjs BASE [LOADS] [SLOW_LOADS]
 //
+// SLOW_LOADS more cold loads run on a simulated slow 3G link (Chromium's network emulation over
+// CDP: 400 kbit/s each way, 400 ms round trip), reported as slow_*.
 // Prints "BENCH key value" lines: the median and each load, measured in Node with
 // performance.now() from the call that starts the navigation to the field being editable, and,
 // for comparison, the page's own performance.now() at that moment (milliseconds since the
@@ -18,8 +20,9 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const require = createRequire(path.join(here, '..', 'end2end', 'package.json'));
 const { chromium } = require('@playwright/test');
 
-const [base, loadsArg] = process.argv.slice(2);
+const [base, loadsArg, slowArg] = process.argv.slice(2);
 const loads = Number(loadsArg ?? 10);
+const slowLoads = Number(slowArg ?? 5);
 
 const browser = await chromium.launch({
   executablePath: '/usr/bin/chromium',
@@ -84,6 +87,32 @@ try {
     inPage.push(t.now);
     wasmDone.push(t.wasm);
     await ctx.close();
+  }
+  // The same cold load on a slow 3G link.
+  const slow = [];
+  for (let i = 0; i < slowLoads; i++) {
+    const ctx = await browser.newContext();
+    const page = await ctx.newPage();
+    const cdp = await ctx.newCDPSession(page);
+    await cdp.send('Network.enable');
+    await cdp.send('Network.emulateNetworkConditions', {
+      offline: false,
+      latency: 400,
+      downloadThroughput: 400_000 / 8,
+      uploadThroughput: 400_000 / 8,
+    });
+    const field = page.getByLabel('Email or phone number');
+    const t0 = performance.now();
+    await page.goto(`${base}/forgot_password`, { waitUntil: 'commit', timeout: 120_000 });
+    await field.waitFor({ state: 'visible', timeout: 120_000 });
+    while (!(await field.isEditable())) await page.waitForTimeout(1);
+    slow.push(performance.now() - t0);
+    await ctx.close();
+  }
+  console.log(`BENCH slow_loads ${slowLoads}`);
+  if (slowLoads > 0) {
+    console.log(`BENCH slow_median_ms ${median(slow).toFixed(0)}`);
+    console.log(`BENCH slow_each_ms ${slow.map((x) => x.toFixed(0)).join(',')}`);
   }
   console.log(`BENCH loads ${loads}`);
   console.log(`BENCH median_ms ${median(node).toFixed(0)}`);

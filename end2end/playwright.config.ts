@@ -22,6 +22,9 @@ const root = path.resolve(here, '..');
 process.env.PORTAL_E2E_PORT ??= '3100';
 process.env.CAPTURE_SMTP_PORT ??= '2525';
 process.env.CAPTURE_HTTP_PORT ??= '3101';
+// The server's secret, shared with the operator CLI the specs run (support/users.ts), so the
+// confirmation mail a CLI password change queues opens in the server's outbox worker.
+process.env.PORTAL_E2E_SECRET ??= 'e2e0'.repeat(16);
 const portalPort = process.env.PORTAL_E2E_PORT;
 const smtpPort = process.env.CAPTURE_SMTP_PORT;
 const captureHttpPort = process.env.CAPTURE_HTTP_PORT;
@@ -120,7 +123,7 @@ export default defineConfig({
         PORTAL_DATA_DIR: dataDir,
         DATABASE_URL: `sqlite://${path.join(dataDir, 'portal.db')}?mode=rwc`,
         PORTAL_STATIC_DIR: path.join(root, 'dist'),
-        PORTAL_SECRET: 'e2e0'.repeat(16),
+        PORTAL_SECRET: process.env.PORTAL_E2E_SECRET,
         PORTAL_LOG_FORMAT: 'text',
         PORTAL_HIDE_ACCOUNT_EXISTENCE: 'false',
         SMTP_URL: `smtp://127.0.0.1:${smtpPort}`,

@@ -24,6 +24,7 @@ function cli(args: string[], password: string): { ok: boolean; out: string } {
         RUST_LOG: 'warn',
         PORTAL_CONFIG: '', // empty: no file layer
         PORTAL_DATA_DIR: dataDir,
+        PORTAL_SECRET: process.env.PORTAL_E2E_SECRET ?? '',
         DATABASE_URL: `sqlite://${path.join(dataDir, 'portal.db')}?mode=rwc`,
       },
     });

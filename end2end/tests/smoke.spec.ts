@@ -3,6 +3,8 @@
 
 import AxeBuilder from '@axe-core/playwright';
 import { expect, test, type Page } from '@playwright/test';
+import { demo, signInToMeetings } from '../support/portal';
+import { setPassword } from '../support/users';
 
 /** Leaves a mark on `window` that a full page load would wipe. */
 async function markDocument(page: Page) {
@@ -68,3 +70,25 @@ for (const [path, heading] of [
     expect(summary).toEqual([]);
   });
 }
+
+test('the reset page downloads only its own code; other pages load theirs when first opened', async ({ page }) => {
+  const wasm: string[] = [];
+  page.on('requestfinished', (r) => {
+    const file = new URL(r.url()).pathname.split('/').pop() ?? '';
+    if (file.endsWith('.wasm')) wasm.push(file);
+  });
+  await page.goto('/forgot_password');
+  await expect(page.getByLabel('Email or phone number')).toBeEditable();
+  await page.waitForLoadState('networkidle');
+  expect(wasm, 'a first visit fetches the main module only').toEqual(['app_bg.wasm']);
+
+  await signInToMeetings(page, demo.owner.email, setPassword(demo.owner.email));
+  expect(wasm.filter((f) => f.startsWith('split_meetings_'))).toHaveLength(1);
+  expect(wasm.filter((f) => f.startsWith('split_admin_'))).toEqual([]);
+
+  await page.getByRole('link', { name: 'User Management' }).click();
+  await expect(page).toHaveURL(/\/admin\/users$/);
+  await expect(page.getByRole('heading', { name: 'User Management', level: 1 })).toBeFocused();
+  await expect(page.getByRole('row', { name: new RegExp(demo.maja.name) })).toBeVisible();
+  expect(wasm.filter((f) => f.startsWith('split_admin_users_'))).toHaveLength(1);
+});

@@ -219,9 +219,17 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::routes::health::router());
     let routes = if index.is_file() {
         routes.fallback_service(
+            // script/build-web writes file.br and file.gz beside each file: served as they are
+            // (the compression layer leaves a response that already has an encoding alone).
             ServeDir::new(&static_dir)
+                .precompressed_br()
+                .precompressed_gzip()
                 .append_index_html_on_directories(true)
-                .fallback(ServeFile::new(index)),
+                .fallback(
+                    ServeFile::new(index)
+                        .precompressed_br()
+                        .precompressed_gzip(),
+                ),
         )
     } else {
         tracing::warn!(
@@ -419,6 +427,10 @@ async fn headers(State(st): State<AppState>, req: Request, next: Next) -> Respon
         "no-cache"
     };
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
+    // A precompressed file is chosen by Accept-Encoding: a shared cache must key on it.
+    if h.contains_key(header::CONTENT_ENCODING) && !h.contains_key(header::VARY) {
+        h.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+    }
     res
 }
 

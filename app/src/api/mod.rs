@@ -9,7 +9,7 @@ pub mod admin;
 pub mod reset;
 pub mod session;
 
-use gloo_net::http::{Request, RequestBuilder, Response};
+use gloo_net::http::{Request, RequestBuilder};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use web_sys::{AbortController, RequestCredentials};
@@ -96,16 +96,16 @@ pub(crate) fn delete(url: &str) -> RequestBuilder {
     with_defaults(Request::delete(url))
 }
 
-/// Sends `builder` with an abort signal and returns the response when its status is 2xx, with
-/// the guard that must live until its body is read.
-async fn send(
-    builder: RequestBuilder,
-    body: Option<&impl Serialize>,
-) -> ApiResult<(Response, AbortOnDrop)> {
+/// Sends `builder` with an abort signal and returns the 2xx answer's status and body text.
+///
+/// Not generic: one copy of the request's async state machine serves every endpoint, and only
+/// the JSON encoding and decoding (synchronous, small) is instantiated per type, which keeps the
+/// first download small.
+async fn send(builder: RequestBuilder, body: Option<String>) -> ApiResult<(u16, String)> {
     let guard = AbortOnDrop(AbortController::new().ok());
     let builder = builder.abort_signal(guard.0.as_ref().map(|c| c.signal()).as_ref());
     let request = match body {
-        Some(b) => builder.json(b),
+        Some(b) => builder.header("Content-Type", "application/json").body(b),
         None => builder.build(),
     }
     .map_err(|_| ApiError::local(0, ApiError::UNEXPECTED))?;
@@ -113,14 +113,29 @@ async fn send(
         .send()
         .await
         .map_err(|_| ApiError::local(0, ApiError::NETWORK))?;
-    if response.ok() {
-        return Ok((response, guard));
-    }
     let status = response.status();
-    Err(match response.json::<ErrorBody>().await {
-        Ok(body) => ApiError { status, body },
-        Err(_) => ApiError::local(status, ApiError::UNEXPECTED),
-    })
+    // The guard lives until the body has been read: dropping it earlier would abort the read.
+    let text = response.text().await;
+    drop(guard);
+    match (response.ok(), text) {
+        (true, Ok(text)) => Ok((status, text)),
+        (true, Err(_)) => Err(ApiError::local(0, ApiError::NETWORK)),
+        (false, text) => Err(
+            match text
+                .ok()
+                .and_then(|t| serde_json::from_str::<ErrorBody>(&t).ok())
+            {
+                Some(body) => ApiError { status, body },
+                None => ApiError::local(status, ApiError::UNEXPECTED),
+            },
+        ),
+    }
+}
+
+fn encode_body(body: Option<&impl Serialize>) -> ApiResult<Option<String>> {
+    body.map(serde_json::to_string)
+        .transpose()
+        .map_err(|_| ApiError::local(0, ApiError::UNEXPECTED))
 }
 
 /// No body to send.
@@ -131,17 +146,13 @@ pub(crate) async fn json<T: DeserializeOwned>(
     builder: RequestBuilder,
     body: Option<&impl Serialize>,
 ) -> ApiResult<T> {
-    let (response, _guard) = send(builder, body).await?;
-    let status = response.status();
-    response
-        .json::<T>()
-        .await
-        .map_err(|_| ApiError::local(status, ApiError::UNEXPECTED))
+    let (status, text) = send(builder, encode_body(body)?).await?;
+    serde_json::from_str(&text).map_err(|_| ApiError::local(status, ApiError::UNEXPECTED))
 }
 
 /// A request whose 2xx answer (usually 204) carries nothing the page needs.
 pub(crate) async fn unit(builder: RequestBuilder, body: Option<&impl Serialize>) -> ApiResult<()> {
-    send(builder, body).await.map(|_| ())
+    send(builder, encode_body(body)?).await.map(|_| ())
 }
 
 /// Percent-encodes a query value (`encodeURIComponent`).

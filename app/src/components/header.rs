@@ -55,10 +55,10 @@ pub fn Header(
             {(!forced).then(|| view! {
                 <nav class="main-nav" aria-label=t(Msg::MainNav)>
                     <ul>
-                        <li><A href=Page::Meetings.path()>{t(Msg::NavMeetings)}</A></li>
-                        <li><A href=Page::ChangePassword.path()>{t(Msg::NavChangePassword)}</A></li>
+                        <NavItem page=Page::Meetings label=Msg::NavMeetings />
+                        <NavItem page=Page::ChangePassword label=Msg::NavChangePassword />
                         {move || session.can(permission::USERS_VIEW).then(|| view! {
-                            <li><A href=Page::AdminUsers.path()>{t(Msg::NavUserManagement)}</A></li>
+                            <NavItem page=Page::AdminUsers label=Msg::NavUserManagement />
                         })}
                     </ul>
                 </nav>
@@ -122,12 +122,20 @@ pub fn AdminNav() -> impl IntoView {
                 {links
                     .into_iter()
                     .map(|(perm, page, key)| {
-                        move || session.can(perm).then(|| view! {
-                            <li><A href=page.path()>{t(key)}</A></li>
-                        })
+                        move || session.can(perm).then(|| view! { <NavItem page=page label=key /> })
                     })
                     .collect_view()}
             </ul>
         </nav>
+    }
+}
+
+/// A navigation link whose page's code starts loading when the pointer or the focus reaches it.
+#[component]
+fn NavItem(page: Page, label: Msg) -> impl IntoView {
+    view! {
+        <li on:mouseenter=move |_| crate::prefetch(page) on:focusin=move |_| crate::prefetch(page)>
+            <A href=page.path()>{t(label)}</A>
+        </li>
     }
 }

@@ -99,6 +99,8 @@ pub fn ResetComplete(
         <PageHeading>{t(Msg::ResetDoneHeading)}</PageHeading>
         {move || {
             if signed_in.get() {
+                // One click from My Meetings: its code loads while the user reads this.
+                crate::prefetch(Page::Meetings);
                 view! {
                     <p>{t(Msg::ResetDoneSignedIn)}</p>
                     <p>

@@ -346,3 +346,66 @@ async fn on_https_a_page_injected_into_plain_http_under_the_portals_name_cannot_
         assert_eq!(r.status(), StatusCode::OK, "{origin}");
     }
 }
+
+/// The web app's files as script/build-web leaves them: each beside its `.br` and `.gz`.
+fn built_web_app() -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("portal-dist-{:x}", rand::random::<u64>()));
+    let bundle = dir.join("assets/app-0123456789abcdef");
+    std::fs::create_dir_all(&bundle).unwrap();
+    let write = |path: std::path::PathBuf, body: &[u8]| {
+        std::fs::write(&path, body).unwrap();
+        let mut br = path.clone().into_os_string();
+        br.push(".br");
+        std::fs::write(br, [b"br:", body].concat()).unwrap();
+        let mut gz = path.into_os_string();
+        gz.push(".gz");
+        std::fs::write(gz, [b"gz:", body].concat()).unwrap();
+    };
+    write(
+        dir.join("index.html"),
+        b"<!doctype html><title>shell</title>",
+    );
+    write(bundle.join("app_bg.wasm"), b"\0asm main");
+    write(bundle.join("split_admin_users_1.wasm"), b"\0asm chunk");
+    dir
+}
+
+#[tokio::test]
+async fn static_files_are_sent_precompressed_as_built_and_hashed_chunks_cached_for_good() {
+    let dist = built_web_app();
+    let app = spawn_app_with(|c| c.static_dir = dist.display().to_string()).await;
+    let get = |path: &'static str, encoding: Option<&'static str>| {
+        let mut req = browser().get(format!("{}{path}", app.url));
+        if let Some(e) = encoding {
+            req = req.header("accept-encoding", e);
+        }
+        async move { req.send().await.unwrap() }
+    };
+    let chunk = "/assets/app-0123456789abcdef/split_admin_users_1.wasm";
+    for (encoding, sent, body) in [
+        (Some("gzip, deflate, br"), Some("br"), "br:\0asm chunk"),
+        (Some("gzip"), Some("gzip"), "gz:\0asm chunk"),
+        (None, None, "\0asm chunk"),
+    ] {
+        let r = get(chunk, encoding).await;
+        assert_eq!(r.status(), 200);
+        let h = r.headers();
+        assert_eq!(h["content-type"], "application/wasm", "{encoding:?}");
+        assert_eq!(
+            h.get("content-encoding").map(|v| v.to_str().unwrap()),
+            sent,
+            "{encoding:?}"
+        );
+        if sent.is_some() {
+            assert_eq!(h["vary"], "accept-encoding");
+        }
+        assert_eq!(h["cache-control"], "public, max-age=31536000, immutable");
+        assert_eq!(r.text().await.unwrap(), body, "{encoding:?}");
+    }
+    // A page of the app is the shell, precompressed too, and never cached.
+    let r = get("/forgot_password", Some("br")).await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-encoding"], "br");
+    assert_eq!(r.headers()["cache-control"], "no-cache");
+    assert!(r.text().await.unwrap().starts_with("br:<!doctype html>"));
+}
