@@ -244,7 +244,7 @@ fn err(var: &str, problem: impl Into<String>) -> ConfigError {
 }
 
 /// Environment variables read without the `PORTAL_` prefix, by their conventional names.
-const RAW_ENV: [&str; 9] = [
+const RAW_ENV: [&str; 8] = [
     "DATABASE_URL",
     "SMTP_URL",
     "MAIL_FROM",
@@ -253,7 +253,6 @@ const RAW_ENV: [&str; 9] = [
     "TWILIO_AUTH_TOKEN",
     "TWILIO_FROM",
     "TWILIO_API_BASE",
-    "SMS_COUNTRIES",
 ];
 
 /// The keys the TOML file may hold, lower case: every setting of [`RawConfig`].
@@ -1314,5 +1313,81 @@ mod tests {
     fn smtp_passwords_are_not_echoed_in_errors() {
         let e = parse(|r| r.database_url = Some("mysql://u:hunter2@h/db".into()));
         assert!(matches!(e, Err(ref e) if !e.to_string().contains("hunter2")));
+    }
+}
+
+/// The README's configuration table is checked against [`RawConfig`], the one place settings are
+/// defined: every setting is documented under the variable that sets it, with its default, and
+/// the table names no variable that is not a setting.
+#[cfg(test)]
+mod readme {
+    use super::*;
+
+    /// The rows of the table under "## Configuration": (variables, default cell).
+    fn table() -> Vec<(Vec<String>, String)> {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md");
+        let text = std::fs::read_to_string(path).unwrap_or_default();
+        let section = text
+            .split("\n## ")
+            .find(|s| s.starts_with("Configuration"))
+            .unwrap_or_default();
+        let ticked = |cell: &str| -> Vec<String> {
+            cell.split('`')
+                .skip(1)
+                .step_by(2)
+                .map(str::to_string)
+                .collect()
+        };
+        section
+            .lines()
+            .filter(|l| l.starts_with("| `"))
+            .map(|l| {
+                let cells: Vec<&str> = l.split('|').map(str::trim).collect();
+                let vars = ticked(cells.get(1).copied().unwrap_or_default())
+                    .into_iter()
+                    .filter(|v| !v.starts_with('-'))
+                    .collect();
+                (vars, cells.get(2).copied().unwrap_or_default().to_string())
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_readme_documents_every_setting_by_its_variable_with_its_default() {
+        let rows = table();
+        assert!(rows.len() > 20, "no configuration table found in README.md");
+        let documented: BTreeSet<String> = rows.iter().flat_map(|(v, _)| v.clone()).collect();
+        let defaults = match serde_json::to_value(RawConfig::default()) {
+            Ok(serde_json::Value::Object(map)) => map,
+            _ => serde_json::Map::new(),
+        };
+        let settings: BTreeSet<String> = defaults.keys().map(|k| env_name(k)).collect();
+        let missing: Vec<_> = settings.difference(&documented).collect();
+        let unknown: Vec<_> = documented.difference(&settings).collect();
+        assert!(
+            missing.is_empty(),
+            "settings missing from README.md: {missing:?}"
+        );
+        assert!(
+            unknown.is_empty(),
+            "README.md documents no such setting: {unknown:?}"
+        );
+        for (key, value) in &defaults {
+            let shown = match value {
+                serde_json::Value::String(s) if !s.is_empty() => s.clone(),
+                serde_json::Value::Number(n) => n.to_string(),
+                serde_json::Value::Bool(b) => b.to_string(),
+                _ => continue,
+            };
+            let var = env_name(key);
+            let (_, default) = rows
+                .iter()
+                .find(|(vars, _)| vars.contains(&var))
+                .unwrap_or_else(|| panic!("{var} has no row"));
+            assert!(
+                default.contains(&format!("`{shown}`")),
+                "README.md gives {var} the default {default:?}, the code `{shown}`"
+            );
+        }
     }
 }
