@@ -451,6 +451,32 @@ impl RawConfig {
         url.map_err(|e| blame(&self.origins, e))
     }
 
+    /// Every setting, one a line: `VARIABLE = value  (where it was set)`, secrets shown as `***`
+    /// and passwords in URLs masked, for `portal config`.
+    pub fn describe(&self) -> String {
+        const SECRETS: [&str; 3] = ["secret", "twilio_auth_token", "metrics_token"];
+        const URLS: [&str; 2] = ["database_url", "smtp_url"];
+        let Ok(serde_json::Value::Object(settings)) = serde_json::to_value(self) else {
+            return String::new();
+        };
+        let lines: Vec<String> = settings
+            .iter()
+            .map(|(key, value)| {
+                let var = env_name(key);
+                let shown = match value {
+                    serde_json::Value::Null => "(unset)".to_string(),
+                    _ if SECRETS.contains(&key.as_str()) => "***".to_string(),
+                    serde_json::Value::String(s) if URLS.contains(&key.as_str()) => redact_url(s),
+                    serde_json::Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                };
+                let from = self.origins.get(&var).map_or("default", String::as_str);
+                format!("{var} = {shown}  ({from})")
+            })
+            .collect();
+        lines.join("\n")
+    }
+
     pub fn log_format(&self) -> Result<LogFormat, ConfigError> {
         match self.log_format.as_str() {
             "text" => Ok(LogFormat::Text),

@@ -27,6 +27,13 @@ fn main() -> ExitCode {
     for warning in server::config::unknown_variables(std::env::vars()) {
         tracing::warn!("{warning}");
     }
+    if let Command::Config = cli.command {
+        println!("{}", raw.describe());
+        return match raw.parse() {
+            Ok(_) => ExitCode::SUCCESS,
+            Err(e) => config_error(e),
+        };
+    }
     // `migrate` reads the database setting only: a mistake elsewhere is for `serve` to report.
     let settings = match cli.command {
         Command::Migrate => raw.database_url().map(Settings::Database),
@@ -109,7 +116,7 @@ async fn run(command: Command, config: Config) -> Result<String, String> {
         }
     };
     match command {
-        Command::Serve { .. } | Command::Migrate => Ok(String::new()),
+        Command::Serve { .. } | Command::Migrate | Command::Config => Ok(String::new()),
         Command::Demo => {
             if cli::demo::seed_if_empty(&store, &hasher, now).await? {
                 Ok(cli::demo::banner(&format!(

@@ -39,6 +39,9 @@ pub enum Command {
     },
     /// Apply database migrations and exit.
     Migrate,
+    /// Print the effective configuration (secrets redacted) with where each setting came from,
+    /// then check it: exits 2 with the one-line error `serve` would stop with.
+    Config,
     /// Seed demo data into an empty database and print how to sign in (starts no server).
     Demo,
     /// Manage users.

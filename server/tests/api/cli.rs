@@ -343,3 +343,44 @@ async fn role_list_shows_each_custom_role_its_permissions_and_holders() {
     let cells: Vec<&str> = line.split_whitespace().collect();
     assert_eq!(cells, ["Helpdesk", "users:view,users:edit", "1"], "{out}");
 }
+
+#[tokio::test]
+async fn portal_config_shows_each_setting_and_its_source_with_secrets_redacted() {
+    let env = [
+        (
+            "SMTP_URL",
+            "smtp://mailer:hunter2-relay@relay.example.com:587",
+        ),
+        ("PORTAL_METRICS_TOKEN", "metrics-token-0123456789"),
+        ("PORTAL_CODE_TTL_SECS", "3600"),
+    ];
+    let (ok, out, err) = portal(&["config"], &env).await;
+    assert!(ok, "{err}");
+    for line in [
+        "SMTP_URL = smtp://mailer:***@relay.example.com:587  (SMTP_URL)",
+        "PORTAL_METRICS_TOKEN = ***  (PORTAL_METRICS_TOKEN)",
+        "PORTAL_SECRET = ***  (PORTAL_SECRET)",
+        "PORTAL_CODE_TTL_SECS = 3600  (PORTAL_CODE_TTL_SECS)",
+        "PORTAL_SMS_CODE_TTL_SECS = 600  (default)",
+        "PORTAL_ALLOWED_HOSTS = (unset)  (default)",
+    ] {
+        assert!(
+            out.lines().any(|l| l == line),
+            "no line {line:?} in:\n{out}"
+        );
+    }
+    for secret in ["hunter2", "metrics-token-0123", "bin-test-secret"] {
+        assert!(!out.contains(secret), "{secret} shown:\n{out}");
+    }
+    // The same check `serve` makes: a value that cannot work is named, exit code 2.
+    let (ok, out, err) = portal(&["config"], &[("PORTAL_CODES_PER_HOUR", "0")]).await;
+    assert!(!ok);
+    assert!(
+        out.contains("PORTAL_CODES_PER_HOUR = 0  (PORTAL_CODES_PER_HOUR)"),
+        "{out}"
+    );
+    assert!(
+        err.starts_with("configuration error: PORTAL_CODES_PER_HOUR:"),
+        "{err}"
+    );
+}
