@@ -98,6 +98,9 @@ pub struct RawConfig {
     /// Extra host names (`host` or `host:port`, comma-separated) this server answers to.
     #[serde(deserialize_with = "text")]
     pub allowed_hosts: Option<String>,
+    /// A directory of email and SMS templates that replace the built-in ones of the same name.
+    #[serde(deserialize_with = "text")]
+    pub template_dir: Option<String>,
     /// Where each setting that is not a default came from, by its variable's name: the flag
     /// (`--bind`), the variable itself, or the file and key (`portal.toml: bind`).
     #[serde(skip)]
@@ -145,6 +148,7 @@ impl Default for RawConfig {
             metrics_token: None,
             prune_interval_secs: 3600,
             allowed_hosts: None,
+            template_dir: None,
             origins: BTreeMap::new(),
         }
     }
@@ -226,6 +230,8 @@ pub struct Config {
     pub prune_interval_secs: u64,
     /// Names besides the public URL's that `Host` may carry, reached with its scheme.
     pub allowed_hosts: Vec<HostPort>,
+    /// Templates that replace built-in ones (checked when the server starts).
+    pub template_dir: Option<PathBuf>,
 }
 
 /// A setting that cannot be used; `Display` is the one line start-up prints.
@@ -796,6 +802,10 @@ impl RawConfig {
             },
             prune_interval_secs: self.prune_interval_secs,
             allowed_hosts,
+            template_dir: self
+                .template_dir
+                .filter(|d| !d.trim().is_empty())
+                .map(PathBuf::from),
         })
     }
 }

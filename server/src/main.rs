@@ -160,10 +160,14 @@ async fn run(command: Command, config: Config) -> Result<String, String> {
             let pw = password(pw, password_stdin)?
                 .ok_or("--password or --password-stdin is required")?;
             let keys = server::crypto::Keys::new(&server::startup::load_secret(&config)?);
+            let templates =
+                server::notify::templates::Templates::load(config.template_dir.as_deref())
+                    .map_err(|e| format!("configuration error: PORTAL_TEMPLATE_DIR: {e}"))?;
             cli::users::set_password(
                 &store,
                 &hasher,
                 &keys,
+                &templates,
                 &config.public_origin(),
                 &email,
                 &pw,

@@ -25,6 +25,7 @@ use crate::error::ApiError;
 use crate::metrics::Metrics;
 use crate::notify::email::{DevMailbox, Smtp};
 use crate::notify::sms::Twilio;
+use crate::notify::templates::Templates;
 use crate::notify::worker::Outbox;
 use crate::notify::Sender;
 use crate::prune::Pruner;
@@ -125,6 +126,9 @@ pub struct Application {
 impl Application {
     /// Connects the database, applies migrations, binds the listener (port 0 picks a free one).
     pub async fn build(config: Config, clock: Arc<dyn Clock>) -> Result<Self, String> {
+        // First, before anything is opened or logged: a broken template is a configuration error.
+        let templates = Templates::load(config.template_dir.as_deref())
+            .map_err(|e| format!("configuration error: PORTAL_TEMPLATE_DIR: {e}"))?;
         let secret = load_secret(&config)?;
         let store = Store::open(&config.database_url).await?;
         let (email, sms) = senders(&config)?;
@@ -143,6 +147,7 @@ impl Application {
             hasher,
             outbox_wake: Arc::new(Notify::new()),
             metrics: Metrics::new(),
+            templates: Arc::new(templates),
         };
         Ok(Self {
             state,

@@ -8,6 +8,7 @@ use crate::clock::Clock;
 use crate::config::Config;
 use crate::crypto::{Hasher, Keys};
 use crate::metrics::Metrics;
+use crate::notify::templates::Templates;
 use crate::store::Store;
 
 #[derive(Clone)]
@@ -20,6 +21,9 @@ pub struct AppState {
     /// Wakes the outbox worker when a request queued a message.
     pub outbox_wake: Arc<Notify>,
     pub metrics: Metrics,
+    /// The email and SMS templates: built in, or the operator's where `PORTAL_TEMPLATE_DIR` has
+    /// them.
+    pub templates: Arc<Templates>,
 }
 
 impl AppState {

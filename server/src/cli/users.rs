@@ -171,6 +171,7 @@ pub async fn set_password(
     store: &Store,
     hasher: &Hasher,
     keys: &Keys,
+    templates: &crate::notify::templates::Templates,
     public_origin: &str,
     email: &str,
     password: &str,
@@ -192,6 +193,7 @@ pub async fn set_password(
         user_agent: None,
         public_origin,
         lang: crate::notify::templates::Lang::parse(&user.lang),
+        templates,
     };
     // The same policy, blocklist and history as the API: the command line is no way around them.
     set_new_password(store, hasher, keys, &change, password, password, now)

@@ -1,13 +1,24 @@
 //! The words of every email and SMS, in English and Swedish, as plain text and HTML.
 //!
 //! The user's language is the one the request was made in (a reset) or the one stored on the
-//! user (everything else). The words are askama templates under `server/templates/`, one per
-//! message, language and form (`en/reset_code.txt` beside `en/reset_code.html`); a message's
-//! `reset_code.txt` and `reset_code.html` pick the language, and every HTML form shares
-//! `layout.html`. Templates are checked when the server is compiled, so a field a template names
-//! must exist, and the HTML forms escape every value (a user's name is theirs to choose).
+//! user (everything else). The words are templates under `server/templates/` (minijinja, Jinja2
+//! syntax), one per message, language and form (`en/reset_code.txt` beside
+//! `en/reset_code.html`); a message's `reset_code.txt` and `reset_code.html` pick the language,
+//! and every HTML form extends `layout.html`. HTML forms escape every value (a user's name is
+//! theirs to choose).
+//!
+//! minijinja rather than a compile-time engine, because companies brand their reset mail: the
+//! templates are built into the binary, and `PORTAL_TEMPLATE_DIR` may hold any of them (same
+//! file names) to replace the built-in ones without a rebuild. Every template is rendered at
+//! start-up with sample values in both languages, through every branch of the messages, so a
+//! broken or misnamed override stops start-up with one line instead of failing a user's reset.
 
-use askama::Template;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use minijinja::value::Serde;
+use minijinja::{context, AutoEscape, Environment, UndefinedBehavior, Value};
+use serde::Serialize;
 
 /// A language messages are written in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,61 +64,11 @@ impl Lang {
 }
 
 /// A rendered message.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Rendered {
     pub subject: String,
     pub text: String,
     pub html: String,
-}
-
-/// Every email's text form, by the template it is written in.
-#[derive(Template)]
-enum Text<'a> {
-    #[template(path = "reset_code.txt")]
-    ResetCode { m: &'a ResetCode<'a> },
-    #[template(path = "admin_reset.txt")]
-    AdminReset { m: &'a AdminReset<'a> },
-    #[template(path = "password_changed.txt")]
-    PasswordChanged { m: &'a PasswordChanged<'a> },
-    #[template(path = "admin_changed.txt")]
-    AdminChanged { m: &'a AdminChanged<'a> },
-    #[template(path = "sso_notice.txt")]
-    SsoNotice { m: &'a SsoNotice<'a> },
-}
-
-/// Every email's HTML form, by the template it is written in.
-#[derive(Template)]
-enum Html<'a> {
-    #[template(path = "reset_code.html")]
-    ResetCode { m: &'a ResetCode<'a> },
-    #[template(path = "admin_reset.html")]
-    AdminReset { m: &'a AdminReset<'a> },
-    #[template(path = "password_changed.html")]
-    PasswordChanged { m: &'a PasswordChanged<'a> },
-    #[template(path = "admin_changed.html")]
-    AdminChanged { m: &'a AdminChanged<'a> },
-    #[template(path = "sso_notice.html")]
-    SsoNotice { m: &'a SsoNotice<'a> },
-}
-
-/// An email from its text and HTML forms. The text form begins with a `Subject:` line and a
-/// blank line, as a message does, so the subject is written beside the words it sums up.
-fn email(text: &Text<'_>, html: &Html<'_>) -> Rendered {
-    let text = render(text);
-    let (subject, body) = text
-        .strip_prefix("Subject: ")
-        .and_then(|t| t.split_once("\n\n"))
-        .unwrap_or(("", &text));
-    Rendered {
-        subject: subject.to_string(),
-        text: body.to_string(),
-        html: render(html),
-    }
-}
-
-/// Rendering into a `String` fails only when a value's `Display` does, and these are strings.
-fn render(t: &impl Template) -> String {
-    t.render().unwrap_or_default()
 }
 
 /// How long something lasts, in words and with the plural the language wants: "1 timme",
@@ -128,8 +89,437 @@ pub fn validity(lang: Lang, secs: u64) -> String {
     }
 }
 
+/// Where a change came from, for the confirmation emails.
+#[derive(Debug, Clone, Serialize)]
+pub struct Origin {
+    pub when_utc: String,
+    pub browser: String,
+    pub ip: String,
+}
+
+/// Each built-in template by its name, from `server/templates/`.
+macro_rules! built_in {
+    ($($name:literal),* $(,)?) => {
+        [$(($name, include_str!(concat!("../../templates/", $name)))),*]
+    };
+}
+
+const BUILT_IN: [(&str, &str); 34] = built_in![
+    "layout.html",
+    "reset_code.txt",
+    "reset_code.html",
+    "admin_reset.txt",
+    "admin_reset.html",
+    "password_changed.txt",
+    "password_changed.html",
+    "admin_changed.txt",
+    "admin_changed.html",
+    "sso_notice.txt",
+    "sso_notice.html",
+    "reset_code_sms.txt",
+    "en/reset_code.txt",
+    "en/reset_code.html",
+    "en/admin_reset.txt",
+    "en/admin_reset.html",
+    "en/password_changed.txt",
+    "en/password_changed.html",
+    "en/admin_changed.txt",
+    "en/admin_changed.html",
+    "en/sso_notice.txt",
+    "en/sso_notice.html",
+    "en/reset_code_sms.txt",
+    "sv/reset_code.txt",
+    "sv/reset_code.html",
+    "sv/admin_reset.txt",
+    "sv/admin_reset.html",
+    "sv/password_changed.txt",
+    "sv/password_changed.html",
+    "sv/admin_changed.txt",
+    "sv/admin_changed.html",
+    "sv/sso_notice.txt",
+    "sv/sso_notice.html",
+    "sv/reset_code_sms.txt",
+];
+
+/// The message templates, built in or overridden by the operator.
+pub struct Templates {
+    env: Environment<'static>,
+    /// The built-in set, for a message an override fails to render (logged as an error).
+    fallback: Option<Box<Templates>>,
+}
+
+impl std::fmt::Debug for Templates {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Templates")
+    }
+}
+
+/// `&`, `<`, `>`, `"` and `'` as entities, as askama and markupsafe do; unlike minijinja's own
+/// escaping, `/` stays as it is, so a link in a mail reads as the link it is (entity-encoded URLs
+/// look like obfuscation to spam filters).
+fn escape_html(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn environment(sources: BTreeMap<String, String>) -> Result<Environment<'static>, String> {
+    let mut env = Environment::new();
+    // A misspelled field is an error, found when the templates are checked at start-up.
+    env.set_undefined_behavior(UndefinedBehavior::Strict);
+    env.set_formatter(|out, state, value| {
+        if *state.auto_escape() == AutoEscape::Html && !value.is_safe() {
+            let text = value
+                .as_str()
+                .map_or_else(|| value.to_string(), str::to_string);
+            out.write_str(&escape_html(&text)).map_err(|e| {
+                minijinja::Error::new(minijinja::ErrorKind::WriteFailure, e.to_string())
+            })
+        } else {
+            minijinja::escape_formatter(out, state, value)
+        }
+    });
+    for (name, source) in sources {
+        env.add_template_owned(name.clone(), source)
+            .map_err(|e| one_line(&e, &name))?;
+    }
+    Ok(env)
+}
+
+/// An error on one line: the template at fault (the innermost of an include or a layout), what
+/// is wrong, and on which line.
+fn one_line(e: &minijinja::Error, template: &str) -> String {
+    use std::error::Error as _;
+    let mut inner = e;
+    while let Some(next) = inner
+        .source()
+        .and_then(|s| s.downcast_ref::<minijinja::Error>())
+    {
+        inner = next;
+    }
+    let mut s = format!("{}: {}", inner.name().unwrap_or(template), inner.kind());
+    if let Some(detail) = inner.detail() {
+        s = format!("{s}: {detail}");
+    }
+    if let Some(line) = inner.line() {
+        s = format!("{s} (line {line})");
+    }
+    s.replace('\n', " ")
+}
+
+impl Templates {
+    /// The templates built into the binary.
+    pub fn built_in() -> Self {
+        let sources = BUILT_IN
+            .iter()
+            .map(|(n, s)| ((*n).to_string(), (*s).to_string()))
+            .collect();
+        Self {
+            // The built-in templates are checked by the tests below; they cannot fail here.
+            env: environment(sources).unwrap_or_default(),
+            fallback: None,
+        }
+    }
+
+    /// The built-in templates with the files of `dir` in place of those of the same name
+    /// (`en/reset_code.html`, `layout.html`, …), each checked by rendering every message. The
+    /// error names the file and what is wrong, on one line.
+    pub fn load(dir: Option<&Path>) -> Result<Self, String> {
+        let Some(dir) = dir else {
+            return Ok(Self::built_in());
+        };
+        let mut sources: BTreeMap<String, String> = BUILT_IN
+            .iter()
+            .map(|(n, s)| ((*n).to_string(), (*s).to_string()))
+            .collect();
+        let mut overridden = 0;
+        for (name, path) in files(dir)? {
+            if !sources.contains_key(&name) {
+                return Err(format!(
+                    "{}: '{name}' is not a template (the names are those under server/templates, e.g. en/reset_code.html)",
+                    dir.display()
+                ));
+            }
+            let text =
+                std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+            sources.insert(name, text);
+            overridden += 1;
+        }
+        if overridden == 0 {
+            return Err(format!("{}: no template files in it", dir.display()));
+        }
+        let templates = Self {
+            env: environment(sources)?,
+            fallback: Some(Box::new(Self::built_in())),
+        };
+        templates.check()?;
+        Ok(templates)
+    }
+
+    /// Renders every message, in both languages and through each of its branches, with sample
+    /// values: a template that names a missing field, or whose text form lacks its `Subject:`
+    /// line, fails here rather than when a user asks for a code.
+    fn check(&self) -> Result<(), String> {
+        let origin = Origin {
+            when_utc: "2026-01-15 10:00".into(),
+            browser: "Firefox on Linux".into(),
+            ip: "203.0.113.9".into(),
+        };
+        let link = "https://portal.example.com/reset?token=sample";
+        for lang in [Lang::En, Lang::Sv] {
+            let mut emails = Vec::new();
+            emails.push(self.try_email(
+                "reset_code",
+                &ResetCode::new(lang, "Ann", "123456", link, 600, "2026-01-15 10:10"),
+            ));
+            emails.push(self.try_email(
+                "admin_reset",
+                &AdminReset::new(lang, "Ann", "Olle", link, 3600, "2026-01-15 11:00"),
+            ));
+            for reset in [true, false] {
+                let m = PasswordChanged {
+                    lang: lang.as_str(),
+                    name: "Ann",
+                    origin: &origin,
+                    reset,
+                    reset_url: link,
+                };
+                emails.push(self.try_email("password_changed", &m));
+            }
+            for must_change in [true, false] {
+                let m = AdminChanged {
+                    lang: lang.as_str(),
+                    name: "Ann",
+                    admin: "Olle",
+                    when_utc: "2026-01-15 10:00",
+                    must_change,
+                    reset_url: link,
+                };
+                emails.push(self.try_email("admin_changed", &m));
+            }
+            for recovery in [Some("https://accounts.google.com/signin/recovery"), None] {
+                let m = SsoNotice {
+                    lang: lang.as_str(),
+                    name: "Ann",
+                    provider: "Google",
+                    recovery,
+                };
+                emails.push(self.try_email("sso_notice", &m));
+            }
+            for email in emails {
+                let email = email?;
+                if email.subject.trim().is_empty() {
+                    return Err(
+                        "a text form must begin with its 'Subject: ' line and a blank line".into(),
+                    );
+                }
+            }
+            self.try_render(
+                "reset_code_sms.txt",
+                &ResetCodeSms::new(lang, "123456", 600, "portal.example.com"),
+            )?;
+        }
+        Ok(())
+    }
+
+    fn try_render(&self, name: &str, m: &impl Serialize) -> Result<String, String> {
+        self.env
+            .get_template(name)
+            .and_then(|t| t.render(context! { m => Value::from(Serde(m)) }))
+            .map_err(|e| one_line(&e, name))
+    }
+
+    /// An email from its text and HTML forms. The text form begins with a `Subject:` line and a
+    /// blank line, as a message does, so the subject is written beside the words it sums up.
+    fn try_email(&self, message: &str, m: &impl Serialize) -> Result<Rendered, String> {
+        let text = self.try_render(&format!("{message}.txt"), m)?;
+        let html = self.try_render(&format!("{message}.html"), m)?;
+        let (subject, body) = text
+            .strip_prefix("Subject: ")
+            .and_then(|t| t.split_once("\n\n"))
+            .unwrap_or(("", &text));
+        Ok(Rendered {
+            subject: subject.to_string(),
+            text: body.to_string(),
+            html,
+        })
+    }
+
+    /// An email; an override that fails for these values is logged and the built-in one sent.
+    fn email(&self, message: &str, m: &impl Serialize) -> Rendered {
+        self.try_email(message, m).unwrap_or_else(|e| {
+            tracing::error!("template {message}: {e}; the built-in one was used");
+            match &self.fallback {
+                Some(built_in) => built_in.email(message, m),
+                None => Rendered::default(),
+            }
+        })
+    }
+
+    fn text(&self, name: &str, m: &impl Serialize) -> String {
+        self.try_render(name, m).unwrap_or_else(|e| {
+            tracing::error!("template {name}: {e}; the built-in one was used");
+            self.fallback
+                .as_ref()
+                .map(|b| b.text(name, m))
+                .unwrap_or_default()
+        })
+    }
+
+    /// The verification code email: the code, the link, when both expire, and that it can be
+    /// ignored.
+    pub fn reset_code_email(
+        &self,
+        lang: Lang,
+        name: &str,
+        code: &str,
+        link: &str,
+        valid_secs: u64,
+        expires_utc: &str,
+    ) -> Rendered {
+        self.email(
+            "reset_code",
+            &ResetCode::new(lang, name, code, link, valid_secs, expires_utc),
+        )
+    }
+
+    /// An administrator started a reset for the user: the link only. The flow belongs to no
+    /// browser, so a code would have nowhere to be typed; the link carries everything. The
+    /// administrator is named so the user can tell a real request from a phishing copy (OWASP
+    /// Forgot Password Cheat Sheet: say who asked, how long the link lives, and what to do if it
+    /// was unexpected).
+    pub fn admin_reset_email(
+        &self,
+        lang: Lang,
+        name: &str,
+        admin: &str,
+        link: &str,
+        valid_secs: u64,
+        expires_utc: &str,
+    ) -> Rendered {
+        self.email(
+            "admin_reset",
+            &AdminReset::new(lang, name, admin, link, valid_secs, expires_utc),
+        )
+    }
+
+    /// The SMS: short, the code, the validity, and the Web OTP line (`@host #code`) last so
+    /// browsers can offer to fill the code in.
+    pub fn reset_code_sms(&self, lang: Lang, code: &str, valid_secs: u64, host: &str) -> Rendered {
+        Rendered {
+            subject: String::new(),
+            text: self.text(
+                "reset_code_sms.txt",
+                &ResetCodeSms::new(lang, code, valid_secs, host),
+            ),
+            html: String::new(),
+        }
+    }
+
+    /// The confirmation after a self-service reset or a change of a remembered password.
+    pub fn password_changed_email(
+        &self,
+        lang: Lang,
+        name: &str,
+        origin: &Origin,
+        reset: bool,
+        reset_url: &str,
+    ) -> Rendered {
+        let m = PasswordChanged {
+            lang: lang.as_str(),
+            name,
+            origin,
+            reset,
+            reset_url,
+        };
+        self.email("password_changed", &m)
+    }
+
+    /// An administrator set the user's password.
+    pub fn admin_changed_email(
+        &self,
+        lang: Lang,
+        name: &str,
+        admin: &str,
+        when_utc: &str,
+        must_change: bool,
+        reset_url: &str,
+    ) -> Rendered {
+        let m = AdminChanged {
+            lang: lang.as_str(),
+            name,
+            admin,
+            when_utc,
+            must_change,
+            reset_url,
+        };
+        self.email("admin_changed", &m)
+    }
+
+    /// Sent instead of a code when account existence is hidden and the account uses a provider.
+    pub fn sso_notice_email(
+        &self,
+        lang: Lang,
+        name: &str,
+        provider: &str,
+        recovery: Option<&str>,
+    ) -> Rendered {
+        let m = SsoNotice {
+            lang: lang.as_str(),
+            name,
+            provider,
+            recovery,
+        };
+        self.email("sso_notice", &m)
+    }
+}
+
+/// The files under `dir` (one level of language folders), by template name.
+fn files(dir: &Path) -> Result<Vec<(String, std::path::PathBuf)>, String> {
+    let read = |d: &Path| {
+        std::fs::read_dir(d)
+            .map_err(|e| format!("{}: {e}", d.display()))?
+            .map(|entry| {
+                entry
+                    .map(|e| e.path())
+                    .map_err(|e| format!("{}: {e}", d.display()))
+            })
+            .collect::<Result<Vec<_>, String>>()
+    };
+    let mut out = Vec::new();
+    for path in read(dir)? {
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        if path.is_dir() {
+            for inner in read(&path)? {
+                let file = inner
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                out.push((format!("{name}/{file}"), inner));
+            }
+        } else {
+            out.push((name, path));
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+#[derive(Serialize)]
 struct ResetCode<'a> {
-    lang: Lang,
+    lang: &'static str,
     name: &'a str,
     code: &'a str,
     link: &'a str,
@@ -137,28 +527,29 @@ struct ResetCode<'a> {
     expires_utc: &'a str,
 }
 
-/// The verification code email: the code, the link, when both expire, and that it can be ignored.
-pub fn reset_code_email(
-    lang: Lang,
-    name: &str,
-    code: &str,
-    link: &str,
-    valid_secs: u64,
-    expires_utc: &str,
-) -> Rendered {
-    let m = &ResetCode {
-        lang,
-        name,
-        code,
-        link,
-        validity: validity(lang, valid_secs),
-        expires_utc,
-    };
-    email(&Text::ResetCode { m }, &Html::ResetCode { m })
+impl<'a> ResetCode<'a> {
+    fn new(
+        lang: Lang,
+        name: &'a str,
+        code: &'a str,
+        link: &'a str,
+        valid_secs: u64,
+        expires_utc: &'a str,
+    ) -> Self {
+        Self {
+            lang: lang.as_str(),
+            name,
+            code,
+            link,
+            validity: validity(lang, valid_secs),
+            expires_utc,
+        }
+    }
 }
 
+#[derive(Serialize)]
 struct AdminReset<'a> {
-    lang: Lang,
+    lang: &'static str,
     name: &'a str,
     admin: &'a str,
     link: &'a str,
@@ -166,90 +557,57 @@ struct AdminReset<'a> {
     expires_utc: &'a str,
 }
 
-/// An administrator started a reset for the user: the link only. The flow belongs to no browser,
-/// so a code would have nowhere to be typed; the link carries everything. The administrator is
-/// named so the user can tell a real request from a phishing copy (OWASP Forgot Password Cheat
-/// Sheet: say who asked, how long the link lives, and what to do if it was unexpected).
-pub fn admin_reset_email(
-    lang: Lang,
-    name: &str,
-    admin: &str,
-    link: &str,
-    valid_secs: u64,
-    expires_utc: &str,
-) -> Rendered {
-    let m = &AdminReset {
-        lang,
-        name,
-        admin,
-        link,
-        validity: validity(lang, valid_secs),
-        expires_utc,
-    };
-    email(&Text::AdminReset { m }, &Html::AdminReset { m })
+impl<'a> AdminReset<'a> {
+    fn new(
+        lang: Lang,
+        name: &'a str,
+        admin: &'a str,
+        link: &'a str,
+        valid_secs: u64,
+        expires_utc: &'a str,
+    ) -> Self {
+        Self {
+            lang: lang.as_str(),
+            name,
+            admin,
+            link,
+            validity: validity(lang, valid_secs),
+            expires_utc,
+        }
+    }
 }
 
-#[derive(Template)]
-#[template(path = "reset_code_sms.txt")]
+#[derive(Serialize)]
 struct ResetCodeSms<'a> {
-    lang: Lang,
+    lang: &'static str,
     code: &'a str,
     validity: String,
     host: &'a str,
 }
 
-/// The SMS: short, the code, the validity, and the Web OTP line (`@host #code`) last so browsers
-/// can offer to fill the code in.
-pub fn reset_code_sms(lang: Lang, code: &str, valid_secs: u64, host: &str) -> Rendered {
-    let sms = ResetCodeSms {
-        lang,
-        code,
-        validity: validity(lang, valid_secs),
-        host,
-    };
-    Rendered {
-        subject: String::new(),
-        text: render(&sms),
-        html: String::new(),
+impl<'a> ResetCodeSms<'a> {
+    fn new(lang: Lang, code: &'a str, valid_secs: u64, host: &'a str) -> Self {
+        Self {
+            lang: lang.as_str(),
+            code,
+            validity: validity(lang, valid_secs),
+            host,
+        }
     }
 }
 
-/// Where a change came from, for the confirmation emails.
-#[derive(Debug, Clone)]
-pub struct Origin {
-    pub when_utc: String,
-    pub browser: String,
-    pub ip: String,
-}
-
+#[derive(Serialize)]
 struct PasswordChanged<'a> {
-    lang: Lang,
+    lang: &'static str,
     name: &'a str,
     origin: &'a Origin,
     reset: bool,
     reset_url: &'a str,
 }
 
-/// The confirmation after a self-service reset or a change of a remembered password.
-pub fn password_changed_email(
-    lang: Lang,
-    name: &str,
-    origin: &Origin,
-    reset: bool,
-    reset_url: &str,
-) -> Rendered {
-    let m = &PasswordChanged {
-        lang,
-        name,
-        origin,
-        reset,
-        reset_url,
-    };
-    email(&Text::PasswordChanged { m }, &Html::PasswordChanged { m })
-}
-
+#[derive(Serialize)]
 struct AdminChanged<'a> {
-    lang: Lang,
+    lang: &'static str,
     name: &'a str,
     admin: &'a str,
     when_utc: &'a str,
@@ -257,47 +615,12 @@ struct AdminChanged<'a> {
     reset_url: &'a str,
 }
 
-/// An administrator set the user's password.
-pub fn admin_changed_email(
-    lang: Lang,
-    name: &str,
-    admin: &str,
-    when_utc: &str,
-    must_change: bool,
-    reset_url: &str,
-) -> Rendered {
-    let m = &AdminChanged {
-        lang,
-        name,
-        admin,
-        when_utc,
-        must_change,
-        reset_url,
-    };
-    email(&Text::AdminChanged { m }, &Html::AdminChanged { m })
-}
-
+#[derive(Serialize)]
 struct SsoNotice<'a> {
-    lang: Lang,
+    lang: &'static str,
     name: &'a str,
     provider: &'a str,
     recovery: Option<&'a str>,
-}
-
-/// Sent instead of a code when account existence is hidden and the account uses a provider.
-pub fn sso_notice_email(
-    lang: Lang,
-    name: &str,
-    provider: &str,
-    recovery: Option<&str>,
-) -> Rendered {
-    let m = &SsoNotice {
-        lang,
-        name,
-        provider,
-        recovery,
-    };
-    email(&Text::SsoNotice { m }, &Html::SsoNotice { m })
 }
 
 /// A short description of a browser from its User-Agent, for the confirmation email.
@@ -337,9 +660,13 @@ pub fn describe_browser(user_agent: &str) -> String {
 mod tests {
     use super::*;
 
+    fn t() -> Templates {
+        Templates::built_in()
+    }
+
     #[test]
     fn the_sms_ends_with_the_web_otp_line() {
-        let r = reset_code_sms(Lang::En, "123456", 600, "portal.example.com");
+        let r = t().reset_code_sms(Lang::En, "123456", 600, "portal.example.com");
         assert!(r.text.ends_with("\n@portal.example.com #123456"));
         assert!(r.text.contains("10 minutes"));
         assert!(r.text.len() < 160, "{}", r.text.len());
@@ -349,7 +676,7 @@ mod tests {
     fn the_admin_reset_email_has_the_link_and_no_code_in_both_languages() {
         let link = "https://portal.example.com/reset?token=abc_DEF-123";
         for (lang, words) in [(Lang::En, "24 hours"), (Lang::Sv, "24 timmar")] {
-            let r = admin_reset_email(
+            let r = t().admin_reset_email(
                 lang,
                 "Maja",
                 "Ada <Admin>",
@@ -363,7 +690,7 @@ mod tests {
                 r.text
             );
             assert!(r.html.contains(&format!("<a href=\"{link}\">")));
-            assert!(r.html.contains("Ada &#60;Admin&#62;"), "{}", r.html);
+            assert!(r.html.contains("Ada &lt;Admin&gt;"), "{}", r.html);
             let digits = r.text.replace(link, "");
             let longest = digits
                 .split(|c: char| !c.is_ascii_digit())
@@ -375,7 +702,7 @@ mod tests {
 
     #[test]
     fn the_code_email_has_its_subject_and_paragraphs_in_order() {
-        let r = reset_code_email(
+        let r = t().reset_code_email(
             Lang::Sv,
             "Maja",
             "123456",
@@ -405,7 +732,7 @@ mod tests {
 
     #[test]
     fn names_are_escaped_in_html() {
-        let r = password_changed_email(
+        let r = t().password_changed_email(
             Lang::En,
             "<script>x</script>",
             &Origin {
@@ -444,5 +771,85 @@ mod tests {
             describe_browser("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36"),
             "Chrome on Linux"
         );
+    }
+
+    /// A directory holding `files` (name, text), as an operator's `PORTAL_TEMPLATE_DIR`.
+    fn dir_with(files: &[(&str, &str)]) -> std::path::PathBuf {
+        let dir =
+            std::env::temp_dir().join(format!("portal-templates-{:x}", rand::random::<u64>()));
+        for (name, text) in files {
+            let path = dir.join(name);
+            std::fs::create_dir_all(path.parent().unwrap_or(&dir)).unwrap_or_default();
+            std::fs::write(path, text).unwrap_or_default();
+        }
+        dir
+    }
+
+    #[test]
+    fn an_operators_template_replaces_the_built_in_one_and_still_escapes() {
+        let dir = dir_with(&[(
+            "en/reset_code.html",
+            "<p>ACME Corp</p><p>{{ m.name }}: <b>{{ m.code }}</b> ({{ m.validity }})</p>",
+        )]);
+        let t = Templates::load(Some(&dir)).unwrap_or_else(|e| panic!("{e}"));
+        let en = t.reset_code_email(
+            Lang::En,
+            "<i>Ann</i>",
+            "123456",
+            "https://x.test/r",
+            600,
+            "x",
+        );
+        assert!(
+            en.html.contains(
+                "<p>ACME Corp</p><p>&lt;i&gt;Ann&lt;/i&gt;: <b>123456</b> (10 minutes)</p>"
+            ),
+            "{}",
+            en.html
+        );
+        assert!(
+            en.html.starts_with("<!doctype html>"),
+            "the built-in layout stays: {}",
+            en.html
+        );
+        assert_eq!(
+            en.subject, "Your password reset code: 123456",
+            "the text form is the built-in one"
+        );
+        let sv = t.reset_code_email(Lang::Sv, "Ann", "123456", "https://x.test/r", 600, "x");
+        assert!(!sv.html.contains("ACME"), "only the file given is replaced");
+    }
+
+    #[test]
+    fn a_broken_or_misnamed_template_is_refused_with_one_line_naming_it() {
+        for (files, says) in [
+            (
+                vec![("en/reset_code.html", "{% if m.code %}never closed")],
+                "en/reset_code.html: syntax error",
+            ),
+            (
+                vec![("sv/admin_reset.txt", "Subject: x\n\n{{ m.adminn }}")],
+                "sv/admin_reset.txt: undefined value",
+            ),
+            (
+                vec![("en/reset_code.txt", "no subject line {{ m.code }}")],
+                "must begin with its 'Subject: ' line",
+            ),
+            (
+                vec![("en/reset-code.html", "x")],
+                "'en/reset-code.html' is not a template",
+            ),
+            (vec![], "no template files in it"),
+        ] {
+            let dir = dir_with(&files);
+            std::fs::create_dir_all(&dir).unwrap_or_default();
+            match Templates::load(Some(&dir)) {
+                Ok(_) => panic!("{files:?} was accepted"),
+                Err(e) => {
+                    assert!(e.contains(says), "{e}");
+                    assert!(!e.contains('\n'), "{e}");
+                }
+            }
+        }
     }
 }

@@ -9,7 +9,7 @@
 use super::Outcome;
 use crate::auth::signin_bucket;
 use crate::crypto::{new_token, Hasher, Keys};
-use crate::notify::templates::{self, Lang, Origin};
+use crate::notify::templates::{Lang, Origin, Templates};
 use crate::store::outbox::{self, Channel, NewMessage};
 use crate::store::users::{self, User};
 use crate::store::{audit, limits, reset as flows, sessions, Conn, Store};
@@ -56,6 +56,8 @@ pub struct Change<'a> {
     /// The origin links in the email point to (`https://portal.example.com`).
     pub public_origin: &'a str,
     pub lang: Lang,
+    /// What the confirmation email says, in the operator's templates where there are some.
+    pub templates: &'a Templates,
 }
 
 /// Checks and hashes the two entries of a new password (`password::prepare`), then commits the
@@ -100,7 +102,7 @@ pub async fn change_password(
                 browser: String::new(),
                 ip: String::new(),
             };
-            templates::password_changed_email(
+            ch.templates.password_changed_email(
                 ch.lang,
                 &user.name,
                 ch.origin.unwrap_or(&fallback),
@@ -111,7 +113,7 @@ pub async fn change_password(
         ChangedBy::Admin {
             actor,
             require_change,
-        } => templates::admin_changed_email(
+        } => ch.templates.admin_changed_email(
             ch.lang,
             &user.name,
             &actor.name,
@@ -119,7 +121,7 @@ pub async fn change_password(
             require_change,
             &reset_url,
         ),
-        ChangedBy::Operator { require_change } => templates::admin_changed_email(
+        ChangedBy::Operator { require_change } => ch.templates.admin_changed_email(
             ch.lang,
             &user.name,
             match ch.lang {

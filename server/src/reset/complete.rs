@@ -95,6 +95,7 @@ pub async fn complete(st: &AppState, req: &CompleteRequest<'_>, now: i64) -> Out
             user_agent: Some(&req.client.user_agent),
             public_origin: &st.config.public_origin(),
             lang,
+            templates: &st.templates,
         },
         &hash,
         now,

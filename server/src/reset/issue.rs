@@ -6,7 +6,7 @@ use super::Outcome;
 use crate::crypto::{new_code, new_token};
 use crate::domain::client::Client;
 use crate::domain::reset::{after, cooldown_secs};
-use crate::notify::templates::{self, Lang};
+use crate::notify::templates::Lang;
 use crate::state::AppState;
 use crate::store::outbox::{self, Channel, NewMessage};
 use crate::store::reset::{self as store, Flow, NewCode, NewFlow};
@@ -122,10 +122,12 @@ pub async fn issue_code(st: &AppState, issue: &Issue<'_>, now: i64) -> Outcome<I
             let msg = match delivery.channel {
                 Channel::Email => {
                     let name = issue.user.map_or("", |u| u.name.as_str());
-                    templates::reset_code_email(issue.lang, name, &code, &link_url, ttl, &until)
+                    st.templates
+                        .reset_code_email(issue.lang, name, &code, &link_url, ttl, &until)
                 }
                 Channel::Sms => {
-                    templates::reset_code_sms(issue.lang, &code, ttl, &st.config.public_host())
+                    st.templates
+                        .reset_code_sms(issue.lang, &code, ttl, &st.config.public_host())
                 }
             };
             (st.keys.code_hash(user_id, &code), msg)
@@ -134,7 +136,7 @@ pub async fn issue_code(st: &AppState, issue: &Issue<'_>, now: i64) -> Outcome<I
         // match, so nothing but the link opens this reset.
         Strategy::Link { actor } => (
             st.keys.code_hash(user_id, &new_token()),
-            templates::admin_reset_email(
+            st.templates.admin_reset_email(
                 issue.lang,
                 issue.user.map_or("", |u| u.name.as_str()),
                 &actor.name,

@@ -9,7 +9,7 @@ use crate::crypto::new_token;
 use crate::domain::client::Client;
 use crate::domain::identifier::Identifier;
 use crate::domain::reset::{answer, Answer, FlowStep, MAX_ATTEMPTS};
-use crate::notify::templates::{self, Lang};
+use crate::notify::templates::Lang;
 use crate::state::AppState;
 use crate::store::limits::{self, Verdict};
 use crate::store::outbox::{self, Channel, NewMessage};
@@ -163,7 +163,7 @@ async fn tell_owner(
     if limits::hit(conn, &bucket, 3, 86_400, now).await? != Verdict::Allowed {
         return Ok(());
     }
-    let m = templates::sso_notice_email(
+    let m = st.templates.sso_notice_email(
         lang,
         &user.name,
         user.sign_in_method.display_name(),

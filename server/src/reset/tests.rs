@@ -59,6 +59,7 @@ async fn portal(tweak: impl FnOnce(&mut RawConfig)) -> Portal {
         hasher: Hasher::new(1).unwrap(),
         outbox_wake: Arc::new(Notify::new()),
         metrics: Metrics::new(),
+        templates: Arc::new(crate::notify::templates::Templates::built_in()),
     };
     Portal { st, account }
 }

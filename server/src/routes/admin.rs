@@ -232,6 +232,7 @@ pub(crate) async fn set_password(
         user_agent: Some(&client.user_agent),
         public_origin: &st.config.public_origin(),
         lang: Lang::parse(&t.lang),
+        templates: &st.templates,
     };
     let (new, confirm) = (&req.new_password, &req.confirm_password);
     set_new_password(&st.store, &st.hasher, &st.keys, &change, new, confirm, now).await?;

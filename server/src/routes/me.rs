@@ -87,6 +87,7 @@ pub(crate) async fn change_password(
         user_agent: Some(&client.user_agent),
         public_origin: &st.config.public_origin(),
         lang: Lang::parse(&user.lang),
+        templates: &st.templates,
     };
     let (new, confirm) = (&req.new_password, &req.confirm_password);
     set_new_password(&st.store, &st.hasher, &st.keys, &change, new, confirm, now).await?;

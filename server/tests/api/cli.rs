@@ -384,3 +384,49 @@ async fn portal_config_shows_each_setting_and_its_source_with_secrets_redacted()
         "{err}"
     );
 }
+
+#[tokio::test]
+async fn an_operators_templates_brand_the_mail_and_a_broken_one_stops_start_up() {
+    use app::wire::SignInMethod;
+    let dir = std::env::temp_dir().join(format!("portal-brand-{:x}", rand::random::<u64>()));
+    std::fs::create_dir_all(dir.join("en")).unwrap();
+    std::fs::write(
+        dir.join("en/reset_code.html"),
+        "<p>ACME Corp password desk</p><p>Your code: <b>{{ m.code }}</b>, {{ m.name }}</p>",
+    )
+    .unwrap();
+    let branded = dir.display().to_string();
+    let app = spawn_app_with(|c| c.template_dir = Some(branded)).await;
+    app.add_user("ann@example.com", "member", None, SignInMethod::Password)
+        .await;
+    assert_eq!(
+        app.start_reset(&browser(), "ann@example.com")
+            .await
+            .status(),
+        200
+    );
+    let mail = app.mail.wait_nth("ann@example.com", 1).await;
+    let code = mail.code();
+    assert!(
+        mail.html
+            .contains(&format!("<p>Your code: <b>{code}</b>, Test ann</p>")),
+        "{}",
+        mail.html
+    );
+    assert!(mail.html.contains("ACME Corp password desk"));
+
+    std::fs::write(dir.join("en/reset_code.html"), "{{ m.code ").unwrap();
+    let (ok, _, err) = portal(
+        &["serve"],
+        &[("PORTAL_TEMPLATE_DIR", &dir.display().to_string())],
+    )
+    .await;
+    assert!(!ok);
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(
+        err.starts_with(
+            "configuration error: PORTAL_TEMPLATE_DIR: en/reset_code.html: syntax error"
+        ),
+        "{err}"
+    );
+}
