@@ -154,7 +154,7 @@ impl std::fmt::Debug for Templates {
     }
 }
 
-/// `&`, `<`, `>`, `"` and `'` as entities, as askama and markupsafe do; unlike minijinja's own
+/// `&`, `<`, `>`, `"` and `'` as entities, as markupsafe does; unlike minijinja's own
 /// escaping, `/` stays as it is, so a link in a mail reads as the link it is (entity-encoded URLs
 /// look like obfuscation to spam filters).
 fn escape_html(s: &str) -> String {
