@@ -6,8 +6,8 @@
 // Run (from end2end/, after `cargo build --release -p server` and `script/build-web`):
 //   npm ci && npx playwright test
 // Chromium is Debian's (/usr/bin/chromium, `apt-get install chromium`); `playwright install` is not
-// used. Ports: PORTAL_E2E_PORT (3100), CAPTURE_SMTP_PORT (2525), CAPTURE_HTTP_PORT (3101).
-// Server logs: PORTAL_E2E_RUST_LOG=info (default warn). Each run's database is kept in
+// used. Ports: E2E_PORTAL_PORT (3100), CAPTURE_SMTP_PORT (2525), CAPTURE_HTTP_PORT (3101).
+// Server logs: E2E_PORTAL_RUST_LOG=info (default warn). Each run's database is kept in
 // .run/data-*/ until the next run, for a look after a failure.
 
 import { mkdirSync, readdirSync, rmSync } from 'node:fs';
@@ -19,18 +19,18 @@ const root = path.resolve(here, '..');
 
 // Workers load this file too and inherit the runner's environment: defaults are written into
 // process.env once, so every process agrees on the ports and on the one data directory.
-process.env.PORTAL_E2E_PORT ??= '3100';
+process.env.E2E_PORTAL_PORT ??= '3100';
 process.env.CAPTURE_SMTP_PORT ??= '2525';
 process.env.CAPTURE_HTTP_PORT ??= '3101';
 // The server's secret, shared with the operator CLI the specs run (support/users.ts), so the
 // confirmation mail a CLI password change queues opens in the server's outbox worker.
-process.env.PORTAL_E2E_SECRET ??= 'e2e0'.repeat(16);
-const portalPort = process.env.PORTAL_E2E_PORT;
+process.env.E2E_PORTAL_SECRET ??= 'e2e0'.repeat(16);
+const portalPort = process.env.E2E_PORTAL_PORT;
 const smtpPort = process.env.CAPTURE_SMTP_PORT;
 const captureHttpPort = process.env.CAPTURE_HTTP_PORT;
 const baseURL = `http://127.0.0.1:${portalPort}`;
 
-if (!process.env.PORTAL_E2E_DATA_DIR) {
+if (!process.env.E2E_PORTAL_DATA_DIR) {
   // The runner: drop the previous runs' databases and start this run with an empty one, which
   // `portal serve --demo` seeds with the demo users.
   const runs = path.join(here, '.run');
@@ -40,9 +40,9 @@ if (!process.env.PORTAL_E2E_DATA_DIR) {
   }
   const dir = path.join(runs, `data-${new Date().toISOString().replace(/[:.]/g, '-')}-${process.pid}`);
   mkdirSync(dir, { recursive: true });
-  process.env.PORTAL_E2E_DATA_DIR = dir;
+  process.env.E2E_PORTAL_DATA_DIR = dir;
 }
-const dataDir = process.env.PORTAL_E2E_DATA_DIR;
+const dataDir = process.env.E2E_PORTAL_DATA_DIR;
 
 const twilio = { sid: 'ACtest', token: 'secret-token', from: '+46700000000' };
 
@@ -116,14 +116,14 @@ export default defineConfig({
       stderr: 'pipe',
       gracefulShutdown: { signal: 'SIGTERM', timeout: 5_000 },
       env: {
-        RUST_LOG: process.env.PORTAL_E2E_RUST_LOG ?? 'warn',
+        RUST_LOG: process.env.E2E_PORTAL_RUST_LOG ?? 'warn',
         PORTAL_CONFIG: '', // empty: no file layer
         PORTAL_BIND: `127.0.0.1:${portalPort}`,
         PORTAL_PUBLIC_URL: baseURL,
         PORTAL_DATA_DIR: dataDir,
         DATABASE_URL: `sqlite://${path.join(dataDir, 'portal.db')}?mode=rwc`,
         PORTAL_STATIC_DIR: path.join(root, 'dist'),
-        PORTAL_SECRET: process.env.PORTAL_E2E_SECRET,
+        PORTAL_SECRET: process.env.E2E_PORTAL_SECRET,
         PORTAL_LOG_FORMAT: 'text',
         PORTAL_HIDE_ACCOUNT_EXISTENCE: 'false',
         SMTP_URL: `smtp://127.0.0.1:${smtpPort}`,

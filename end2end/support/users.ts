@@ -12,8 +12,8 @@ const root = path.resolve(__dirname, '..', '..');
 const binary = path.join(root, 'target', 'release', 'portal');
 
 function cli(args: string[], password: string): { ok: boolean; out: string } {
-  const dataDir = process.env.PORTAL_E2E_DATA_DIR;
-  if (!dataDir) throw new Error('PORTAL_E2E_DATA_DIR is not set (playwright.config.ts sets it)');
+  const dataDir = process.env.E2E_PORTAL_DATA_DIR;
+  if (!dataDir) throw new Error('E2E_PORTAL_DATA_DIR is not set (playwright.config.ts sets it)');
   try {
     const out = execFileSync(binary, args, {
       input: `${password}\n`,
@@ -24,7 +24,7 @@ function cli(args: string[], password: string): { ok: boolean; out: string } {
         RUST_LOG: 'warn',
         PORTAL_CONFIG: '', // empty: no file layer
         PORTAL_DATA_DIR: dataDir,
-        PORTAL_SECRET: process.env.PORTAL_E2E_SECRET ?? '',
+        PORTAL_SECRET: process.env.E2E_PORTAL_SECRET ?? '',
         DATABASE_URL: `sqlite://${path.join(dataDir, 'portal.db')}?mode=rwc`,
       },
     });
