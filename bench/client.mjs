@@ -9,6 +9,12 @@
 //                                                           capture received: "flow-token code"
 //   node client.mjs probe  BASE SECONDS INTERVAL_MS OUT     one code request for a fresh probe user
 //                                                           every INTERVAL_MS; OUT is JSON
+//   node client.mjs steady BASE RATE SECONDS FIRST OUT      a constant offered load: RATE code
+//                                                           requests a second for SECONDS, for
+//                                                           probe{FIRST…}@bench.test, each sent on
+//                                                           schedule whether or not the earlier
+//                                                           ones were answered (open loop); OUT
+//                                                           is JSON, as probe's
 //   node client.mjs match  CAPTURE PROBES                   when did each probe's email arrive?
 //   node client.mjs count  CAPTURE                          how many emails the capture holds
 //
@@ -22,6 +28,10 @@ const agent = new http.Agent({ keepAlive: true, maxSockets: 32 });
 
 /** One HTTP request; resolves with {status, headers, body} (body as text). */
 function call(method, url, body, headers = {}) {
+  return callWith(agent, method, url, body, headers);
+}
+
+function callWith(agent, method, url, body, headers = {}) {
   return new Promise((resolve, reject) => {
     const u = new URL(url);
     const data = body === undefined ? undefined : Buffer.from(body);
@@ -146,6 +156,40 @@ async function probe([base, seconds, intervalMs, out]) {
   console.log(`BENCH probes_ok ${results.filter((r) => r.status === 200).length}`);
 }
 
+async function steady([base, rate, seconds, first, out]) {
+  const total = Number(rate) * Number(seconds);
+  const interval = 1000 / Number(rate);
+  const open = new http.Agent({ keepAlive: true, maxSockets: 256 });
+  const results = [];
+  const pending = [];
+  const t0 = performance.now();
+  for (let i = 0; i < total; i++) {
+    const due = t0 + i * interval;
+    const wait = due - performance.now();
+    if (wait > 1) await sleep(wait);
+    const email = `probe${Number(first) + i}@bench.test`;
+    const sent = performance.now();
+    pending.push(
+      callWith(open, 'POST', `${base}/api/reset/start`, startBody(email))
+        .then((r) => r.status)
+        .catch(() => 0)
+        .then((status) => {
+          results.push({ email, status, respondedAt: Date.now(), rttMs: performance.now() - sent, lagMs: sent - due });
+        }),
+    );
+  }
+  const offeredSecs = (performance.now() - t0) / 1000;
+  await Promise.all(pending);
+  open.destroy();
+  writeFileSync(out, JSON.stringify(results));
+  const rtts = results.map((r) => r.rttMs).sort((a, b) => a - b);
+  console.log(`BENCH sent ${total}`);
+  console.log(`BENCH offered_rps ${(total / offeredSecs).toFixed(0)}`);
+  console.log(`BENCH ok ${results.filter((r) => r.status === 200).length}`);
+  console.log(`BENCH rtt_p50_ms ${percentile(rtts, 50).toFixed(1)}`);
+  console.log(`BENCH rtt_p99_ms ${percentile(rtts, 99).toFixed(1)}`);
+}
+
 async function match([capture, probesFile]) {
   const all = JSON.parse(readFileSync(probesFile, 'utf8'));
   // The probe's own response times, early in the load and late: does request-code slow down as
@@ -176,6 +220,14 @@ async function match([capture, probesFile]) {
     const bound = lat.slice(0, i + 1).some((x) => !x.exact);
     return `${bound ? '>=' : ''}${(lat[i].ms / 1000).toFixed(3)}`;
   };
+  // How fast the messages reached the capture: delivered over the time from the first answer to
+  // the last arrival.
+  const times = probes.filter((p) => arrived.has(p.email));
+  if (times.length > 1) {
+    const from = Math.min(...times.map((p) => p.respondedAt));
+    const to = Math.max(...times.map((p) => arrived.get(p.email)));
+    console.log(`BENCH delivery_rps ${(times.length / Math.max(0.001, (to - from) / 1000)).toFixed(0)}`);
+  }
   console.log(`BENCH probes ${probes.length}`);
   console.log(`BENCH delivered ${lat.filter((x) => x.exact).length}`);
   console.log(`BENCH p50_s ${at(50)}`);
@@ -189,7 +241,7 @@ async function count([capture]) {
 }
 
 const [cmd, ...args] = process.argv.slice(2);
-const commands = { flows, codes, probe, match, count };
+const commands = { flows, codes, probe, steady, match, count };
 if (!commands[cmd]) {
   console.error(`usage: node client.mjs ${Object.keys(commands).join('|')} …`);
   process.exit(2);

@@ -92,3 +92,20 @@ test('the reset page downloads only its own code; other pages load theirs when f
   await expect(page.getByRole('row', { name: new RegExp(demo.maja.name) })).toBeVisible();
   expect(wasm.filter((f) => f.startsWith('split_admin_users_'))).toHaveLength(1);
 });
+
+test('a page whose code cannot be fetched says so and loads when tried again', async ({ page }) => {
+  await signInToMeetings(page, demo.owner.email, setPassword(demo.owner.email));
+  // The phone lost its connection just as User Management was opened.
+  await page.route('**/split_admin_users_*', (route) => route.abort('internetdisconnected'));
+  await page.getByRole('link', { name: 'User Management' }).click();
+  await expect(page.getByRole('alert')).toHaveText(
+    'This page could not be loaded. Check your connection and try again.',
+  );
+  await page.unroute('**/split_admin_users_*');
+  await page.getByRole('button', { name: 'Try again' }).click();
+  await expect(page.getByRole('heading', { name: 'User Management', level: 1 })).toBeFocused();
+  await expect(page.getByRole('row', { name: new RegExp(demo.maja.name) })).toBeVisible();
+  // The rest of the app kept working throughout: nothing panicked.
+  await page.getByRole('link', { name: 'My Meetings' }).click();
+  await expect(page.getByRole('heading', { name: 'My Meetings', level: 1 })).toBeVisible();
+});

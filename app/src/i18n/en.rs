@@ -13,6 +13,8 @@ pub fn text(key: Msg) -> &'static str {
         SignOut => "Sign out",
         SkipToContent => "Skip to main content",
         Loading => "Loading…",
+        PageLoadFailed => "This page could not be loaded. Check your connection and try again.",
+        TryAgain => "Try again",
         Working => "Please wait…",
         Show => "Show",
         Hide => "Hide",

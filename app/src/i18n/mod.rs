@@ -220,6 +220,8 @@ pub enum Msg {
     SignOut,
     SkipToContent,
     Loading,
+    PageLoadFailed,
+    TryAgain,
     Working,
     Show,
     Hide,

@@ -14,6 +14,8 @@ pub fn text(key: Msg) -> &'static str {
         SignOut => "Logga ut",
         SkipToContent => "Hoppa till huvudinnehållet",
         Loading => "Laddar…",
+        PageLoadFailed => "Sidan kunde inte laddas. Kontrollera anslutningen och försök igen.",
+        TryAgain => "Försök igen",
         Working => "Vänta…",
         Show => "Visa",
         Hide => "Dölj",
