@@ -786,6 +786,11 @@ mod tests {
     }
 
     #[test]
+    fn the_built_in_templates_pass_the_check_an_override_must_pass() {
+        assert_eq!(t().check(), Ok(()));
+    }
+
+    #[test]
     fn an_operators_template_replaces_the_built_in_one_and_still_escapes() {
         let dir = dir_with(&[(
             "en/reset_code.html",
