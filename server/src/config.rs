@@ -322,6 +322,106 @@ fn closest<'a>(word: &str, candidates: impl Iterator<Item = &'a str>) -> Option<
         .map(|(_, _, c)| c)
 }
 
+/// The file's sections, and the settings each holds: `[smtp] url` is `smtp_url` (`SMTP_URL`),
+/// `[limits] codes_per_hour` is `codes_per_hour` (`PORTAL_CODES_PER_HOUR`). A setting of a section
+/// is written in its section only, so each has one name in the file.
+const SECTIONS: [(&str, &str, &[&str]); 5] = [
+    ("smtp", "smtp_", &["url", "tls"]),
+    (
+        "sms",
+        "sms_",
+        &[
+            "provider",
+            "countries",
+            "code_ttl_secs",
+            "per_number_hour",
+            "per_number_day",
+            "per_prefix_hour",
+            "global_hour",
+        ],
+    ),
+    (
+        "twilio",
+        "twilio_",
+        &["account_sid", "auth_token", "from", "api_base"],
+    ),
+    ("session", "session_", &["idle_secs", "absolute_secs"]),
+    (
+        "limits",
+        "",
+        &[
+            "codes_per_hour",
+            "codes_per_day",
+            "ip_requests_per_hour",
+            "ip_verifications_per_hour",
+        ],
+    ),
+];
+
+/// The section a setting is written in, and its name there.
+fn section_of(key: &str) -> Option<(&'static str, String)> {
+    SECTIONS.iter().find_map(|(section, prefix, names)| {
+        let name = key.strip_prefix(prefix)?;
+        names.contains(&name).then(|| (*section, name.to_string()))
+    })
+}
+
+/// The file's settings as (name in the file, setting, value), from its top-level keys and its
+/// sections; an unknown key or section, or a sectioned setting written at the top level, is an
+/// error naming the closest known name.
+fn file_settings(
+    table: figment::value::Dict,
+    keys: &BTreeSet<String>,
+) -> Result<Vec<(String, String, figment::value::Value)>, String> {
+    use figment::value::Value;
+    let unknown = |name: &str, known: &mut dyn Iterator<Item = String>| {
+        let known: Vec<String> = known.collect();
+        let hint = closest(name, known.iter().map(String::as_str))
+            .map(|k| format!(" (did you mean {k}?)"))
+            .unwrap_or_default();
+        format!("unknown key '{name}'{hint}")
+    };
+    let mut out = Vec::new();
+    for (key, value) in table {
+        if let Some((section, prefix, names)) = SECTIONS.iter().find(|(s, ..)| *s == key) {
+            let Value::Dict(_, inner) = value else {
+                return Err(format!(
+                    "'{section}' is a section: write [{section}] and its settings below it"
+                ));
+            };
+            for (name, value) in inner {
+                if !names.contains(&name.as_str()) {
+                    let mut known = names.iter().map(|n| format!("{section}.{n}"));
+                    return Err(unknown(&format!("{section}.{name}"), &mut known));
+                }
+                out.push((
+                    format!("{section}.{name}"),
+                    format!("{prefix}{name}"),
+                    value,
+                ));
+            }
+        } else if let Some((section, name)) = section_of(&key) {
+            return Err(format!(
+                "'{key}' belongs in a section: write it as [{section}] {name}"
+            ));
+        } else if keys.contains(&key) {
+            out.push((key.clone(), key, value));
+        } else {
+            let mut known = keys
+                .iter()
+                .filter(|k| section_of(k).is_none())
+                .cloned()
+                .chain(
+                    SECTIONS
+                        .iter()
+                        .flat_map(|(s, _, names)| names.iter().map(move |n| format!("{s}.{n}"))),
+                );
+            return Err(unknown(&key, &mut known));
+        }
+    }
+    Ok(out)
+}
+
 /// The file `PORTAL_CONFIG` names (which must then be readable), or `./portal.toml` when it
 /// exists; `PORTAL_CONFIG=` (empty) reads no file.
 fn config_file() -> Result<Option<(String, String)>, ConfigError> {
@@ -378,16 +478,10 @@ impl RawConfig {
             let table = Figment::from(Toml::string(&text))
                 .extract::<figment::value::Dict>()
                 .map_err(|e| err(&path, one_line(&e.kind.to_string())))?;
-            for key in table.keys() {
-                if !keys.contains(key) {
-                    let hint = closest(key, keys.iter().map(String::as_str))
-                        .map(|k| format!(" (did you mean {k}?)"))
-                        .unwrap_or_default();
-                    return Err(err(&path, format!("unknown key '{key}'{hint}")));
-                }
-                origins.insert(env_name(key), format!("{path}: {key}"));
+            for (name, key, value) in file_settings(table, &keys).map_err(|e| err(&path, e))? {
+                origins.insert(env_name(&key), format!("{path}: {name}"));
+                fig = fig.merge(Serialized::default(&key, value));
             }
-            fig = fig.merge(Toml::string(&text));
         }
         // The environment is read as text and converted only where a number or a flag is
         // expected: figment's own Env provider would turn TWILIO_FROM=+46700000000 into a number.
@@ -1237,6 +1331,68 @@ mod tests {
                 Ok(())
             });
         }
+    }
+
+    #[test]
+    #[allow(clippy::result_large_err)] // figment's Jail decides the closure's error type
+    fn the_file_groups_settings_in_sections_each_written_once() {
+        for (section, prefix, names) in SECTIONS {
+            for name in names {
+                let key = format!("{prefix}{name}");
+                assert!(
+                    known_keys().contains(&key),
+                    "[{section}] {name} is no setting"
+                );
+            }
+        }
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "portal.toml",
+                "bind = '127.0.0.1:4000'\n[smtp]\nurl = 'smtp://relay.test:587'\ntls = 'required'\n\
+                 [limits]\ncodes_per_hour = 7\n[session]\nidle_secs = 600\n[sms]\nper_number_day = 4\n",
+            )?;
+            let raw = RawConfig::load_with(&[]).map_err(|e| e.to_string())?;
+            assert_eq!(raw.smtp_url.as_deref(), Some("smtp://relay.test:587"));
+            assert_eq!(raw.smtp_tls.as_deref(), Some("required"));
+            assert_eq!((raw.codes_per_hour, raw.session_idle_secs), (7, 600));
+            assert_eq!(raw.sms_per_number_day, 4);
+            assert_eq!(raw.bind, "127.0.0.1:4000");
+            let origin = raw.origins.get("SMTP_URL").map(String::as_str);
+            assert_eq!(origin, Some("portal.toml: smtp.url"));
+            Ok(())
+        });
+        for (file, says) in [
+            (
+                "smtp_url = 'smtp://x'",
+                "'smtp_url' belongs in a section: write it as [smtp] url",
+            ),
+            ("codes_per_hour = 3", "write it as [limits] codes_per_hour"),
+            (
+                "[smtp]\nurll = 'smtp://x'",
+                "unknown key 'smtp.urll' (did you mean smtp.url?)",
+            ),
+            ("smtp = 'x'", "'smtp' is a section: write [smtp]"),
+            ("[limit]\ncodes_per_hour = 3", "unknown key 'limit'"),
+        ] {
+            figment::Jail::expect_with(|jail| {
+                jail.create_file("portal.toml", file)?;
+                let e = RawConfig::load_with(&[]).err();
+                let e = e.ok_or(format!("{file:?} was accepted"))?;
+                assert_eq!(e.var, "portal.toml", "{e}");
+                assert!(e.problem.contains(says), "{e}");
+                Ok(())
+            });
+        }
+        // A value that cannot work is named by its place in the file.
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("portal.toml", "[limits]\ncodes_per_hour = 0")?;
+            let e = RawConfig::load_with(&[])
+                .and_then(RawConfig::parse)
+                .err()
+                .ok_or("accepted")?;
+            assert_eq!(e.var, "portal.toml: limits.codes_per_hour");
+            Ok(())
+        });
     }
 
     #[test]
