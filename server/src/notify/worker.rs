@@ -27,6 +27,12 @@ const POLL: Duration = Duration::from_millis(500);
 /// Messages a worker claims at once: one claim and one "sent" write per batch instead of two
 /// writes per message, which under a flood of requests queued behind the requests' own writes.
 pub const BATCH: i64 = 32;
+/// How long a worker lets messages gather before it claims, after a wake-up or a batch that was
+/// not full. Every claim is a write, and on SQLite every write waits for the one write lock the
+/// requests need: claiming the moment each request queued its message made the outbox write
+/// about once per message under a flood. Waiting this long turns those into one claim per
+/// batch, for a few milliseconds of a notification's latency.
+const GATHER: Duration = Duration::from_millis(20);
 
 /// What the worker needs.
 #[derive(Clone)]
@@ -70,30 +76,44 @@ impl Outbox {
             if *shutdown.borrow() {
                 return;
             }
-            match self.step(&shutdown).await {
-                Ok(true) => continue,
-                Ok(false) => {}
-                Err(e) => tracing::warn!(error = %e, "outbox: database error, retrying"),
-            }
-            tokio::select! {
-                _ = self.wake.notified() => {}
-                _ = tokio::time::sleep(POLL) => {}
-                _ = shutdown.changed() => {}
+            let gather = match self.step(&shutdown).await {
+                // A full batch: more are waiting, claim again at once.
+                Ok(n) if n >= BATCH.unsigned_abs() as usize => continue,
+                // Some: more are arriving; let them gather.
+                Ok(n) if n > 0 => true,
+                Ok(_) => tokio::select! {
+                    _ = self.wake.notified() => true,
+                    _ = tokio::time::sleep(POLL) => false,
+                    _ = shutdown.changed() => false,
+                },
+                Err(e) => {
+                    tracing::warn!(error = %e, "outbox: database error, retrying");
+                    tokio::select! {
+                        _ = tokio::time::sleep(POLL) => false,
+                        _ = shutdown.changed() => false,
+                    }
+                }
+            };
+            if gather {
+                tokio::select! {
+                    _ = tokio::time::sleep(GATHER) => {}
+                    _ = shutdown.changed() => {}
+                }
             }
         }
     }
 
-    /// Claims a batch of due messages and sends them in order; false when none was due. The
-    /// ones sent are marked in one write at the end; a failure is settled at once (retry or
-    /// give up). At shutdown the rest of the batch is given back unsent.
-    pub async fn step(&self, shutdown: &watch::Receiver<bool>) -> Result<bool, sqlx::Error> {
+    /// Claims a batch of due messages and sends them in order; returns how many it claimed (0
+    /// when none was due). The ones sent are marked in one write at the end; a failure is settled
+    /// at once (retry or give up). At shutdown the rest of the batch is given back unsent.
+    pub async fn step(&self, shutdown: &watch::Receiver<bool>) -> Result<usize, sqlx::Error> {
         let now = self.clock.now();
         let batch = {
             let mut conn = self.store.conn().await?;
             outbox::claim(&mut conn, &self.keys, now, LEASE_SECS, BATCH).await?
         };
         if batch.is_empty() {
-            return Ok(false);
+            return Ok(0);
         }
         let mut sent = Vec::with_capacity(batch.len());
         let mut rest = batch.iter().map(|m| m.id).collect::<Vec<_>>();
@@ -130,7 +150,7 @@ impl Outbox {
             let channel = m.channel.as_str();
             tracing::info!(id = m.id, channel, via, "notification sent");
         }
-        unsettled.map(|()| true)
+        unsettled.map(|()| batch.len())
     }
 
     /// Sends one claimed message; `None` for a decoy, which is never sent.
