@@ -162,19 +162,34 @@ pub struct Guess {
 /// that one guess an hour, each wrong one pausing another hour. `None` when no guess is left.
 ///
 /// The guess takes its place before the code is compared, so parallel guesses cannot all pass a
-/// count that is only raised afterwards.
-pub async fn take_guess(conn: &mut Conn, key: &str, now: i64) -> Outcome<Option<Guess>> {
+/// count that is only raised afterwards. The places are handed out one guess at a time (one
+/// transaction under a lock on the account's key): the bound is exact under any burst, neither
+/// exceeded nor left part unused, and the guess that takes the tenth place is the one that
+/// starts the block. (Counted without the lock, five parallel guesses could all see each
+/// other's places and all be refused, or a refused one could make another believe it was the
+/// tenth and start the block after nine.)
+pub async fn take_guess(
+    st: &AppState,
+    conn: &mut Conn,
+    key: &str,
+    now: i64,
+) -> Outcome<Option<Guess>> {
+    let bucket = format!("verify_fail:{key}");
+    let mut tx = st.store.begin_on(conn).await?;
+    limits::serialize(&mut tx, &bucket).await?;
+    let guess = next_guess(&mut tx, &bucket, key, now).await?;
+    tx.commit().await?;
+    Ok(guess)
+}
+
+async fn next_guess(
+    conn: &mut Conn,
+    bucket: &str,
+    key: &str,
+    now: i64,
+) -> Outcome<Option<Guess>> {
     let max = rules::ACCOUNT_FAILURES_PER_DAY;
-    if let Ok(slot) = limits::take(
-        conn,
-        &format!("verify_fail:{key}"),
-        max,
-        DAY,
-        now,
-        Refused::Forgotten,
-    )
-    .await?
-    {
+    if let Ok(slot) = limits::take(conn, bucket, max, DAY, now, Refused::Forgotten).await? {
         let last = slot.count >= i64::from(max);
         return Ok(Some(Guess { slot, last }));
     }

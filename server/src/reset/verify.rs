@@ -53,7 +53,7 @@ pub async fn verify(st: &AppState, req: &VerifyRequest<'_>, now: i64) -> Outcome
         CodeState::Exhausted => return Err(Refusal::CodeExhausted.into()),
         CodeState::Expired | CodeState::Used => return Err(Refusal::CodeExpired.into()),
     }
-    let Some(Guess { slot, last }) = caps::take_guess(&mut conn, &key, now).await? else {
+    let Some(Guess { slot, last }) = caps::take_guess(st, &mut conn, &key, now).await? else {
         // No place left in the window, or other guesses hold the last places right now: this
         // one is not compared. Only a wrong answer within the allowance starts the block, so a
         // burst of right codes (a double click) never blocks anyone.
