@@ -182,12 +182,7 @@ pub async fn take_guess(
     Ok(guess)
 }
 
-async fn next_guess(
-    conn: &mut Conn,
-    bucket: &str,
-    key: &str,
-    now: i64,
-) -> Outcome<Option<Guess>> {
+async fn next_guess(conn: &mut Conn, bucket: &str, key: &str, now: i64) -> Outcome<Option<Guess>> {
     let max = rules::ACCOUNT_FAILURES_PER_DAY;
     if let Ok(slot) = limits::take(conn, bucket, max, DAY, now, Refused::Forgotten).await? {
         let last = slot.count >= i64::from(max);
