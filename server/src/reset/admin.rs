@@ -10,7 +10,7 @@ use crate::notify::templates::Lang;
 use crate::state::AppState;
 use crate::store::outbox::Channel;
 use crate::store::users::{self, User};
-use crate::store::{audit, limits};
+use crate::store::{audit, limits, Conn};
 
 /// An administrator acting on a user; the caller has checked that `actor` may manage
 /// `target`'s password.
@@ -27,17 +27,6 @@ pub async fn send_reset(st: &AppState, act: &ByAdmin<'_>, now: i64) -> Outcome<(
         client,
     } = *act;
     let ident_key = st.keys.mac(&["ident", &target.email.to_lowercase()]);
-    let mut conn = st.store.conn().await?;
-    // The panel shows the generic "too many attempts", not the reset page's words about codes.
-    super::caps::per_identity(st, &mut conn, &ident_key, now)
-        .await
-        .map_err(|e| match e {
-            Error::Refused(Refusal::CodesRateLimited { retry_after }) => {
-                Error::Refused(Refusal::TooMany { retry_after })
-            }
-            other => other,
-        })?;
-    drop(conn);
     let delivery = Delivery {
         channel: Channel::Email,
         recipient: target.email.clone(),
@@ -46,19 +35,28 @@ pub async fn send_reset(st: &AppState, act: &ByAdmin<'_>, now: i64) -> Outcome<(
             .unwrap_or_default(),
         ident_key,
     };
-    issue_code(
-        st,
-        &Issue {
-            target: Target::NewFlow,
-            user: Some(target),
-            delivery: &delivery,
-            lang: Lang::parse(&target.lang),
-            strategy: Strategy::Link { actor },
-            kind: "admin_reset_sent",
-            client,
-        },
-        now,
-    )
+    let issue = Issue {
+        target: Target::NewFlow,
+        user: Some(target),
+        delivery: &delivery,
+        lang: Lang::parse(&target.lang),
+        strategy: Strategy::Link { actor },
+        kind: "admin_reset_sent",
+        client,
+    };
+    let mut conn = st.store.conn().await?;
+    issue_code(st, &mut conn, &issue, now, async |c: &mut Conn| {
+        // The panel shows the generic "too many attempts", not the reset page's words about
+        // codes.
+        super::caps::per_identity(st, c, &delivery.ident_key, now)
+            .await
+            .map_err(|e| match e {
+                Error::Refused(Refusal::CodesRateLimited { retry_after }) => {
+                    Error::Refused(Refusal::TooMany { retry_after })
+                }
+                other => other,
+            })
+    })
     .await?;
     Ok(())
 }

@@ -8,10 +8,10 @@ use crate::domain::client::Client;
 use crate::domain::reset::{after, cooldown_secs};
 use crate::notify::templates::Lang;
 use crate::state::AppState;
-use crate::store::outbox::{self, Channel, NewMessage};
+use crate::store::outbox::{self, Channel, NewMessage, Sealed};
 use crate::store::reset::{self as store, Flow, NewCode, NewFlow};
 use crate::store::users::User;
-use crate::store::{audit, limits};
+use crate::store::{audit, limits, Backend, Conn};
 
 /// Who a code goes to and how.
 pub struct Delivery {
@@ -73,44 +73,33 @@ pub fn ttl_secs(st: &AppState, channel: Channel) -> u64 {
     }
 }
 
-/// Writes a new code (or a decoy code nobody knows), kills the previous one, queues the message
-/// and records the event, in one transaction; wakes the outbox once committed.
-pub async fn issue_code(st: &AppState, issue: &Issue<'_>, now: i64) -> Outcome<Issued> {
+/// Everything an issue writes, made before its transaction opens (tokens, hashes, the code, the
+/// message rendered and sealed), so SQLite's one write lock is held for the statements only.
+struct Prepared {
+    /// A new flow's token, and its hash for the row.
+    new_flow: Option<(String, String)>,
+    next_resend_at: i64,
+    expires_at: i64,
+    code_hash: String,
+    link_hash: String,
+    message: Sealed,
+}
+
+fn prepare(st: &AppState, issue: &Issue<'_>, ttl: u64, now: i64) -> Outcome<Prepared> {
     let delivery = issue.delivery;
-    let ttl = ttl_secs(st, delivery.channel);
     let expires_at = after(now, ttl);
     let base = st.config.resend_cooldown_secs;
     let user_id = issue.user.map(|u| u.id);
-    let mut tx = st.store.begin().await?;
-    let (flow_id, token, next_resend_at) = match issue.target {
-        Target::Resend(f) => {
-            let next = after(now, cooldown_secs(base, f.resend_count + 1));
-            store::flow_resent(&mut tx, f.id, expires_at, next).await?;
-            (f.id, None, next)
-        }
+    let (new_flow, next_resend_at) = match issue.target {
+        Target::Resend(f) => (None, after(now, cooldown_secs(base, f.resend_count + 1))),
         Target::NewFlow => {
             let token = new_token();
+            let hash = st.keys.token_hash("reset-flow", &token);
             let next = match issue.strategy {
                 Strategy::Code => after(now, cooldown_secs(base, 0)),
                 Strategy::Link { .. } => now,
             };
-            let id = store::insert_flow(
-                &mut tx,
-                &NewFlow {
-                    token_hash: &st.keys.token_hash("reset-flow", &token),
-                    user_id,
-                    channel: delivery.channel,
-                    destination: &delivery.masked,
-                    lang: issue.lang.as_str(),
-                    expires_at,
-                    next_resend_at: next,
-                    ident_key: &delivery.ident_key,
-                },
-                now,
-            )
-            .await?;
-            let held = matches!(issue.strategy, Strategy::Code).then_some(token);
-            (id, held, next)
+            (Some((token, hash)), next)
         }
     };
     let link = new_token();
@@ -146,20 +135,6 @@ pub async fn issue_code(st: &AppState, issue: &Issue<'_>, now: i64) -> Outcome<I
             ),
         ),
     };
-    store::replace_code(
-        &mut tx,
-        &NewCode {
-            flow_id,
-            user_id,
-            channel: delivery.channel,
-            code_hash: &code_hash,
-            link_hash: &st.keys.token_hash("reset-link", &link),
-            expires_at,
-            ident_key: &delivery.ident_key,
-        },
-        now,
-    )
-    .await?;
     // A decoy renders, seals and queues a message like a real one (with no recipient, so the
     // worker discards it unsent) and writes one small row where a real flow writes its audit
     // event: the same work, so the answer takes the same time (OWASP Forgot Password Cheat
@@ -177,7 +152,107 @@ pub async fn issue_code(st: &AppState, issue: &Issue<'_>, now: i64) -> Outcome<I
         account_id: issue.user.map(|u| u.account_id),
         user_id,
     };
-    outbox::enqueue(&mut tx, &st.keys, &message, now).await?;
+    Ok(Prepared {
+        new_flow,
+        next_resend_at,
+        expires_at,
+        code_hash,
+        link_hash: st.keys.token_hash("reset-link", &link),
+        message: outbox::seal(&st.keys, message)?,
+    })
+}
+
+/// Issues a new code (or a decoy code nobody knows) once `caps` (the identity's caps and its
+/// block) allow it: kills the previous code, queues the message and records the event, in one
+/// transaction; wakes the outbox once committed.
+///
+/// On SQLite the caps are counted inside that transaction: SQLite has one writer, so they are
+/// exact there, and a code costs one commit instead of one per cap. A refusal commits what the
+/// caps counted and recorded, as their own statements would have. On PostgreSQL each cap
+/// commits on its own first, so every instance sees it at once (store/limits.rs).
+pub async fn issue_code<F>(
+    st: &AppState,
+    conn: &mut Conn,
+    issue: &Issue<'_>,
+    now: i64,
+    caps: F,
+) -> Outcome<Issued>
+where
+    F: for<'c> AsyncFnOnce(&'c mut Conn) -> Outcome<()>,
+{
+    let ttl = ttl_secs(st, issue.delivery.channel);
+    let prepared = prepare(st, issue, ttl, now)?;
+    let mut tx = match st.store.backend {
+        Backend::Sqlite => {
+            let mut tx = st.store.begin_on(conn).await?;
+            if let Err(refused) = caps(&mut tx).await {
+                tx.commit().await?;
+                return Err(refused);
+            }
+            tx
+        }
+        Backend::Postgres => {
+            caps(conn).await?;
+            st.store.begin_on(conn).await?
+        }
+    };
+    let issued = write(&mut tx, issue, prepared, ttl, now).await?;
+    tx.commit().await?;
+    st.outbox_wake.notify_one();
+    Ok(issued)
+}
+
+/// The statements of an issue, in its transaction.
+async fn write(
+    tx: &mut Conn,
+    issue: &Issue<'_>,
+    p: Prepared,
+    ttl: u64,
+    now: i64,
+) -> Outcome<Issued> {
+    let delivery = issue.delivery;
+    let user_id = issue.user.map(|u| u.id);
+    let (flow_id, token) = match (&issue.target, p.new_flow) {
+        (Target::Resend(f), _) => {
+            store::flow_resent(tx, f.id, p.expires_at, p.next_resend_at).await?;
+            (f.id, None)
+        }
+        (Target::NewFlow, new_flow) => {
+            let (token, token_hash) = new_flow.unwrap_or_default();
+            let id = store::insert_flow(
+                tx,
+                &NewFlow {
+                    token_hash: &token_hash,
+                    user_id,
+                    channel: delivery.channel,
+                    destination: &delivery.masked,
+                    lang: issue.lang.as_str(),
+                    expires_at: p.expires_at,
+                    next_resend_at: p.next_resend_at,
+                    ident_key: &delivery.ident_key,
+                },
+                now,
+            )
+            .await?;
+            let held = matches!(issue.strategy, Strategy::Code).then_some(token);
+            (id, held)
+        }
+    };
+    store::replace_code(
+        tx,
+        &NewCode {
+            flow_id,
+            user_id,
+            channel: delivery.channel,
+            code_hash: &p.code_hash,
+            link_hash: &p.link_hash,
+            expires_at: p.expires_at,
+            ident_key: &delivery.ident_key,
+        },
+        now,
+    )
+    .await?;
+    outbox::insert(tx, &p.message, now).await?;
     match (issue.user, issue.strategy) {
         (Some(user), Strategy::Code) => {
             let e = super::caps::event(
@@ -186,22 +261,20 @@ pub async fn issue_code(st: &AppState, issue: &Issue<'_>, now: i64) -> Outcome<I
                 issue.client,
                 Some(delivery.channel.as_str()),
             );
-            audit::record(&mut tx, &e, now).await?;
+            audit::record(tx, &e, now).await?;
         }
         (Some(user), Strategy::Link { actor }) => {
             let mut e = super::caps::event(issue.kind, user, issue.client, None);
             e.actor_user_id = Some(actor.id);
-            audit::record(&mut tx, &e, now).await?;
+            audit::record(tx, &e, now).await?;
         }
-        (None, _) => limits::record(&mut tx, "decoy_codes", now).await?,
+        (None, _) => limits::record(tx, "decoy_codes", now).await?,
     }
-    tx.commit().await?;
-    st.outbox_wake.notify_one();
     Ok(Issued {
         flow_id,
         token,
-        expires_at,
-        next_resend_at,
+        expires_at: p.expires_at,
+        next_resend_at: p.next_resend_at,
         ttl_secs: ttl,
     })
 }

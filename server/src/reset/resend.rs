@@ -13,6 +13,7 @@ use crate::state::AppState;
 use crate::store::outbox::Channel;
 use crate::store::reset::Flow;
 use crate::store::users;
+use crate::store::Conn;
 
 pub async fn resend(
     st: &AppState,
@@ -39,39 +40,37 @@ pub async fn resend(
     if flow.user_id.is_some() && user.is_none() {
         return Err(Refusal::NoFlow.into());
     }
-    // The same identity key, block and caps for a decoy as for a real flow (hidden mode).
-    let ident_key = ident_key(st, &flow);
-    let block = caps::block_key(flow.user_id, &ident_key);
-    caps::check_blocked(st, &mut conn, &block, now).await?;
-    caps::per_identity(st, &mut conn, &ident_key, now).await?;
     let recipient = match (&user, flow.channel) {
         (Some(user), Channel::Email) => user.email.clone(),
         (Some(user), Channel::Sms) => user.phone.clone().ok_or(Refusal::NoFlow)?,
         (None, _) => String::new(),
     };
-    if flow.channel == Channel::Sms {
-        caps::sms(st, &mut conn, &ident_key, None, user.as_ref(), client, now).await?;
-    }
-    drop(conn);
     let delivery = Delivery {
         channel: flow.channel,
         recipient,
         masked: flow.destination.clone(),
-        ident_key,
+        ident_key: ident_key(st, &flow),
     };
-    let issued = issue_code(
-        st,
-        &Issue {
-            target: Target::Resend(&flow),
-            user: user.as_ref(),
-            delivery: &delivery,
-            lang: Lang::parse(&flow.lang),
-            strategy: Strategy::Code,
-            kind: "code_resent",
-            client,
-        },
-        now,
-    )
+    let issue = Issue {
+        target: Target::Resend(&flow),
+        user: user.as_ref(),
+        delivery: &delivery,
+        lang: Lang::parse(&flow.lang),
+        strategy: Strategy::Code,
+        kind: "code_resent",
+        client,
+    };
+    // The same identity key, block and caps for a decoy as for a real flow (hidden mode).
+    let ident_key = &delivery.ident_key;
+    let block = caps::block_key(flow.user_id, ident_key);
+    let issued = issue_code(st, &mut conn, &issue, now, async |c: &mut Conn| {
+        caps::check_blocked(st, c, &block, now).await?;
+        caps::per_identity(st, c, ident_key, now).await?;
+        if flow.channel == Channel::Sms {
+            caps::sms(st, c, ident_key, None, user.as_ref(), client, now).await?;
+        }
+        Ok(())
+    })
     .await?;
     let flow = Flow {
         expires_at: issued.expires_at,

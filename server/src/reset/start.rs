@@ -77,35 +77,33 @@ pub async fn start(st: &AppState, req: &StartRequest<'_>, now: i64) -> Outcome<S
     // the same way, so no answer tells them apart (OWASP Forgot Password Cheat Sheet:
     // "consistent responses" for existent and non-existent accounts).
     let block = caps::block_key(user.as_ref().map(|u| u.id), &ident_key);
-    caps::check_blocked(st, &mut conn, &block, now).await?;
-    caps::per_identity(st, &mut conn, &ident_key, now).await?;
-    if let Identifier::Phone(p) = ident {
-        let prefix = p.prefix();
-        caps::sms(
-            st,
-            &mut conn,
-            &ident_key,
-            Some(&prefix),
-            user.as_ref(),
-            req.client,
-            now,
-        )
-        .await?;
-    }
-    drop(conn);
-    let issued = issue_code(
-        st,
-        &Issue {
-            target: Target::NewFlow,
-            user: user.as_ref(),
-            delivery: &delivery,
-            lang: req.lang,
-            strategy: Strategy::Code,
-            kind: "reset_requested",
-            client: req.client,
-        },
-        now,
-    )
+    let issue = Issue {
+        target: Target::NewFlow,
+        user: user.as_ref(),
+        delivery: &delivery,
+        lang: req.lang,
+        strategy: Strategy::Code,
+        kind: "reset_requested",
+        client: req.client,
+    };
+    let issued = issue_code(st, &mut conn, &issue, now, async |c: &mut Conn| {
+        caps::check_blocked(st, c, &block, now).await?;
+        caps::per_identity(st, c, &ident_key, now).await?;
+        if let Identifier::Phone(p) = ident {
+            let prefix = p.prefix();
+            caps::sms(
+                st,
+                c,
+                &ident_key,
+                Some(&prefix),
+                user.as_ref(),
+                req.client,
+                now,
+            )
+            .await?;
+        }
+        Ok(())
+    })
     .await?;
     // The page's view from what was just written, without reading it back.
     let flow = Flow {

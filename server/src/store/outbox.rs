@@ -44,11 +44,23 @@ fn context<'a>(idempotency_key: &'a str, channel: Channel, recipient: &'a str) -
     ["outbox-v1", idempotency_key, channel.as_str(), recipient]
 }
 
-fn seal(keys: &Keys, m: &NewMessage) -> Result<String, sqlx::Error> {
+/// A message sealed and ready to insert: what [`seal`] makes before a transaction opens, so the
+/// encryption is not done while SQLite's one write lock is held.
+pub struct Sealed {
+    idempotency_key: String,
+    channel: Channel,
+    recipient: String,
+    payload: String,
+    account_id: Option<i64>,
+    user_id: Option<i64>,
+}
+
+/// Seals `m`'s content with `keys`, bound to its key, channel and recipient.
+pub fn seal(keys: &Keys, m: NewMessage) -> Result<Sealed, sqlx::Error> {
     let content = Content {
-        subject: m.subject.clone(),
-        body_text: m.body_text.clone(),
-        body_html: m.body_html.clone(),
+        subject: m.subject,
+        body_text: m.body_text,
+        body_html: m.body_html,
     };
     let plain = secrecy::zeroize::Zeroizing::new(
         serde_json::to_vec(&content).map_err(|e| sqlx::Error::Encode(Box::new(e)))?,
@@ -59,7 +71,14 @@ fn seal(keys: &Keys, m: &NewMessage) -> Result<String, sqlx::Error> {
             &plain,
         )
         .map_err(|e| sqlx::Error::Encode(e.into()))?;
-    Ok(base64::engine::general_purpose::STANDARD.encode(sealed))
+    Ok(Sealed {
+        payload: base64::engine::general_purpose::STANDARD.encode(sealed),
+        idempotency_key: m.idempotency_key,
+        channel: m.channel,
+        recipient: m.recipient,
+        account_id: m.account_id,
+        user_id: m.user_id,
+    })
 }
 
 fn open(
@@ -83,7 +102,11 @@ pub async fn enqueue(
     m: &NewMessage,
     now: i64,
 ) -> Result<i64, sqlx::Error> {
-    let payload = seal(keys, m)?;
+    insert(c, &seal(keys, m.clone())?, now).await
+}
+
+/// Queues a message sealed beforehand.
+pub async fn insert(c: &mut Conn, m: &Sealed, now: i64) -> Result<i64, sqlx::Error> {
     // The plaintext columns predate the payload (migration 0003) and stay empty.
     sqlx::query_scalar(
         "INSERT INTO outbox (idempotency_key, channel, recipient, subject, body_text, body_html, payload, account_id, user_id, created_at, next_attempt_at) \
@@ -92,7 +115,7 @@ pub async fn enqueue(
     .bind(&m.idempotency_key)
     .bind(m.channel.as_str())
     .bind(&m.recipient)
-    .bind(payload)
+    .bind(&m.payload)
     .bind(m.account_id)
     .bind(m.user_id)
     .bind(now)
