@@ -48,6 +48,39 @@ async fn add(c: &mut Conn, bucket: &str, now: i64) -> Result<i64, sqlx::Error> {
     Ok(s)
 }
 
+/// Adds one event at `now` to `bucket`; returns the shard it went to and the events in the last
+/// `window` seconds, this one included.
+///
+/// On SQLite, whose writes go one at a time, one statement does both: this row's new total plus
+/// the other rows of the window. On PostgreSQL the count is a second statement, whose snapshot
+/// sees every increment committed meanwhile, so two instances racing for the last slot see each
+/// other's (a subquery of the same statement would read the older snapshot, and both pass).
+async fn add_counted(
+    c: &mut Conn,
+    bucket: &str,
+    window: i64,
+    now: i64,
+) -> Result<(i64, i64), sqlx::Error> {
+    if c.backend_name() == "PostgreSQL" {
+        let s = add(c, bucket, now).await?;
+        return Ok((s, count(c, bucket, window, now).await?));
+    }
+    let s = shard();
+    let n = sqlx::query_scalar(
+        "INSERT INTO rate_counts (bucket, at, shard, n) VALUES ($1, $2, $3, 1) \
+         ON CONFLICT (bucket, at, shard) DO UPDATE SET n = rate_counts.n + 1 \
+         RETURNING n + (SELECT COALESCE(SUM(r.n), 0) FROM rate_counts r \
+                        WHERE r.bucket = $1 AND r.at > $4 AND NOT (r.at = $2 AND r.shard = $3))",
+    )
+    .bind(bucket)
+    .bind(now)
+    .bind(s)
+    .bind(now - window)
+    .fetch_one(&mut *c)
+    .await?;
+    Ok((s, n))
+}
+
 /// Records one event in `bucket` and allows it when at most `max` events fall in the last
 /// `window` seconds; a refused event is taken back again so refusals do not extend the block.
 pub async fn hit(
@@ -57,8 +90,8 @@ pub async fn hit(
     window: i64,
     now: i64,
 ) -> Result<Verdict, sqlx::Error> {
-    let s = add(c, bucket, now).await?;
-    if count(c, bucket, window, now).await? <= i64::from(max) {
+    let (s, n) = add_counted(c, bucket, window, now).await?;
+    if n <= i64::from(max) {
         return Ok(Verdict::Allowed);
     }
     sqlx::query("UPDATE rate_counts SET n = n - 1 WHERE bucket = $1 AND at = $2 AND shard = $3")
@@ -105,12 +138,12 @@ pub async fn take(
     now: i64,
     refused: Refused,
 ) -> Result<Result<Slot, u64>, sqlx::Error> {
-    let shard = add(c, bucket, now).await?;
+    let (shard, count) = add_counted(c, bucket, window, now).await?;
     let slot = Slot {
         bucket: bucket.to_string(),
         at: now,
         shard,
-        count: count(c, bucket, window, now).await?,
+        count,
     };
     if slot.count <= i64::from(max) {
         return Ok(Ok(slot));

@@ -213,7 +213,10 @@ pub struct NewCode<'a> {
 /// anyway), so the second waits and then revokes the first's code. The partial unique index
 /// `reset_codes_one_live_per_user` makes the rule a constraint besides.
 pub async fn replace_code(c: &mut Conn, n: &NewCode<'_>, now: i64) -> Result<i64, sqlx::Error> {
-    if let Some(uid) = n.user_id {
+    // PostgreSQL: the user's row is locked, so two codes issued at once for one user take
+    // turns and one stays live. SQLite's one writer already has them take turns (every issue
+    // is a `BEGIN IMMEDIATE` transaction).
+    if let (Some(uid), true) = (n.user_id, c.backend_name() == "PostgreSQL") {
         // A column that is no key: rewriting the primary key made SQLite check every table
         // that references users for the old key, scanning reset_flows in full on every code.
         sqlx::query("UPDATE users SET status = status WHERE id = $1")
