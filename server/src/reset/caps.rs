@@ -9,7 +9,7 @@ use crate::state::AppState;
 use crate::store::limits::{self, Refused, Slot, Verdict};
 use crate::store::reset as store;
 use crate::store::users::User;
-use crate::store::{audit, Conn};
+use crate::store::{audit, Backend, Conn};
 
 const HOUR: i64 = 3600;
 const DAY: i64 = 86_400;
@@ -162,8 +162,8 @@ pub struct Guess {
 /// that one guess an hour, each wrong one pausing another hour. `None` when no guess is left.
 ///
 /// The guess takes its place before the code is compared, so parallel guesses cannot all pass a
-/// count that is only raised afterwards. The places are handed out one guess at a time (one
-/// transaction under a lock on the account's key): the bound is exact under any burst, neither
+/// count that is only raised afterwards. The places are handed out one guess at a time (on
+/// PostgreSQL, one transaction under a lock on the account's key): the bound is exact under any burst, neither
 /// exceeded nor left part unused, and the guess that takes the tenth place is the one that
 /// starts the block. (Counted without the lock, five parallel guesses could all see each
 /// other's places and all be refused, or a refused one could make another believe it was the
@@ -175,6 +175,12 @@ pub async fn take_guess(
     now: i64,
 ) -> Outcome<Option<Guess>> {
     let bucket = format!("verify_fail:{key}");
+    // SQLite: each place is taken by one statement that adds and counts (store/limits.rs), and
+    // writes go one at a time, so no transaction is needed for the places to be handed out in
+    // turn.
+    if st.store.backend == Backend::Sqlite {
+        return next_guess(conn, &bucket, key, now).await;
+    }
     let mut tx = st.store.begin_on(conn).await?;
     limits::serialize(&mut tx, &bucket).await?;
     let guess = next_guess(&mut tx, &bucket, key, now).await?;
