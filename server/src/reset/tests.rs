@@ -393,3 +393,57 @@ async fn an_admins_reset_sends_a_link_that_signs_nobody_in_and_kills_the_users_c
         "the password change ended the user's other flow"
     );
 }
+
+#[tokio::test]
+async fn in_hidden_mode_a_decoys_new_code_kills_the_earlier_one_as_a_real_accounts_does() {
+    let p = portal(|r| r.hide_account_existence = true).await;
+    p.add_user("maja@example.com", None, SignInMethod::Password)
+        .await;
+    for who in ["maja@example.com", "ghost@example.com"] {
+        let first = p.start(who, T0).await.unwrap();
+        p.start(who, T0 + 1).await.unwrap();
+        let req = VerifyRequest {
+            flow_token: Some(&first.token),
+            code: "000000",
+            client: &client(),
+        };
+        // The first browser's code died with the second request, real or decoy alike.
+        assert!(
+            matches!(
+                refusal(verify(&p.st, &req, T0 + 2).await),
+                Refusal::CodeExpired
+            ),
+            "{who}"
+        );
+    }
+}
+
+/// Hidden mode's timing: a new code kills the live one through an index of live codes, for a
+/// real account and a decoy alike, never by walking the codes or flows an identifier was ever
+/// sent (which grew a decoy's time with its history: bench/README.md, row 8).
+#[tokio::test]
+async fn a_new_code_finds_the_live_one_to_kill_by_index_for_a_real_account_and_a_decoy() {
+    use crate::store::reset::{REVOKE_DECOY_CODES, REVOKE_USER_CODES};
+    let p = portal(|_| {}).await;
+    let mut c = p.st.store.conn().await.unwrap();
+    for (sql, key, index) in [
+        (REVOKE_USER_CODES, "7", "reset_codes_one_live_per_user"),
+        (REVOKE_DECOY_CODES, "ident-key", "reset_codes_live_decoy"),
+    ] {
+        let rows = sqlx::query(&format!("EXPLAIN QUERY PLAN {sql}"))
+            .bind(T0)
+            .bind(key)
+            .fetch_all(&mut *c)
+            .await
+            .unwrap();
+        let details: Vec<String> = rows
+            .iter()
+            .map(|r| sqlx::Row::get::<String, _>(r, "detail"))
+            .collect();
+        assert_eq!(details.len(), 1, "{sql}: {details:?}");
+        assert!(
+            details[0].starts_with("SEARCH reset_codes USING INDEX ") && details[0].contains(index),
+            "{sql}: {details:?}"
+        );
+    }
+}

@@ -206,7 +206,7 @@ pub struct NewCode<'a> {
 }
 
 /// Stores a new code after killing every earlier live code of the same user (the seed: a new
-/// email makes the previous link invalid) or, for decoy flows, of the same flow.
+/// email makes the previous link invalid) or, for a decoy, of the same identifier.
 ///
 /// On PostgreSQL two concurrent requests would each revoke what they can see and each insert:
 /// the user's row is locked first (a no-op UPDATE, portable to SQLite, which serialises writers
@@ -224,30 +224,16 @@ pub async fn replace_code(c: &mut Conn, n: &NewCode<'_>, now: i64) -> Result<i64
             .execute(&mut *c)
             .await?;
     }
+    // A decoy's new code kills the earlier decoy codes of the same identifier, in any flow, as a
+    // real user's kills the user's: hidden mode answers alike afterwards too. Each finds the live
+    // code through an index of live codes only, so neither walks its history (migration 0007).
     match n.user_id {
-        Some(uid) => sqlx::query(
-            "UPDATE reset_codes SET revoked_at = $1 WHERE user_id = $2 AND consumed_at IS NULL AND revoked_at IS NULL",
-        )
-        .bind(now)
-        .bind(uid),
-        // A decoy's new code kills the earlier decoy codes of the same identifier, in any flow,
-        // as a real user's kills the user's: hidden mode answers alike afterwards too.
-        None => sqlx::query(
-            // Through the identifier's flows (indexed), never through every code without a user:
-            // `+user_id` keeps the planner off the user_id index (decoy codes are all NULL).
-            "UPDATE reset_codes SET revoked_at = $1 \
-             WHERE flow_id IN (SELECT id FROM reset_flows WHERE ident_key = $3 OR id = $2) \
-             AND +user_id IS NULL AND consumed_at IS NULL AND revoked_at IS NULL",
-        )
-        .bind(now)
-        .bind(n.flow_id)
-        .bind(n.ident_key),
+        Some(uid) => revoke_user_codes(c, uid, now).await?,
+        None => revoke_decoy_codes(c, n.ident_key, now).await?,
     }
-    .execute(&mut *c)
-    .await?;
     sqlx::query_scalar(
-        "INSERT INTO reset_codes (flow_id, user_id, channel, code_hash, link_hash, created_at, expires_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+        "INSERT INTO reset_codes (flow_id, user_id, channel, code_hash, link_hash, created_at, expires_at, ident_key) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
     )
     .bind(n.flow_id)
     .bind(n.user_id)
@@ -256,6 +242,8 @@ pub async fn replace_code(c: &mut Conn, n: &NewCode<'_>, now: i64) -> Result<i64
     .bind(n.link_hash)
     .bind(now)
     .bind(n.expires_at)
+    // Kept on decoy codes only: what their index is keyed by.
+    .bind(n.user_id.is_none().then_some(n.ident_key))
     .fetch_one(&mut *c)
     .await
 }
@@ -319,21 +307,25 @@ pub async fn revoke_decoy_codes(
     ident_key: &str,
     now: i64,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "UPDATE reset_codes SET revoked_at = $1 \
-         WHERE flow_id IN (SELECT id FROM reset_flows WHERE ident_key = $2) \
-         AND +user_id IS NULL AND consumed_at IS NULL AND revoked_at IS NULL",
-    )
-    .bind(now)
-    .bind(ident_key)
-    .execute(&mut *c)
-    .await?;
+    sqlx::query(REVOKE_DECOY_CODES)
+        .bind(now)
+        .bind(ident_key)
+        .execute(&mut *c)
+        .await?;
     Ok(())
 }
 
-/// Kills every live code of a user (account blocked after too many failures, password changed).
+/// The live decoy codes of an identifier, through the index of live decoy codes
+/// (`reset_codes_live_decoy`).
+pub const REVOKE_DECOY_CODES: &str = "UPDATE reset_codes SET revoked_at = $1 \
+     WHERE ident_key = $2 AND user_id IS NULL AND consumed_at IS NULL AND revoked_at IS NULL";
+
+/// The live codes of a user, through `reset_codes_one_live_per_user`.
+pub const REVOKE_USER_CODES: &str = "UPDATE reset_codes SET revoked_at = $1 \
+     WHERE user_id = $2 AND consumed_at IS NULL AND revoked_at IS NULL";
+
 pub async fn revoke_user_codes(c: &mut Conn, user_id: i64, now: i64) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE reset_codes SET revoked_at = $1 WHERE user_id = $2 AND consumed_at IS NULL AND revoked_at IS NULL")
+    sqlx::query(REVOKE_USER_CODES)
         .bind(now)
         .bind(user_id)
         .execute(&mut *c)
