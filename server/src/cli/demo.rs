@@ -76,7 +76,8 @@ pub async fn seed_if_empty(store: &Store, hasher: &Hasher, now: i64) -> Result<b
     )
     .map_err(|v| format!("the demo password breaks the policy: {v:?}"))?;
     let hash = hasher.hash(&password).await?;
-    let mut tx = store.begin().await.map_err(|e| e.to_string())?;
+    let mut conn = store.conn().await.map_err(|e| e.to_string())?;
+    let mut tx = store.begin_on(&mut conn).await.map_err(|e| e.to_string())?;
     let account = users::insert_account(&mut tx, "Example AB", now)
         .await
         .map_err(|e| e.to_string())?;

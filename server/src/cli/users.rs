@@ -360,7 +360,8 @@ pub async fn set_active(
         let state = if active { "active" } else { "deactivated" };
         return Ok(format!("<{}> is already {state}", user.email));
     }
-    let mut tx = store.begin().await.map_err(db)?;
+    let mut conn = store.conn().await.map_err(db)?;
+    let mut tx = store.begin_on(&mut conn).await.map_err(db)?;
     users::set_active(&mut tx, user.id, active)
         .await
         .map_err(db)?;

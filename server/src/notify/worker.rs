@@ -110,6 +110,7 @@ impl Outbox {
         let now = self.clock.now();
         let batch = {
             let mut conn = self.store.conn().await?;
+            let _turn = self.store.write_turn().await?;
             outbox::claim(&mut conn, &self.keys, now, LEASE_SECS, BATCH).await?
         };
         if batch.is_empty() {
@@ -139,8 +140,10 @@ impl Outbox {
         }
         let mut conn = self.store.conn().await?;
         let ids = sent.iter().map(|(m, _)| m.id).collect::<Vec<_>>();
+        let turn = self.store.write_turn().await?;
         outbox::mark_sent(&mut conn, &ids, self.clock.now()).await?;
         outbox::release(&mut conn, &rest).await?;
+        drop((turn, conn));
         for (m, via) in sent {
             if via == "discarded" {
                 tracing::debug!(id = m.id, "decoy message discarded");

@@ -33,10 +33,13 @@ pub async fn cap(
     }
 }
 
-/// Codes asked for from one client address (an IPv6 client's /64) in an hour.
+/// Codes asked for from one client address (an IPv6 client's /64) in an hour. Counted on its
+/// own, before anything else of the request is done (a flood from one address is refused
+/// cheaply), in the writers' turn.
 pub async fn per_client(st: &AppState, conn: &mut Conn, client: &Client, now: i64) -> Outcome<()> {
     let bucket = format!("reset_ip:{}", client.rate_key);
     let max = st.config.ip_requests_per_hour;
+    let _turn = st.store.write_turn().await?;
     cap(st, conn, "reset_ip", &bucket, max, HOUR, now).await
 }
 

@@ -72,7 +72,8 @@ pub async fn set_new_password(
     now: i64,
 ) -> Outcome<()> {
     let hash = super::password::prepare(store, hasher, ch.user, new, confirm).await?;
-    let mut tx = store.begin().await?;
+    let mut conn = store.conn().await?;
+    let mut tx = store.begin_on(&mut conn).await?;
     change_password(&mut tx, keys, ch, &hash, now).await?;
     tx.commit().await?;
     Ok(())

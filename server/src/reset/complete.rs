@@ -63,7 +63,8 @@ pub async fn complete(st: &AppState, req: &CompleteRequest<'_>, now: i64) -> Out
     let lang = browser_flow
         .as_ref()
         .map_or(req.lang, |f| Lang::parse(&f.lang));
-    let mut tx = st.store.begin().await?;
+    let mut conn = st.store.conn().await?;
+    let mut tx = st.store.begin_on(&mut conn).await?;
     let won = match target {
         SaveTarget::Grant { flow_id } => store::consume_grant(&mut tx, flow_id, now).await?,
         SaveTarget::Link { .. } => {

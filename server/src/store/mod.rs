@@ -13,7 +13,10 @@ pub mod reset;
 pub mod sessions;
 pub mod users;
 
+use std::sync::Arc;
 use std::time::Duration;
+
+use tokio::sync::OwnedMutexGuard;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::pool::PoolConnection;
@@ -32,7 +35,42 @@ pub enum Backend {
 pub struct Store {
     pub pool: AnyPool,
     pub backend: Backend,
+    /// SQLite's writers take turns here, in order, before they ask SQLite for its one write
+    /// lock: a writer that finds the lock taken sleeps in SQLite's busy handler (1, 2, 5 … 100 ms
+    /// steps) and can keep losing, while this queue wakes the next writer the moment the last
+    /// one ends. Always taken after the connection, never before, so no writer waits for a
+    /// connection while others wait for it here.
+    gate: Arc<tokio::sync::Mutex<()>>,
 }
+
+/// A write transaction; on SQLite it holds the writers' turn ([`Store::write_turn`]) until it
+/// ends.
+pub struct WriteTx<'c> {
+    tx: Transaction<'c, Any>,
+    _turn: Option<OwnedMutexGuard<()>>,
+}
+
+impl<'c> std::ops::Deref for WriteTx<'c> {
+    type Target = Transaction<'c, Any>;
+    fn deref(&self) -> &Self::Target {
+        &self.tx
+    }
+}
+
+impl std::ops::DerefMut for WriteTx<'_> {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.tx
+    }
+}
+
+impl WriteTx<'_> {
+    pub async fn commit(self) -> Result<(), sqlx::Error> {
+        self.tx.commit().await
+    }
+}
+
+/// How long a writer waits for its turn: SQLite's own busy timeout.
+const TURN_TIMEOUT: Duration = Duration::from_secs(5);
 
 impl Store {
     /// Connects and applies the pragmas SQLite needs to serve concurrent requests safely: WAL so
@@ -98,7 +136,11 @@ impl Store {
             })
             .connect_with(opts)
             .await?;
-        Ok(Self { pool, backend })
+        Ok(Self {
+            pool,
+            backend,
+            gate: Arc::new(tokio::sync::Mutex::new(())),
+        })
     }
 
     /// Connects and applies the migrations, with errors worded for the operator.
@@ -189,22 +231,30 @@ impl Store {
         self.pool.acquire().await
     }
 
-    /// A write transaction. On SQLite it takes the write lock up front (`BEGIN IMMEDIATE`): a
-    /// deferred transaction that reads and then writes can fail with SQLITE_BUSY when another
-    /// writer committed in between, which the busy timeout cannot cure.
-    pub async fn begin(&self) -> Result<Transaction<'static, Any>, sqlx::Error> {
-        match self.backend {
-            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
-            Backend::Postgres => self.pool.begin().await,
-        }
+    /// A write transaction on a connection the caller already holds, so a handler never waits for
+    /// a second pooled connection while holding one (under load that deadlocks the pool). On
+    /// SQLite it waits for the writers' turn, then takes the write lock up front (`BEGIN
+    /// IMMEDIATE`): a deferred transaction that reads and then writes can fail with SQLITE_BUSY
+    /// when another writer committed in between, which the busy timeout cannot cure.
+    pub async fn begin_on<'c>(&self, c: &'c mut Conn) -> Result<WriteTx<'c>, sqlx::Error> {
+        let turn = self.write_turn().await?;
+        let tx = match self.backend {
+            Backend::Sqlite => Connection::begin_with(c, "BEGIN IMMEDIATE").await?,
+            Backend::Postgres => Connection::begin(c).await?,
+        };
+        Ok(WriteTx { tx, _turn: turn })
     }
 
-    /// A write transaction on a connection the caller already holds, so a handler never waits for
-    /// a second pooled connection while holding one (under load that deadlocks the pool).
-    pub async fn begin_on<'c>(&self, c: &'c mut Conn) -> Result<Transaction<'c, Any>, sqlx::Error> {
+    /// The writers' turn on SQLite (nothing on PostgreSQL), for a write outside a transaction;
+    /// held until dropped. Take it with the connection in hand, and not inside a [`WriteTx`],
+    /// which holds it already.
+    pub async fn write_turn(&self) -> Result<Option<OwnedMutexGuard<()>>, sqlx::Error> {
         match self.backend {
-            Backend::Sqlite => Connection::begin_with(c, "BEGIN IMMEDIATE").await,
-            Backend::Postgres => Connection::begin(c).await,
+            Backend::Sqlite => tokio::time::timeout(TURN_TIMEOUT, self.gate.clone().lock_owned())
+                .await
+                .map(Some)
+                .map_err(|_| sqlx::Error::PoolTimedOut),
+            Backend::Postgres => Ok(None),
         }
     }
 
