@@ -109,7 +109,8 @@ async fn main() -> Result<()> {
     store.migrate().await?;
     let started = std::time::Instant::now();
 
-    let mut tx = store.begin().await?;
+    let mut conn = store.conn().await?;
+    let mut tx = store.begin_on(&mut conn).await?;
     let main = users::insert_account(&mut tx, "Bench AB", now).await?;
     insert_users(&mut tx, main, "bench", a.users, &hash, now).await?;
     insert_users(&mut tx, main, "probe", a.probes, &hash, now).await?;
