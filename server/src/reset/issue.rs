@@ -76,8 +76,7 @@ pub fn ttl_secs(st: &AppState, channel: Channel) -> u64 {
 /// Everything an issue writes, made before its transaction opens (tokens, hashes, the code, the
 /// message rendered and sealed), so SQLite's one write lock is held for the statements only.
 struct Prepared {
-    /// A new flow's token, and its hash for the row.
-    new_flow: Option<(String, String)>,
+    flow: FlowRow,
     next_resend_at: i64,
     expires_at: i64,
     code_hash: String,
@@ -85,13 +84,23 @@ struct Prepared {
     message: Sealed,
 }
 
+/// The flow row an issue writes: an existing flow's resend, or a new flow with its token and
+/// the token's hash.
+enum FlowRow {
+    Resend { id: i64 },
+    New { token: String, token_hash: String },
+}
+
 fn prepare(st: &AppState, issue: &Issue<'_>, ttl: u64, now: i64) -> Outcome<Prepared> {
     let delivery = issue.delivery;
     let expires_at = after(now, ttl);
     let base = st.config.resend_cooldown_secs;
     let user_id = issue.user.map(|u| u.id);
-    let (new_flow, next_resend_at) = match issue.target {
-        Target::Resend(f) => (None, after(now, cooldown_secs(base, f.resend_count + 1))),
+    let (flow, next_resend_at) = match issue.target {
+        Target::Resend(f) => (
+            FlowRow::Resend { id: f.id },
+            after(now, cooldown_secs(base, f.resend_count + 1)),
+        ),
         Target::NewFlow => {
             let token = new_token();
             let hash = st.keys.token_hash("reset-flow", &token);
@@ -99,7 +108,13 @@ fn prepare(st: &AppState, issue: &Issue<'_>, ttl: u64, now: i64) -> Outcome<Prep
                 Strategy::Code => after(now, cooldown_secs(base, 0)),
                 Strategy::Link { .. } => now,
             };
-            (Some((token, hash)), next)
+            (
+                FlowRow::New {
+                    token,
+                    token_hash: hash,
+                },
+                next,
+            )
         }
     };
     let link = new_token();
@@ -153,7 +168,7 @@ fn prepare(st: &AppState, issue: &Issue<'_>, ttl: u64, now: i64) -> Outcome<Prep
         user_id,
     };
     Ok(Prepared {
-        new_flow,
+        flow,
         next_resend_at,
         expires_at,
         code_hash,
@@ -212,13 +227,12 @@ async fn write(
 ) -> Outcome<Issued> {
     let delivery = issue.delivery;
     let user_id = issue.user.map(|u| u.id);
-    let (flow_id, token) = match (&issue.target, p.new_flow) {
-        (Target::Resend(f), _) => {
-            store::flow_resent(tx, f.id, p.expires_at, p.next_resend_at).await?;
-            (f.id, None)
+    let (flow_id, token) = match p.flow {
+        FlowRow::Resend { id } => {
+            store::flow_resent(tx, id, p.expires_at, p.next_resend_at).await?;
+            (id, None)
         }
-        (Target::NewFlow, new_flow) => {
-            let (token, token_hash) = new_flow.unwrap_or_default();
+        FlowRow::New { token, token_hash } => {
             let id = store::insert_flow(
                 tx,
                 &NewFlow {
