@@ -137,7 +137,7 @@ pub async fn change_password(
     outbox::enqueue(
         tx,
         keys,
-        &NewMessage {
+        NewMessage {
             idempotency_key: new_token(),
             channel: Channel::Email,
             recipient: user.email.clone(),

@@ -8,10 +8,12 @@ use crate::domain::client::Client;
 use crate::domain::reset::{after, cooldown_secs};
 use crate::notify::templates::Lang;
 use crate::state::AppState;
+use crate::store::batch::Batch;
 use crate::store::outbox::{self, Channel, NewMessage, Sealed};
-use crate::store::reset::{self as store, Flow, NewCode, NewFlow};
+use crate::store::reset::{self as store, Flow, FlowRef, NewCode, NewFlow};
 use crate::store::users::User;
 use crate::store::{audit, limits, Backend, Conn};
+use sqlx::Row;
 
 /// Who a code goes to and how.
 pub struct Delivery {
@@ -211,15 +213,17 @@ where
             st.store.begin_on(conn).await?
         }
     };
-    let issued = write(&mut tx, issue, prepared, ttl, now).await?;
+    let issued = write(&mut tx, st.store.backend, issue, prepared, ttl, now).await?;
     tx.commit().await?;
     st.outbox_wake.notify_one();
     Ok(issued)
 }
 
-/// The statements of an issue, in its transaction.
+/// The statements of an issue, in its transaction: one batch (store/batch.rs), so on SQLite the
+/// writers' turn is held for one call to the database instead of one per statement.
 async fn write(
     tx: &mut Conn,
+    backend: Backend,
     issue: &Issue<'_>,
     p: Prepared,
     ttl: u64,
@@ -227,46 +231,38 @@ async fn write(
 ) -> Outcome<Issued> {
     let delivery = issue.delivery;
     let user_id = issue.user.map(|u| u.id);
-    let (flow_id, token) = match p.flow {
+    let mut batch = Batch::new();
+    let flow = match &p.flow {
         FlowRow::Resend { id } => {
-            store::flow_resent(tx, id, p.expires_at, p.next_resend_at).await?;
-            (id, None)
+            store::flow_resent(&mut batch, *id, p.expires_at, p.next_resend_at);
+            FlowRef::Id(*id)
         }
-        FlowRow::New { token, token_hash } => {
-            let id = store::insert_flow(
-                tx,
-                &NewFlow {
-                    token_hash: &token_hash,
-                    user_id,
-                    channel: delivery.channel,
-                    destination: &delivery.masked,
-                    lang: issue.lang.as_str(),
-                    expires_at: p.expires_at,
-                    next_resend_at: p.next_resend_at,
-                    ident_key: &delivery.ident_key,
-                },
-                now,
-            )
-            .await?;
-            let held = matches!(issue.strategy, Strategy::Code).then_some(token);
-            (id, held)
+        FlowRow::New { token_hash, .. } => {
+            let flow = NewFlow {
+                token_hash,
+                user_id,
+                channel: delivery.channel,
+                destination: &delivery.masked,
+                lang: issue.lang.as_str(),
+                expires_at: p.expires_at,
+                next_resend_at: p.next_resend_at,
+                ident_key: &delivery.ident_key,
+            };
+            store::insert_flow(&mut batch, &flow, now);
+            FlowRef::New(token_hash)
         }
     };
-    store::replace_code(
-        tx,
-        &NewCode {
-            flow_id,
-            user_id,
-            channel: delivery.channel,
-            code_hash: &p.code_hash,
-            link_hash: &p.link_hash,
-            expires_at: p.expires_at,
-            ident_key: &delivery.ident_key,
-        },
-        now,
-    )
-    .await?;
-    outbox::insert(tx, &p.message, now).await?;
+    let code = NewCode {
+        flow,
+        user_id,
+        channel: delivery.channel,
+        code_hash: &p.code_hash,
+        link_hash: &p.link_hash,
+        expires_at: p.expires_at,
+        ident_key: &delivery.ident_key,
+    };
+    store::replace_code(&mut batch, backend, &code, now);
+    outbox::insert(&mut batch, p.message, now);
     match (issue.user, issue.strategy) {
         (Some(user), Strategy::Code) => {
             let e = super::caps::event(
@@ -275,15 +271,31 @@ async fn write(
                 issue.client,
                 Some(delivery.channel.as_str()),
             );
-            audit::record(tx, &e, now).await?;
+            audit::queue(&mut batch, &e, now);
         }
         (Some(user), Strategy::Link { actor }) => {
             let mut e = super::caps::event(issue.kind, user, issue.client, None);
             e.actor_user_id = Some(actor.id);
-            audit::record(tx, &e, now).await?;
+            audit::queue(&mut batch, &e, now);
         }
-        (None, _) => limits::record(tx, "decoy_codes", now).await?,
+        (None, _) => limits::queue_record(&mut batch, "decoy_codes", now),
     }
+    let (flow_id, token) = match p.flow {
+        FlowRow::Resend { id } => {
+            batch.run(tx).await?;
+            (id, None)
+        }
+        FlowRow::New { token, token_hash } => {
+            batch.push(store::FLOW_ID_BY_TOKEN, vec![token_hash.into()]);
+            let rows = batch.run(tx).await?;
+            let id: i64 = match rows.last() {
+                Some(row) => row.try_get(0)?,
+                None => return Err(sqlx::Error::RowNotFound.into()),
+            };
+            let held = matches!(issue.strategy, Strategy::Code).then_some(token);
+            (id, held)
+        }
+    };
     Ok(Issued {
         flow_id,
         token,

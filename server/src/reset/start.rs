@@ -177,7 +177,7 @@ async fn tell_owner(
         account_id: Some(user.account_id),
         user_id: Some(user.id),
     };
-    outbox::enqueue(conn, &st.keys, &message, now).await?;
+    outbox::enqueue(conn, &st.keys, message, now).await?;
     st.outbox_wake.notify_one();
     Ok(())
 }

@@ -3,6 +3,7 @@
 use app::wire::AuditEvent;
 use sqlx::Row;
 
+use super::batch::Batch;
 use super::Conn;
 use crate::domain::client::Client;
 
@@ -45,21 +46,29 @@ impl<'a> Event<'a> {
 }
 
 pub async fn record(c: &mut Conn, e: &Event<'_>, now: i64) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    let mut b = Batch::new();
+    queue(&mut b, e, now);
+    b.run(c).await.map(drop)
+}
+
+/// [`record`] as a statement of a batch.
+pub fn queue(b: &mut Batch, e: &Event<'_>, now: i64) {
+    b.push(
         "INSERT INTO audit_events (at, account_id, kind, actor_user_id, target_user_id, ip, user_agent, detail) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-    )
-    .bind(now)
-    .bind(e.account_id)
-    .bind(e.kind)
-    .bind(e.actor_user_id)
-    .bind(e.target_user_id)
-    .bind(e.ip)
-    .bind(e.user_agent.map(|ua| ua.chars().take(256).collect::<String>()))
-    .bind(e.detail)
-    .execute(&mut *c)
-    .await?;
-    Ok(())
+        vec![
+            now.into(),
+            e.account_id.into(),
+            e.kind.into(),
+            e.actor_user_id.into(),
+            e.target_user_id.into(),
+            e.ip.into(),
+            e.user_agent
+                .map(|ua| ua.chars().take(256).collect::<String>())
+                .into(),
+            e.detail.into(),
+        ],
+    );
 }
 
 /// The account's events, newest first, optionally for one user (as actor or target) and one kind.

@@ -14,6 +14,7 @@
 
 use sqlx::Row;
 
+use super::batch::Batch;
 use super::Conn;
 
 /// Rows per bucket and second that concurrent increments are spread over.
@@ -33,18 +34,18 @@ fn shard() -> i64 {
     i64::from(rand::random::<u32>() % SHARDS)
 }
 
+const ADD: &str = "INSERT INTO rate_counts (bucket, at, shard, n) VALUES ($1, $2, $3, 1) \
+     ON CONFLICT (bucket, at, shard) DO UPDATE SET n = rate_counts.n + 1";
+
 /// Adds one event at `now` to `bucket`; returns the shard it went to.
 async fn add(c: &mut Conn, bucket: &str, now: i64) -> Result<i64, sqlx::Error> {
     let s = shard();
-    sqlx::query(
-        "INSERT INTO rate_counts (bucket, at, shard, n) VALUES ($1, $2, $3, 1) \
-         ON CONFLICT (bucket, at, shard) DO UPDATE SET n = rate_counts.n + 1",
-    )
-    .bind(bucket)
-    .bind(now)
-    .bind(s)
-    .execute(&mut *c)
-    .await?;
+    sqlx::query(ADD)
+        .bind(bucket)
+        .bind(now)
+        .bind(s)
+        .execute(&mut *c)
+        .await?;
     Ok(s)
 }
 
@@ -196,6 +197,11 @@ pub async fn check(
 /// Records an event without a cap (failures counted for a later decision).
 pub async fn record(c: &mut Conn, bucket: &str, now: i64) -> Result<(), sqlx::Error> {
     add(c, bucket, now).await.map(drop)
+}
+
+/// [`record`] as a statement of a batch.
+pub fn queue_record(b: &mut Batch, bucket: &str, now: i64) {
+    b.push(ADD, vec![bucket.into(), now.into(), shard().into()]);
 }
 
 /// Makes the rest of the caller's transaction the only one working on `bucket` until it ends:

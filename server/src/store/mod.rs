@@ -6,6 +6,7 @@
 
 pub mod admin;
 pub mod audit;
+pub mod batch;
 pub mod limits;
 pub mod meetings;
 pub mod outbox;

@@ -11,6 +11,7 @@ use base64::Engine;
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
 
+use super::batch::Batch;
 use super::Conn;
 use crate::crypto::Keys;
 pub use app::wire::Channel;
@@ -99,28 +100,30 @@ fn open(
 pub async fn enqueue(
     c: &mut Conn,
     keys: &Keys,
-    m: &NewMessage,
+    m: NewMessage,
     now: i64,
-) -> Result<i64, sqlx::Error> {
-    insert(c, &seal(keys, m.clone())?, now).await
+) -> Result<(), sqlx::Error> {
+    let mut b = Batch::new();
+    insert(&mut b, seal(keys, m)?, now);
+    b.run(c).await.map(drop)
 }
 
 /// Queues a message sealed beforehand.
-pub async fn insert(c: &mut Conn, m: &Sealed, now: i64) -> Result<i64, sqlx::Error> {
+pub fn insert(b: &mut Batch, m: Sealed, now: i64) {
     // The plaintext columns predate the payload (migration 0003) and stay empty.
-    sqlx::query_scalar(
+    b.push(
         "INSERT INTO outbox (idempotency_key, channel, recipient, subject, body_text, body_html, payload, account_id, user_id, created_at, next_attempt_at) \
-         VALUES ($1, $2, $3, '', '', '', $4, $5, $6, $7, $7) RETURNING id",
-    )
-    .bind(&m.idempotency_key)
-    .bind(m.channel.as_str())
-    .bind(&m.recipient)
-    .bind(&m.payload)
-    .bind(m.account_id)
-    .bind(m.user_id)
-    .bind(now)
-    .fetch_one(&mut *c)
-    .await
+         VALUES ($1, $2, $3, '', '', '', $4, $5, $6, $7, $7)",
+        vec![
+            m.idempotency_key.into(),
+            m.channel.as_str().into(),
+            m.recipient.into(),
+            m.payload.into(),
+            m.account_id.into(),
+            m.user_id.into(),
+            now.into(),
+        ],
+    );
 }
 
 /// A message claimed for sending.

@@ -4,7 +4,8 @@
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
-use super::{decode, Conn};
+use super::batch::Batch;
+use super::{decode, Backend, Conn};
 use crate::domain::reset::{FlowStep, FlowTimes};
 use crate::store::outbox::Channel;
 
@@ -65,23 +66,28 @@ pub struct NewFlow<'a> {
     pub ident_key: &'a str,
 }
 
-pub async fn insert_flow(c: &mut Conn, f: &NewFlow<'_>, now: i64) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar(
+/// Queues a new flow's row. A code queued after it in the same batch finds it by its token
+/// ([`FlowRef::New`]); so does [`FLOW_ID_BY_TOKEN`] at the batch's end.
+pub fn insert_flow(b: &mut Batch, f: &NewFlow<'_>, now: i64) {
+    b.push(
         "INSERT INTO reset_flows (token_hash, user_id, channel, destination, lang, step, created_at, expires_at, next_resend_at, ident_key) \
-         VALUES ($1, $2, $3, $4, $5, 'verify', $6, $7, $8, $9) RETURNING id",
-    )
-    .bind(f.token_hash)
-    .bind(f.user_id)
-    .bind(f.channel.as_str())
-    .bind(f.destination)
-    .bind(f.lang)
-    .bind(now)
-    .bind(f.expires_at)
-    .bind(f.next_resend_at)
-    .bind(f.ident_key)
-    .fetch_one(&mut *c)
-    .await
+         VALUES ($1, $2, $3, $4, $5, 'verify', $6, $7, $8, $9)",
+        vec![
+            f.token_hash.into(),
+            f.user_id.into(),
+            f.channel.as_str().into(),
+            f.destination.into(),
+            f.lang.into(),
+            now.into(),
+            f.expires_at.into(),
+            f.next_resend_at.into(),
+            f.ident_key.into(),
+        ],
+    );
 }
+
+/// The id of the flow with token hash `$1`, as the last statement of a batch that inserted it.
+pub const FLOW_ID_BY_TOKEN: &str = "SELECT id FROM reset_flows WHERE token_hash = $1";
 
 pub async fn flow_by_token(c: &mut Conn, token_hash: &str) -> Result<Option<Flow>, sqlx::Error> {
     let r = sqlx::query(&format!(
@@ -104,19 +110,11 @@ pub async fn flow_by_id(c: &mut Conn, id: i64) -> Result<Option<Flow>, sqlx::Err
 }
 
 /// After a resend: the new code's lifetime and the next allowed send.
-pub async fn flow_resent(
-    c: &mut Conn,
-    id: i64,
-    expires_at: i64,
-    next_resend_at: i64,
-) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE reset_flows SET resend_count = resend_count + 1, expires_at = $1, next_resend_at = $2 WHERE id = $3")
-        .bind(expires_at)
-        .bind(next_resend_at)
-        .bind(id)
-        .execute(&mut *c)
-        .await?;
-    Ok(())
+pub fn flow_resent(b: &mut Batch, id: i64, expires_at: i64, next_resend_at: i64) {
+    b.push(
+        "UPDATE reset_flows SET resend_count = resend_count + 1, expires_at = $1, next_resend_at = $2 WHERE id = $3",
+        vec![expires_at.into(), next_resend_at.into(), id.into()],
+    );
 }
 
 /// The code was verified: the flow now holds a short-lived grant to set the password.
@@ -195,7 +193,7 @@ const CODE_COLS: &str =
     "id, flow_id, user_id, code_hash, expires_at, attempts, consumed_at, revoked_at";
 
 pub struct NewCode<'a> {
-    pub flow_id: i64,
+    pub flow: FlowRef<'a>,
     pub user_id: Option<i64>,
     pub channel: Channel,
     pub code_hash: &'a str,
@@ -205,48 +203,62 @@ pub struct NewCode<'a> {
     pub ident_key: &'a str,
 }
 
-/// Stores a new code after killing every earlier live code of the same user (the seed: a new
+/// The flow a code belongs to.
+#[derive(Clone, Copy)]
+pub enum FlowRef<'a> {
+    Id(i64),
+    /// A flow inserted earlier in the same batch, by its token hash.
+    New(&'a str),
+}
+
+/// Queues a new code after killing every earlier live code of the same user (the seed: a new
 /// email makes the previous link invalid) or, for a decoy, of the same identifier.
 ///
 /// On PostgreSQL two concurrent requests would each revoke what they can see and each insert:
-/// the user's row is locked first (a no-op UPDATE, portable to SQLite, which serialises writers
-/// anyway), so the second waits and then revokes the first's code. The partial unique index
-/// `reset_codes_one_live_per_user` makes the rule a constraint besides.
-pub async fn replace_code(c: &mut Conn, n: &NewCode<'_>, now: i64) -> Result<i64, sqlx::Error> {
-    // PostgreSQL: the user's row is locked, so two codes issued at once for one user take
-    // turns and one stays live. SQLite's one writer already has them take turns (every issue
-    // is a `BEGIN IMMEDIATE` transaction).
-    if let (Some(uid), true) = (n.user_id, c.backend_name() == "PostgreSQL") {
+/// the user's row is locked first, so the second waits and then revokes the first's code.
+/// SQLite's one writer already has them take turns (every issue is a `BEGIN IMMEDIATE`
+/// transaction). The partial unique index `reset_codes_one_live_per_user` makes the rule a
+/// constraint besides.
+pub fn replace_code(b: &mut Batch, backend: Backend, n: &NewCode<'_>, now: i64) {
+    if let (Some(uid), Backend::Postgres) = (n.user_id, backend) {
         // A column that is no key: rewriting the primary key made SQLite check every table
         // that references users for the old key, scanning reset_flows in full on every code.
-        sqlx::query("UPDATE users SET status = status WHERE id = $1")
-            .bind(uid)
-            .execute(&mut *c)
-            .await?;
+        b.push(
+            "UPDATE users SET status = status WHERE id = $1",
+            vec![uid.into()],
+        );
     }
     // A decoy's new code kills the earlier decoy codes of the same identifier, in any flow, as a
     // real user's kills the user's: hidden mode answers alike afterwards too. Each finds the live
     // code through an index of live codes only, so neither walks its history (migration 0007).
     match n.user_id {
-        Some(uid) => revoke_user_codes(c, uid, now).await?,
-        None => revoke_decoy_codes(c, n.ident_key, now).await?,
-    }
-    sqlx::query_scalar(
-        "INSERT INTO reset_codes (flow_id, user_id, channel, code_hash, link_hash, created_at, expires_at, ident_key) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
-    )
-    .bind(n.flow_id)
-    .bind(n.user_id)
-    .bind(n.channel.as_str())
-    .bind(n.code_hash)
-    .bind(n.link_hash)
-    .bind(now)
-    .bind(n.expires_at)
-    // Kept on decoy codes only: what their index is keyed by.
-    .bind(n.user_id.is_none().then_some(n.ident_key))
-    .fetch_one(&mut *c)
-    .await
+        Some(uid) => b.push(REVOKE_USER_CODES, vec![now.into(), uid.into()]),
+        None => b.push(REVOKE_DECOY_CODES, vec![now.into(), n.ident_key.into()]),
+    };
+    let (sql, flow) = match n.flow {
+        FlowRef::Id(id) => (INSERT_CODE, id.into()),
+        FlowRef::New(token_hash) => (INSERT_CODE_OF_NEW_FLOW, token_hash.into()),
+    };
+    b.push(
+        sql,
+        vec![
+            flow,
+            n.user_id.into(),
+            n.channel.as_str().into(),
+            n.code_hash.into(),
+            n.link_hash.into(),
+            now.into(),
+            n.expires_at.into(),
+            // Kept on decoy codes only: what their index is keyed by.
+            n.user_id.is_none().then_some(n.ident_key).into(),
+        ],
+    );
 }
+
+const INSERT_CODE: &str = "INSERT INTO reset_codes (flow_id, user_id, channel, code_hash, link_hash, created_at, expires_at, ident_key) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+const INSERT_CODE_OF_NEW_FLOW: &str = "INSERT INTO reset_codes (flow_id, user_id, channel, code_hash, link_hash, created_at, expires_at, ident_key) \
+     VALUES ((SELECT id FROM reset_flows WHERE token_hash = $1), $2, $3, $4, $5, $6, $7, $8)";
 
 /// The newest code of a flow, live or not.
 pub async fn latest_code(c: &mut Conn, flow_id: i64) -> Result<Option<Code>, sqlx::Error> {
