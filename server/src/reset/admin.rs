@@ -48,7 +48,7 @@ pub async fn send_reset(st: &AppState, act: &ByAdmin<'_>, now: i64) -> Outcome<(
     issue_code(st, &mut conn, &issue, now, async |c: &mut Conn| {
         // The panel shows the generic "too many attempts", not the reset page's words about
         // codes.
-        super::caps::per_identity(st, c, &delivery.ident_key, now)
+        super::caps::per_identity(st, c, None, &delivery.ident_key, now)
             .await
             .map_err(|e| match e {
                 Error::Refused(Refusal::CodesRateLimited { retry_after }) => {

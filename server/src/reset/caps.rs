@@ -44,31 +44,43 @@ pub async fn per_client(st: &AppState, conn: &mut Conn, client: &Client, now: i6
 }
 
 /// Codes for one identity, keyed by the identifier's keyed hash (OWASP Forgot Password Cheat
-/// Sheet: rate-limit per identity), per hour and per day.
+/// Sheet: rate-limit per identity), per hour and per day; with `block`, first refuses while the
+/// block after too many wrong codes is on ([`check_blocked`]). One batch on SQLite
+/// ([`limits::hits`]).
 pub async fn per_identity(
     st: &AppState,
     conn: &mut Conn,
+    block: Option<&str>,
     ident_key: &str,
     now: i64,
 ) -> Outcome<()> {
-    let caps = [
-        (
-            "codes_hour",
-            format!("codes_h:{ident_key}"),
-            st.config.codes_per_hour,
-            HOUR,
-        ),
-        (
-            "codes_day",
-            format!("codes_d:{ident_key}"),
-            st.config.codes_per_day,
-            DAY,
-        ),
-    ];
-    for (name, bucket, max, window) in caps {
-        cap(st, conn, name, &bucket, max, window, now).await?;
+    let block = block.map(|key| format!("reset_block:{key}"));
+    let hour = format!("codes_h:{ident_key}");
+    let day = format!("codes_d:{ident_key}");
+    let cap = |bucket, max, window, counts| limits::Cap {
+        bucket,
+        max,
+        window,
+        counts,
+    };
+    let (mut names, mut list) = (Vec::with_capacity(3), Vec::with_capacity(3));
+    if let Some(bucket) = &block {
+        names.push("reset_blocked");
+        list.push(cap(bucket, 1, block_secs(), false));
     }
-    Ok(())
+    names.extend(["codes_hour", "codes_day"]);
+    list.push(cap(&hour, st.config.codes_per_hour, HOUR, true));
+    list.push(cap(&day, st.config.codes_per_day, DAY, true));
+    match limits::hits(conn, &list, now).await? {
+        Ok(()) => Ok(()),
+        Err((i, retry_after)) => match names[i] {
+            "reset_blocked" => Err(blocked(st, retry_after).into()),
+            name => {
+                st.metrics.refused(name);
+                Err(Refusal::CodesRateLimited { retry_after }.into())
+            }
+        },
+    }
 }
 
 /// The abuse caps on SMS (SMS pumping: OWASP Forgot Password Cheat Sheet, "SMS": limit per

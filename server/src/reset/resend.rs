@@ -64,8 +64,7 @@ pub async fn resend(
     let ident_key = &delivery.ident_key;
     let block = caps::block_key(flow.user_id, ident_key);
     let issued = issue_code(st, &mut conn, &issue, now, async |c: &mut Conn| {
-        caps::check_blocked(st, c, &block, now).await?;
-        caps::per_identity(st, c, ident_key, now).await?;
+        caps::per_identity(st, c, Some(&block), ident_key, now).await?;
         if flow.channel == Channel::Sms {
             caps::sms(st, c, ident_key, None, user.as_ref(), client, now).await?;
         }

@@ -87,8 +87,7 @@ pub async fn start(st: &AppState, req: &StartRequest<'_>, now: i64) -> Outcome<S
         client: req.client,
     };
     let issued = issue_code(st, &mut conn, &issue, now, async |c: &mut Conn| {
-        caps::check_blocked(st, c, &block, now).await?;
-        caps::per_identity(st, c, &ident_key, now).await?;
+        caps::per_identity(st, c, Some(&block), &ident_key, now).await?;
         if let Identifier::Phone(p) = ident {
             let prefix = p.prefix();
             caps::sms(

@@ -77,7 +77,7 @@ impl Batch {
     /// the ones before it done: a batch of more than one statement runs inside a transaction,
     /// which the error then rolls back.
     pub async fn run(self, c: &mut Conn) -> Result<Vec<AnyRow>, sqlx::Error> {
-        if c.backend_name() == "PostgreSQL" || self.statements.len() == 1 {
+        if c.backend_name() == "PostgreSQL" || self.statements.len() <= 1 {
             let mut rows = Vec::new();
             for (sql, args) in self.statements {
                 rows.extend(bind(sqlx::query(sql), args).fetch_all(&mut *c).await?);

@@ -67,19 +67,110 @@ async fn add_counted(
         return Ok((s, count(c, bucket, window, now).await?));
     }
     let s = shard();
-    let n = sqlx::query_scalar(
-        "INSERT INTO rate_counts (bucket, at, shard, n) VALUES ($1, $2, $3, 1) \
-         ON CONFLICT (bucket, at, shard) DO UPDATE SET n = rate_counts.n + 1 \
-         RETURNING n + (SELECT COALESCE(SUM(r.n), 0) FROM rate_counts r \
-                        WHERE r.bucket = $1 AND r.at > $4 AND NOT (r.at = $2 AND r.shard = $3))",
-    )
-    .bind(bucket)
-    .bind(now)
-    .bind(s)
-    .bind(now - window)
-    .fetch_one(&mut *c)
-    .await?;
+    let n = sqlx::query_scalar(ADD_COUNTED)
+        .bind(bucket)
+        .bind(now)
+        .bind(s)
+        .bind(now - window)
+        .fetch_one(&mut *c)
+        .await?;
     Ok((s, n))
+}
+
+/// SQLite's add-and-count: `$1` bucket, `$2` now, `$3` shard, `$4` the window's start.
+const ADD_COUNTED: &str = "INSERT INTO rate_counts (bucket, at, shard, n) VALUES ($1, $2, $3, 1) \
+     ON CONFLICT (bucket, at, shard) DO UPDATE SET n = rate_counts.n + 1 \
+     RETURNING n + (SELECT COALESCE(SUM(r.n), 0) FROM rate_counts r \
+                    WHERE r.bucket = $1 AND r.at > $4 AND NOT (r.at = $2 AND r.shard = $3))";
+
+/// The events of bucket `$1` after `$2`. PostgreSQL sums BIGINT into NUMERIC; the cast keeps one
+/// integer type for both backends.
+const COUNT: &str =
+    "SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) FROM rate_counts WHERE bucket = $1 AND at > $2";
+
+const TAKE_BACK: &str =
+    "UPDATE rate_counts SET n = n - 1 WHERE bucket = $1 AND at = $2 AND shard = $3 AND n > 0";
+
+/// One cap of [`hits`].
+pub struct Cap<'a> {
+    pub bucket: &'a str,
+    /// The most events the window holds.
+    pub max: u32,
+    pub window: i64,
+    /// This request is an event of the bucket ([`hit`]); `false`: it only needs the bucket to have
+    /// room ([`check`], e.g. a block that is on).
+    pub counts: bool,
+}
+
+/// Applies caps (of distinct buckets) in order, with the outcome of [`check`] and [`hit`] called
+/// one after another: the first cap without room refuses, and neither it nor the caps after it
+/// keep an event of this request. `Err` carries the refusing cap's index and its Retry-After.
+///
+/// On SQLite, whose writes go one at a time, the caps are counted in one batch (one call to the
+/// connection's thread) and the events that must not stay are taken back after; on PostgreSQL
+/// each is its own statements in turn, as [`hit`] explains.
+pub async fn hits(
+    c: &mut Conn,
+    caps: &[Cap<'_>],
+    now: i64,
+) -> Result<Result<(), (usize, u64)>, sqlx::Error> {
+    if c.backend_name() == "PostgreSQL" {
+        for (i, cap) in caps.iter().enumerate() {
+            let verdict = match cap.counts {
+                true => hit(c, cap.bucket, cap.max, cap.window, now).await?,
+                false => check(c, cap.bucket, cap.max, cap.window, now).await?,
+            };
+            if let Verdict::Refused { retry_after } = verdict {
+                return Ok(Err((i, retry_after)));
+            }
+        }
+        return Ok(Ok(()));
+    }
+    let mut batch = Batch::new();
+    let shards: Vec<i64> = caps.iter().map(|_| shard()).collect();
+    for (cap, s) in caps.iter().zip(&shards) {
+        let start = now - cap.window;
+        match cap.counts {
+            true => batch.push(
+                ADD_COUNTED,
+                vec![cap.bucket.into(), now.into(), (*s).into(), start.into()],
+            ),
+            false => batch.push(COUNT, vec![cap.bucket.into(), start.into()]),
+        };
+    }
+    let rows = batch.run(c).await?;
+    let mut refused = None;
+    for (i, (cap, row)) in caps.iter().zip(&rows).enumerate() {
+        let n: i64 = row.try_get(0)?;
+        // A hit's count includes its own event; a check's must leave room for one.
+        let room = if cap.counts {
+            n <= i64::from(cap.max)
+        } else {
+            n < i64::from(cap.max)
+        };
+        if !room {
+            refused = Some(i);
+            break;
+        }
+    }
+    let Some(i) = refused else {
+        return Ok(Ok(()));
+    };
+    let mut back = Batch::new();
+    for (cap, s) in caps
+        .iter()
+        .zip(&shards)
+        .skip(i)
+        .filter(|(cap, _)| cap.counts)
+    {
+        back.push(TAKE_BACK, vec![cap.bucket.into(), now.into(), (*s).into()]);
+    }
+    back.run(c).await?;
+    let cap = &caps[i];
+    Ok(Err((
+        i,
+        retry_after(c, cap.bucket, cap.max, cap.window, now).await?,
+    )))
 }
 
 /// Records one event in `bucket` and allows it when at most `max` events fall in the last
@@ -95,7 +186,7 @@ pub async fn hit(
     if n <= i64::from(max) {
         return Ok(Verdict::Allowed);
     }
-    sqlx::query("UPDATE rate_counts SET n = n - 1 WHERE bucket = $1 AND at = $2 AND shard = $3")
+    sqlx::query(TAKE_BACK)
         .bind(bucket)
         .bind(now)
         .bind(s)
@@ -157,14 +248,12 @@ pub async fn take(
 
 /// Takes back an event counted by [`reserve`] (the guarded work turned out not to be a failure).
 pub async fn release(c: &mut Conn, slot: &Slot) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "UPDATE rate_counts SET n = n - 1 WHERE bucket = $1 AND at = $2 AND shard = $3 AND n > 0",
-    )
-    .bind(&slot.bucket)
-    .bind(slot.at)
-    .bind(slot.shard)
-    .execute(&mut *c)
-    .await?;
+    sqlx::query(TAKE_BACK)
+        .bind(&slot.bucket)
+        .bind(slot.at)
+        .bind(slot.shard)
+        .execute(&mut *c)
+        .await?;
     Ok(())
 }
 
@@ -219,14 +308,11 @@ pub async fn serialize(c: &mut Conn, bucket: &str) -> Result<(), sqlx::Error> {
 
 /// How many events `bucket` holds in the last `window` seconds.
 pub async fn count(c: &mut Conn, bucket: &str, window: i64, now: i64) -> Result<i64, sqlx::Error> {
-    // PostgreSQL sums BIGINT into NUMERIC; the cast keeps one integer type for both backends.
-    sqlx::query_scalar(
-        "SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) FROM rate_counts WHERE bucket = $1 AND at > $2",
-    )
-    .bind(bucket)
-    .bind(now - window)
-    .fetch_one(&mut *c)
-    .await
+    sqlx::query_scalar(COUNT)
+        .bind(bucket)
+        .bind(now - window)
+        .fetch_one(&mut *c)
+        .await
 }
 
 /// When the window will have room again: when the newest second that still keeps it full (the
@@ -331,4 +417,69 @@ pub async fn prune(
     .execute(&mut *c)
     .await?;
     Ok((r.rows_affected(), Some(next)))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::store::Store;
+
+    const NOW: i64 = 1_800_000_000;
+
+    async fn store() -> Store {
+        let dir = std::env::temp_dir().join(format!("portal-limits-{:x}", rand::random::<u64>()));
+        Store::open(&format!("sqlite://{}/portal.db?mode=rwc", dir.display()))
+            .await
+            .unwrap()
+    }
+
+    /// `hits` in one batch ends as `check` and `hit` one after another would: the caps before
+    /// the refusing one keep this request's event, the refusing one and those after it do not.
+    #[tokio::test]
+    async fn a_batch_of_caps_keeps_the_events_the_sequence_would_keep() {
+        let store = store().await;
+        let mut c = store.conn().await.unwrap();
+        let caps = [
+            Cap {
+                bucket: "block",
+                max: 1,
+                window: 3600,
+                counts: false,
+            },
+            Cap {
+                bucket: "a",
+                max: 2,
+                window: 3600,
+                counts: true,
+            },
+            Cap {
+                bucket: "b",
+                max: 1,
+                window: 3600,
+                counts: true,
+            },
+        ];
+        assert_eq!(hits(&mut c, &caps, NOW).await.unwrap(), Ok(()));
+        // b is full: a keeps its second event, b's is taken back.
+        let (i, retry) = hits(&mut c, &caps, NOW + 10).await.unwrap().unwrap_err();
+        assert_eq!((i, retry), (2, 3590));
+        assert_eq!(count(&mut c, "a", 3600, NOW + 10).await.unwrap(), 2);
+        assert_eq!(count(&mut c, "b", 3600, NOW + 10).await.unwrap(), 1);
+        // a is full: neither a nor b keeps an event.
+        assert_eq!(
+            hits(&mut c, &caps, NOW + 20).await.unwrap().unwrap_err().0,
+            1
+        );
+        assert_eq!(count(&mut c, "a", 3600, NOW + 20).await.unwrap(), 2);
+        assert_eq!(count(&mut c, "b", 3600, NOW + 20).await.unwrap(), 1);
+        // A check refuses once its bucket is full, before anything is counted.
+        record(&mut c, "block", NOW + 3650).await.unwrap();
+        let refused = hits(&mut c, &caps, NOW + 3700).await.unwrap().unwrap_err();
+        assert_eq!(refused, (0, 3550));
+        assert_eq!(count(&mut c, "a", 3600, NOW + 3700).await.unwrap(), 0);
+        // Once the windows have moved on, everything has room again.
+        assert_eq!(hits(&mut c, &caps, NOW + 7300).await.unwrap(), Ok(()));
+        assert_eq!(count(&mut c, "a", 3600, NOW + 7300).await.unwrap(), 1);
+    }
 }
