@@ -190,7 +190,8 @@ impl Application {
             session_idle_secs: i64::try_from(self.state.config.session_idle_secs)
                 .unwrap_or(i64::MAX),
         };
-        let pruner = tokio::spawn(pruner.run(stop_rx));
+        let pruner = tokio::spawn(pruner.run(stop_rx.clone()));
+        let checkpoint = tokio::spawn(self.state.store.clone().checkpoint(stop_rx));
         let app = router(self.state.clone());
         let served = axum::serve(
             self.listener,
@@ -201,6 +202,7 @@ impl Application {
         let _ = stop_tx.send(true);
         let _ = workers.await;
         let _ = pruner.await;
+        let _ = checkpoint.await;
         served.map_err(|e| e.to_string())
     }
 }

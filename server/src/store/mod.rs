@@ -73,6 +73,9 @@ impl WriteTx<'_> {
 /// How long a writer waits for its turn: SQLite's own busy timeout.
 const TURN_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// How often [`Store::checkpoint`] copies SQLite's write-ahead log back into the database.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(100);
+
 impl Store {
     /// Connects and applies the pragmas SQLite needs to serve concurrent requests safely: WAL so
     /// readers never wait for the writer, a busy timeout instead of instant "database is locked",
@@ -128,7 +131,7 @@ impl Store {
                         conn.execute(
                             "PRAGMA journal_mode=WAL; PRAGMA busy_timeout=5000; \
                              PRAGMA foreign_keys=ON; PRAGMA synchronous=NORMAL; \
-                             PRAGMA secure_delete=ON;",
+                             PRAGMA secure_delete=ON; PRAGMA wal_autocheckpoint=10000;",
                         )
                         .await?;
                     }
@@ -259,6 +262,37 @@ impl Store {
         }
     }
 
+    /// On SQLite, copies the write-ahead log back into the database file every
+    /// [`CHECKPOINT_EVERY`], on a connection of its own, until `stop`. Left to SQLite, the commit
+    /// that crosses the log's size limit does it, writing the pages back and syncing the file
+    /// while it holds the write lock, and every writer queued behind it waits (bench/README.md).
+    /// A passive checkpoint takes no write lock: requests go on writing while it runs. The
+    /// pool's connections still checkpoint by themselves past 10,000 pages (`wal_autocheckpoint`),
+    /// so the log stays bounded if this task cannot keep up or cannot connect.
+    pub async fn checkpoint(self, mut stop: tokio::sync::watch::Receiver<bool>) {
+        if self.backend != Backend::Sqlite {
+            return;
+        }
+        let options = self.pool.connect_options();
+        let mut conn = match sqlx::AnyConnection::connect_with(&options).await {
+            Ok(conn) => conn,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot open the checkpoint connection; commits checkpoint instead");
+                return;
+            }
+        };
+        loop {
+            tokio::select! {
+                _ = stop.changed() => break,
+                () = tokio::time::sleep(CHECKPOINT_EVERY) => {}
+            }
+            if let Err(e) = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").await {
+                tracing::warn!(error = %e, "checkpoint failed");
+            }
+        }
+        let _ = conn.close().await;
+    }
+
     pub async fn ping(&self) -> bool {
         match self.pool.acquire().await {
             Ok(mut c) => c.ping().await.is_ok(),
@@ -294,4 +328,46 @@ pub fn decode<T>(
         index: column.to_string(),
         source: format!("unexpected value {text:?}").into(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    /// The write-ahead log is copied back into the database by the checkpoint task, not left to
+    /// a commit (which, past `wal_autocheckpoint`, would do it while holding the write lock).
+    #[tokio::test]
+    async fn the_checkpoint_task_copies_the_log_into_the_database_file() {
+        let dir = std::env::temp_dir().join(format!("portal-ckpt-{:x}", rand::random::<u64>()));
+        let file = dir.join("portal.db");
+        let store = Store::open(&format!("sqlite://{}?mode=rwc", file.display()))
+            .await
+            .unwrap();
+        let size = || std::fs::metadata(&file).unwrap().len();
+        let before = size();
+        let mut c = store.conn().await.unwrap();
+        let detail = "x".repeat(1000);
+        for i in 0..400 {
+            sqlx::query("INSERT INTO audit_events (at, kind, detail) VALUES ($1, 'test', $2)")
+                .bind(i)
+                .bind(&detail)
+                .execute(&mut *c)
+                .await
+                .unwrap();
+        }
+        // 400 kB written, all of it still in the log.
+        assert_eq!(size(), before);
+        let (stop_tx, stop) = tokio::sync::watch::channel(false);
+        let task = tokio::spawn(store.clone().checkpoint(stop));
+        let mut waited = Duration::ZERO;
+        while size() < before + 400_000 && waited < Duration::from_secs(5) {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            waited += Duration::from_millis(50);
+        }
+        assert!(size() >= before + 400_000, "the database file did not grow");
+        stop_tx.send(true).unwrap();
+        task.await.unwrap();
+        let _ = std::fs::remove_dir_all(dir);
+    }
 }
