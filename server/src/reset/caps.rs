@@ -45,7 +45,7 @@ pub async fn per_client(st: &AppState, conn: &mut Conn, client: &Client, now: i6
 
 /// Codes for one identity, keyed by the identifier's keyed hash (OWASP Forgot Password Cheat
 /// Sheet: rate-limit per identity), per hour and per day; with `block`, first refuses while the
-/// block after too many wrong codes is on ([`check_blocked`]). One batch on SQLite
+/// block after too many wrong codes is on (as [`per_guess`] checks it). One batch on SQLite
 /// ([`limits::hits`]).
 pub async fn per_identity(
     st: &AppState,
@@ -152,12 +152,40 @@ pub fn blocked(st: &AppState, wait: u64) -> Refusal {
     Refusal::Blocked { wait }
 }
 
-/// Refuses while the block is on: an hour after too many wrong codes.
-pub async fn check_blocked(st: &AppState, conn: &mut Conn, key: &str, now: i64) -> Outcome<()> {
-    let bucket = format!("reset_block:{key}");
-    match limits::check(conn, &bucket, 1, block_secs(), now).await? {
-        Verdict::Allowed => Ok(()),
-        Verdict::Refused { retry_after } => Err(blocked(st, retry_after).into()),
+/// Codes entered from one client address in an hour (an IPv6 client's /64), then the block
+/// after too many wrong codes (`key`, see [`block_key`]), counted in one call on SQLite
+/// ([`limits::hits`]), in the writers' turn.
+pub async fn per_guess(
+    st: &AppState,
+    conn: &mut Conn,
+    client: &Client,
+    key: &str,
+    now: i64,
+) -> Outcome<()> {
+    let ip = format!("verify_ip:{}", client.rate_key);
+    let block = format!("reset_block:{key}");
+    let caps = [
+        limits::Cap {
+            bucket: &ip,
+            max: st.config.ip_verifications_per_hour,
+            window: HOUR,
+            counts: true,
+        },
+        limits::Cap {
+            bucket: &block,
+            max: 1,
+            window: block_secs(),
+            counts: false,
+        },
+    ];
+    let _turn = st.store.write_turn().await?;
+    match limits::hits(conn, &caps, now).await? {
+        Ok(()) => Ok(()),
+        Err((0, retry_after)) => {
+            st.metrics.refused("verify_ip");
+            Err(Refusal::CodesRateLimited { retry_after }.into())
+        }
+        Err((_, retry_after)) => Err(blocked(st, retry_after).into()),
     }
 }
 
@@ -194,6 +222,7 @@ pub async fn take_guess(
     // writes go one at a time, so no transaction is needed for the places to be handed out in
     // turn.
     if st.store.backend == Backend::Sqlite {
+        let _turn = st.store.write_turn().await?;
         return next_guess(conn, &bucket, key, now).await;
     }
     let mut tx = st.store.begin_on(conn).await?;
@@ -238,7 +267,7 @@ pub async fn block(
     client: &Client,
     now: i64,
 ) -> Outcome<()> {
-    // The block is this window's one event (what `check_blocked` reads), nothing else. Two
+    // The block is this window's one event (what [`per_guess`] and [`per_identity`] read), nothing else. Two
     // wrong guesses that took the last places in the window at the same moment both end here
     // (on PostgreSQL, where each sees the other's place): the first starts the block, the
     // second finds it started, under a lock on the block's key.

@@ -10,6 +10,7 @@ use crate::crypto::same;
 use crate::domain::client::Client;
 use crate::domain::reset::{self as rules, after, code_state, CodeState, FlowStep};
 use crate::state::AppState;
+use crate::store::batch::Batch;
 use crate::store::limits;
 use crate::store::reset as store;
 use crate::store::{audit, users};
@@ -29,16 +30,13 @@ pub async fn verify(st: &AppState, req: &VerifyRequest<'_>, now: i64) -> Outcome
         return Err(Refusal::AlreadyVerified.into());
     }
     let code = normalize_code(req.code).ok_or(Refusal::InvalidCodeFormat)?;
-    let bucket = format!("verify_ip:{}", client.rate_key);
-    let max = st.config.ip_verifications_per_hour;
-    caps::cap(st, &mut conn, "verify_ip", &bucket, max, 3600, now).await?;
+    let ident_key = super::resend::ident_key(st, &flow);
+    let key = caps::block_key(flow.user_id, &ident_key);
+    caps::per_guess(st, &mut conn, client, &key, now).await?;
     let user = match flow.user_id {
         Some(uid) => users::by_id(&mut conn, uid).await?,
         None => None,
     };
-    let ident_key = super::resend::ident_key(st, &flow);
-    let key = caps::block_key(flow.user_id, &ident_key);
-    caps::check_blocked(st, &mut conn, &key, now).await?;
     let stored = store::latest_code(&mut conn, flow.id)
         .await?
         .ok_or(Refusal::CodeExpired)?;
@@ -61,20 +59,28 @@ pub async fn verify(st: &AppState, req: &VerifyRequest<'_>, now: i64) -> Outcome
         return Err(Refusal::TooMany { retry_after: 1 }.into());
     };
     if same(&st.keys.code_hash(stored.user_id, &code), &stored.code_hash) {
-        let mut tx = st.store.begin_on(&mut conn).await?;
-        limits::release(&mut tx, &slot).await?;
-        if !store::consume_code(&mut tx, stored.id, rules::MAX_ATTEMPTS, now).await? {
-            return Err(Refusal::CodeExpired.into());
-        }
-        store::grant(&mut tx, flow.id, after(now, rules::GRANT_TTL_SECS)).await?;
+        // Read before the write turn is taken, which then covers one call to the database.
         let policy = match &user {
-            Some(user) => {
-                let e = caps::event("code_verified", user, client, None);
-                audit::record(&mut tx, &e, now).await?;
-                Some(super::password::policy_for(&mut tx, user).await?)
-            }
+            Some(user) => Some(super::password::policy_for(&mut conn, user).await?),
             None => None,
         };
+        let mut batch = Batch::new();
+        limits::release_in(&mut batch, &slot);
+        store::grant(&mut batch, flow.id, after(now, rules::GRANT_TTL_SECS));
+        if let Some(user) = &user {
+            audit::queue(
+                &mut batch,
+                &caps::event("code_verified", user, client, None),
+                now,
+            );
+        }
+        // Last, so the batch's one row is its answer: was the code still live?
+        store::consume_code_in(&mut batch, stored.id, rules::MAX_ATTEMPTS, now);
+        let mut tx = st.store.begin_on(&mut conn).await?;
+        if batch.run(&mut tx).await?.is_empty() {
+            // Another request took the code first; dropping the transaction undoes the rest.
+            return Err(Refusal::CodeExpired.into());
+        }
         tx.commit().await?;
         let step = FlowStep::NewPassword;
         return Ok(super::flow::view(

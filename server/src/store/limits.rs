@@ -257,6 +257,16 @@ pub async fn release(c: &mut Conn, slot: &Slot) -> Result<(), sqlx::Error> {
     Ok(())
 }
 
+/// [`release`] as a statement of a batch.
+pub fn release_in(b: &mut Batch, slot: &Slot) {
+    let args = vec![
+        slot.bucket.as_str().into(),
+        slot.at.into(),
+        slot.shard.into(),
+    ];
+    b.push(TAKE_BACK, args);
+}
+
 /// Forgets every event of a bucket (a success ends a run of consecutive failures).
 pub async fn clear(c: &mut Conn, bucket: &str) -> Result<(), sqlx::Error> {
     sqlx::query("DELETE FROM rate_counts WHERE bucket = $1")

@@ -118,15 +118,11 @@ pub fn flow_resent(b: &mut Batch, id: i64, expires_at: i64, next_resend_at: i64)
 }
 
 /// The code was verified: the flow now holds a short-lived grant to set the password.
-pub async fn grant(c: &mut Conn, id: i64, grant_expires_at: i64) -> Result<(), sqlx::Error> {
-    sqlx::query(
+pub fn grant(b: &mut Batch, id: i64, grant_expires_at: i64) {
+    b.push(
         "UPDATE reset_flows SET step = 'new_password', grant_expires_at = $1 WHERE id = $2",
-    )
-    .bind(grant_expires_at)
-    .bind(id)
-    .execute(&mut *c)
-    .await?;
-    Ok(())
+        vec![grant_expires_at.into(), id.into()],
+    );
 }
 
 /// Consumes the grant: true for exactly one caller while it is live.
@@ -301,17 +297,25 @@ pub async fn consume_code(
     max_attempts: u32,
     now: i64,
 ) -> Result<bool, sqlx::Error> {
-    let r = sqlx::query(
-        "UPDATE reset_codes SET consumed_at = $1 WHERE id = $2 AND consumed_at IS NULL \
-         AND revoked_at IS NULL AND expires_at > $1 AND attempts < $3",
-    )
-    .bind(now)
-    .bind(code_id)
-    .bind(i64::from(max_attempts))
-    .execute(&mut *c)
-    .await?;
-    Ok(r.rows_affected() == 1)
+    let consumed: Option<i64> = sqlx::query_scalar(CONSUME_CODE)
+        .bind(now)
+        .bind(code_id)
+        .bind(i64::from(max_attempts))
+        .fetch_optional(&mut *c)
+        .await?;
+    Ok(consumed.is_some())
 }
+
+/// [`consume_code`] as a statement of a batch: it yields one row (the code's id) when it took
+/// the code, none when the code was no longer live.
+pub fn consume_code_in(b: &mut Batch, code_id: i64, max_attempts: u32, now: i64) {
+    let args = vec![now.into(), code_id.into(), i64::from(max_attempts).into()];
+    b.push(CONSUME_CODE, args);
+}
+
+const CONSUME_CODE: &str =
+    "UPDATE reset_codes SET consumed_at = $1 WHERE id = $2 AND consumed_at IS NULL \
+     AND revoked_at IS NULL AND expires_at > $1 AND attempts < $3 RETURNING id";
 
 /// Kills every live decoy code of an identifier (the decoy's guessing block).
 pub async fn revoke_decoy_codes(
