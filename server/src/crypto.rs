@@ -156,15 +156,87 @@ pub fn new_secret() -> String {
     hex::encode(bytes)
 }
 
-/// Argon2id with explicit parameters on a bounded blocking pool: at most `permits` hashes run at
-/// once, so a flood of password saves queues instead of exhausting memory, and the async
-/// executor never computes a hash itself.
+/// Argon2id with explicit parameters on threads of its own ([`Workers`]): at most `permits`
+/// hashes run at once, so a flood of password saves queues instead of exhausting memory, and the
+/// async executor never computes a hash itself.
 #[derive(Clone)]
 pub struct Hasher {
     params: Params,
     permits: Arc<Semaphore>,
     memory: Memory,
     dummy: Arc<String>,
+    workers: Arc<Workers>,
+}
+
+/// How much lower than the request threads' the hashing threads' scheduling priority is (a nice
+/// value, Linux).
+const HASHING_NICENESS: i32 = 10;
+
+/// The threads Argon2 runs on, each at a lower scheduling priority than the threads that serve
+/// requests: hashing takes every cycle the requests leave idle, and gives way when a request
+/// needs one. On tokio's blocking pool a burst of Saves held both cores of a small machine at the
+/// requests' priority, and a request for a code beside it waited behind 20 ms slices of Argon2
+/// (bench/README.md, row 4). They stop when the last [`Hasher`] is dropped.
+struct Workers {
+    jobs: std::sync::mpsc::Sender<Job>,
+}
+
+type Job = Box<dyn FnOnce() + Send>;
+
+impl Workers {
+    fn start(n: usize) -> Result<Self, String> {
+        let (jobs, queue) = std::sync::mpsc::channel::<Job>();
+        let queue = Arc::new(std::sync::Mutex::new(queue));
+        for i in 0..n {
+            let queue = queue.clone();
+            std::thread::Builder::new()
+                .name(format!("argon2-{i}"))
+                .spawn(move || {
+                    lower_priority();
+                    loop {
+                        let next = queue.lock().unwrap_or_else(|e| e.into_inner()).recv();
+                        let Ok(job) = next else { break };
+                        // A job that panics fails its caller (its answer channel is dropped),
+                        // not this thread.
+                        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
+                    }
+                })
+                .map_err(|e| format!("cannot start the hashing threads: {e}"))?;
+        }
+        Ok(Self { jobs })
+    }
+
+    async fn run<T: Send + 'static>(
+        &self,
+        f: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, String> {
+        let (answer, answered) = tokio::sync::oneshot::channel();
+        let job: Job = Box::new(move || {
+            let _ = answer.send(f());
+        });
+        self.jobs
+            .send(job)
+            .map_err(|_| "the hashing threads have stopped".to_string())?;
+        answered
+            .await
+            .map_err(|_| "a hashing thread failed".to_string())
+    }
+}
+
+/// Lowers the calling thread's priority by [`HASHING_NICENESS`], from where the process runs
+/// (on Linux `setpriority` with a thread id acts on that thread only). Nothing elsewhere: there it
+/// would act on the whole process.
+fn lower_priority() {
+    #[cfg(target_os = "linux")]
+    {
+        use rustix::process::{getpriority_process, setpriority_process};
+        let me = Some(rustix::thread::gettid());
+        let lowered = getpriority_process(me)
+            .and_then(|nice| setpriority_process(me, (nice + HASHING_NICENESS).min(19)));
+        if let Err(e) = lowered {
+            tracing::warn!(error = %e, "cannot lower the hashing threads' priority");
+        }
+    }
 }
 
 /// OWASP Password Storage Cheat Sheet / ASVS 5.0 11.4.2: Argon2id, 19 MiB, 2 passes, 1 lane.
@@ -306,6 +378,7 @@ impl Hasher {
             permits: Arc::new(Semaphore::new(permits)),
             memory,
             dummy: Arc::new(dummy),
+            workers: Arc::new(Workers::start(permits)?),
         })
     }
 
@@ -319,11 +392,9 @@ impl Hasher {
         let _permit = self.permits.acquire().await.map_err(|e| e.to_string())?;
         let params = self.params.clone();
         let memory = self.memory.clone();
-        tokio::task::spawn_blocking(move || {
-            hash_phc(&params, &memory, password.expose_secret().as_bytes())
-        })
-        .await
-        .map_err(|e| e.to_string())?
+        self.workers
+            .run(move || hash_phc(&params, &memory, password.expose_secret().as_bytes()))
+            .await?
     }
 
     /// Does `password` match any of `hashes`? `None` verifies against the dummy hash and is
@@ -336,24 +407,24 @@ impl Hasher {
         let _permit = self.permits.acquire().await.map_err(|e| e.to_string())?;
         let dummy = self.dummy.clone();
         let memory = self.memory.clone();
-        tokio::task::spawn_blocking(move || {
-            let pw = password.expose_secret().as_bytes();
-            for h in hashes {
-                match &h {
-                    Some(stored) => {
-                        if verify_phc(&memory, pw, stored) {
-                            return Ok(true);
+        self.workers
+            .run(move || {
+                let pw = password.expose_secret().as_bytes();
+                for h in hashes {
+                    match &h {
+                        Some(stored) => {
+                            if verify_phc(&memory, pw, stored) {
+                                return Ok(true);
+                            }
+                        }
+                        None => {
+                            verify_phc(&memory, pw, &dummy);
                         }
                     }
-                    None => {
-                        verify_phc(&memory, pw, &dummy);
-                    }
                 }
-            }
-            Ok(false)
-        })
-        .await
-        .map_err(|e| e.to_string())?
+                Ok(false)
+            })
+            .await?
     }
 
     pub async fn verify(
@@ -368,6 +439,23 @@ impl Hasher {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Hashing runs below the request threads' priority, so a burst of Saves cannot take the
+    /// CPU a request needs.
+    #[cfg(target_os = "linux")]
+    #[tokio::test]
+    #[allow(clippy::unwrap_used)]
+    async fn hashes_run_at_a_lower_priority_than_the_threads_that_ask_for_them() {
+        use rustix::process::getpriority_process;
+        let mine = getpriority_process(Some(rustix::thread::gettid())).unwrap();
+        let workers = Workers::start(1).unwrap();
+        let theirs = workers
+            .run(|| getpriority_process(Some(rustix::thread::gettid())).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(theirs, (mine + HASHING_NICENESS).min(19));
+        assert!(mine >= 19 || theirs > mine);
+    }
 
     #[test]
     fn codes_are_six_digits() {
