@@ -285,10 +285,10 @@ async fn write(
             batch.run(tx).await?;
             (id, None)
         }
-        FlowRow::New { token, token_hash } => {
-            batch.push(store::FLOW_ID_BY_TOKEN, vec![token_hash.into()]);
+        FlowRow::New { token, .. } => {
+            // The flow's insert is the one statement of the batch that yields a row.
             let rows = batch.run(tx).await?;
-            let id: i64 = match rows.last() {
+            let id: i64 = match rows.first() {
                 Some(row) => row.try_get(0)?,
                 None => return Err(sqlx::Error::RowNotFound.into()),
             };

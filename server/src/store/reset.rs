@@ -66,12 +66,12 @@ pub struct NewFlow<'a> {
     pub ident_key: &'a str,
 }
 
-/// Queues a new flow's row. A code queued after it in the same batch finds it by its token
-/// ([`FlowRef::New`]); so does [`FLOW_ID_BY_TOKEN`] at the batch's end.
+/// Queues a new flow's row; it yields one row, the flow's id. A code queued after it in the same
+/// batch finds it by its token ([`FlowRef::New`]).
 pub fn insert_flow(b: &mut Batch, f: &NewFlow<'_>, now: i64) {
     b.push(
         "INSERT INTO reset_flows (token_hash, user_id, channel, destination, lang, step, created_at, expires_at, next_resend_at, ident_key) \
-         VALUES ($1, $2, $3, $4, $5, 'verify', $6, $7, $8, $9)",
+         VALUES ($1, $2, $3, $4, $5, 'verify', $6, $7, $8, $9) RETURNING id",
         vec![
             f.token_hash.into(),
             f.user_id.into(),
@@ -85,9 +85,6 @@ pub fn insert_flow(b: &mut Batch, f: &NewFlow<'_>, now: i64) {
         ],
     );
 }
-
-/// The id of the flow with token hash `$1`, as the last statement of a batch that inserted it.
-pub const FLOW_ID_BY_TOKEN: &str = "SELECT id FROM reset_flows WHERE token_hash = $1";
 
 pub async fn flow_by_token(c: &mut Conn, token_hash: &str) -> Result<Option<Flow>, sqlx::Error> {
     let r = sqlx::query(&format!(
