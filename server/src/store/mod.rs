@@ -281,13 +281,23 @@ impl Store {
                 return;
             }
         };
+        // A failure is logged when it starts and when it ends, not ten times a second.
+        let mut failing = false;
         loop {
             tokio::select! {
                 _ = stop.changed() => break,
                 () = tokio::time::sleep(CHECKPOINT_EVERY) => {}
             }
-            if let Err(e) = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").await {
-                tracing::warn!(error = %e, "checkpoint failed");
+            match conn.execute("PRAGMA wal_checkpoint(PASSIVE)").await {
+                Err(e) if !failing => {
+                    failing = true;
+                    tracing::warn!(error = %e, "checkpoints fail; commits checkpoint past 10,000 pages meanwhile");
+                }
+                Ok(_) if failing => {
+                    failing = false;
+                    tracing::info!("checkpoints work again");
+                }
+                _ => {}
             }
         }
         let _ = conn.close().await;
