@@ -267,10 +267,10 @@ pub async fn block(
     client: &Client,
     now: i64,
 ) -> Outcome<()> {
-    // The block is this window's one event (what [`per_guess`] and [`per_identity`] read), nothing else. Two
-    // wrong guesses that took the last places in the window at the same moment both end here
-    // (on PostgreSQL, where each sees the other's place): the first starts the block, the
-    // second finds it started, under a lock on the block's key.
+    // The block is this window's one event (what `per_guess` and `per_identity` read), nothing
+    // else. Two wrong guesses that took the last places in the window at the same moment both
+    // end here (on PostgreSQL, where each sees the other's place): the first starts the block,
+    // the second finds it started, under a lock on the block's key.
     let marker = format!("reset_block:{key}");
     let mut tx = st.store.begin_on(conn).await?;
     limits::serialize(&mut tx, &marker).await?;
