@@ -72,8 +72,7 @@ impl Batch {
         self
     }
 
-    /// Runs every statement; returns the rows they produced, in order (a batch that wants a value
-    /// back ends with the statement that reads it). A statement that fails stops the batch with
+    /// Runs every statement; returns the rows they produced, in the statements' order. A statement that fails stops the batch with
     /// the ones before it done: a batch of more than one statement runs inside a transaction,
     /// which the error then rolls back.
     pub async fn run(self, c: &mut Conn) -> Result<Vec<AnyRow>, sqlx::Error> {

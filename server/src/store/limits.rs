@@ -39,14 +39,17 @@ const ADD: &str = "INSERT INTO rate_counts (bucket, at, shard, n) VALUES ($1, $2
 
 /// Adds one event at `now` to `bucket`; returns the shard it went to.
 async fn add(c: &mut Conn, bucket: &str, now: i64) -> Result<i64, sqlx::Error> {
-    let s = shard();
-    sqlx::query(ADD)
-        .bind(bucket)
-        .bind(now)
-        .bind(s)
-        .execute(&mut *c)
-        .await?;
+    let mut b = Batch::new();
+    let s = add_in(&mut b, bucket, now);
+    b.run(c).await?;
     Ok(s)
+}
+
+/// Queues one event at `now` in `bucket`; returns the shard it goes to.
+fn add_in(b: &mut Batch, bucket: &str, now: i64) -> i64 {
+    let s = shard();
+    b.push(ADD, vec![bucket.into(), now.into(), s.into()]);
+    s
 }
 
 /// Adds one event at `now` to `bucket`; returns the shard it went to and the events in the last
@@ -139,6 +142,10 @@ pub async fn hits(
         };
     }
     let rows = batch.run(c).await?;
+    // One row a cap: a missing one must not read as room.
+    if rows.len() != caps.len() {
+        return Err(sqlx::Error::RowNotFound);
+    }
     let mut refused = None;
     for (i, (cap, row)) in caps.iter().zip(&rows).enumerate() {
         let n: i64 = row.try_get(0)?;
@@ -300,7 +307,7 @@ pub async fn record(c: &mut Conn, bucket: &str, now: i64) -> Result<(), sqlx::Er
 
 /// [`record`] as a statement of a batch.
 pub fn queue_record(b: &mut Batch, bucket: &str, now: i64) {
-    b.push(ADD, vec![bucket.into(), now.into(), shard().into()]);
+    add_in(b, bucket, now);
 }
 
 /// Makes the rest of the caller's transaction the only one working on `bucket` until it ends:
