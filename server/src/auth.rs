@@ -33,7 +33,7 @@ pub async fn start_session(
         &sessions::NewSession {
             token_hash: &st.keys.token_hash("session", &token),
             user_id,
-            expires_at: after(now, st.config.session_absolute_secs),
+            expires_at: after(now, st.config.session_absolute_secs.get()),
             ip: Some(&client.ip),
             user_agent: Some(&client.user_agent),
         },
@@ -45,7 +45,7 @@ pub async fn start_session(
 
 /// The cookie that carries a session's token.
 pub fn session_cookie(st: &AppState, token: &str) -> HeaderValue {
-    let max_age = Some(st.config.session_absolute_secs);
+    let max_age = Some(st.config.session_absolute_secs.get());
     cookies::set(ServerCookie::Session, token, max_age, &st.config)
 }
 

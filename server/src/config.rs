@@ -1,170 +1,455 @@
 //! Layered configuration: defaults, then an optional TOML file, then the environment, then flags.
 //!
-//! Every setting has one name users see (the environment variable). A mistake stops start-up with
-//! one line naming that variable and what is wrong with it.
+//! Every setting is defined once, in the [`settings!`] list below: its field and type, the
+//! variable and file key that set it, its default and what it means. Values stay text until
+//! [`RawConfig::parse`] reads each into its type; a mistake stops start-up with one line naming
+//! where the value was set: the flag (`--bind`), the variable, or the file and key
+//! (`portal.toml: limits.codes_per_hour`).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
+use std::num::NonZeroU32;
+use std::ops::Deref;
 use std::path::PathBuf;
+use std::time::Duration;
 
-use figment::error::Kind;
-use figment::providers::{Format, Serialized, Toml};
-use figment::Figment;
 use secrecy::SecretString;
-use serde::{Deserialize, Serialize};
 use url::Url;
 
 pub use crate::domain::client::ClientIpHeader;
 use crate::domain::host::{HostPort, Hosts};
 
-/// Reads a setting as text even when the environment layer took it for a number
-/// (`TWILIO_FROM=+46700000000`, an all-digit `PORTAL_SECRET`).
-fn text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum Loose {
-        S(String),
-        U(u64),
-        I(i64),
-        F(f64),
-        B(bool),
-    }
-    Ok(Option::<Loose>::deserialize(d)?.map(|v| match v {
-        Loose::S(s) => s,
-        Loose::U(n) => n.to_string(),
-        Loose::I(n) => n.to_string(),
-        Loose::F(n) => n.to_string(),
-        Loose::B(b) => b.to_string(),
-    }))
+/// One setting's names and default, for the loader, `portal config` and the README's check.
+pub struct Setting {
+    /// The field of [`Settings`]; flags are given by it too.
+    pub key: &'static str,
+    /// The environment variable.
+    pub var: &'static str,
+    /// The key in the TOML file: `section.name` for a setting in a section.
+    pub file: &'static str,
+    /// The default as it would be written, or `None`: unset, or derived from other settings.
+    pub default: Option<&'static str>,
+    pub redact: Redact,
 }
 
-/// The settings as they arrive, before they are parsed into [`Config`].
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct RawConfig {
-    pub bind: String,
-    #[serde(deserialize_with = "text")]
-    pub database_url: Option<String>,
-    pub data_dir: String,
-    pub static_dir: String,
-    #[serde(deserialize_with = "text")]
-    pub public_url: Option<String>,
-    #[serde(deserialize_with = "text")]
-    pub smtp_url: Option<String>,
-    /// `required`, `opportunistic` or `none`; unset picks by whether `SMTP_URL` has credentials.
-    #[serde(deserialize_with = "text")]
-    pub smtp_tls: Option<String>,
-    #[serde(deserialize_with = "text")]
-    pub mail_from: Option<String>,
-    #[serde(deserialize_with = "text")]
-    pub secret: Option<String>,
-    pub hide_account_existence: bool,
-    pub resend_cooldown_secs: u64,
-    pub code_ttl_secs: u64,
-    pub sms_code_ttl_secs: u64,
-    pub session_idle_secs: u64,
-    pub session_absolute_secs: u64,
-    pub default_region: String,
-    pub sms_provider: String,
-    #[serde(deserialize_with = "text")]
-    pub sms_countries: Option<String>,
-    pub sms_per_number_hour: u32,
-    pub sms_per_number_day: u32,
-    pub sms_per_prefix_hour: u32,
-    pub sms_global_hour: u32,
-    #[serde(deserialize_with = "text")]
-    pub twilio_account_sid: Option<String>,
-    #[serde(deserialize_with = "text")]
-    pub twilio_auth_token: Option<String>,
-    #[serde(deserialize_with = "text")]
-    pub twilio_from: Option<String>,
-    pub twilio_api_base: String,
-    pub codes_per_hour: u32,
-    pub codes_per_day: u32,
-    pub ip_requests_per_hour: u32,
-    pub ip_verifications_per_hour: u32,
-    pub log_format: String,
-    pub hash_concurrency: Option<usize>,
-    pub outbox_workers: usize,
-    /// Reverse proxies whose forwarding header is believed (comma-separated CIDRs).
-    #[serde(deserialize_with = "text")]
-    pub trusted_proxies: Option<String>,
-    /// Which header those proxies write the client address into.
-    pub client_ip_header: String,
-    /// Bearer token `/metrics` asks for.
-    #[serde(deserialize_with = "text")]
-    pub metrics_token: Option<String>,
-    pub prune_interval_secs: u64,
-    /// Extra host names (`host` or `host:port`, comma-separated) this server answers to.
-    #[serde(deserialize_with = "text")]
-    pub allowed_hosts: Option<String>,
-    /// A directory of email and SMS templates that replace the built-in ones of the same name.
-    #[serde(deserialize_with = "text")]
-    pub template_dir: Option<String>,
-    /// Where each setting that is not a default came from, by its variable's name: the flag
-    /// (`--bind`), the variable itself, or the file and key (`portal.toml: bind`).
-    #[serde(skip)]
-    pub origins: BTreeMap<String, String>,
+/// How `portal config` shows a value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Redact {
+    No,
+    /// `***`.
+    All,
+    /// A URL with its password as `***`.
+    Password,
 }
 
-impl Default for RawConfig {
-    fn default() -> Self {
-        Self {
-            bind: "127.0.0.1:3000".into(),
-            database_url: None,
-            data_dir: "data".into(),
-            static_dir: "dist".into(),
-            public_url: None,
-            smtp_url: None,
-            smtp_tls: None,
-            mail_from: None,
-            secret: None,
-            hide_account_existence: false,
-            resend_cooldown_secs: 60,
-            code_ttl_secs: 86_400,
-            sms_code_ttl_secs: 600,
-            session_idle_secs: 2 * 3600,
-            session_absolute_secs: 24 * 3600,
-            default_region: "SE".into(),
-            sms_provider: "log".into(),
-            sms_countries: None,
-            sms_per_number_hour: 3,
-            sms_per_number_day: 5,
-            sms_per_prefix_hour: 20,
-            sms_global_hour: 1000,
-            twilio_account_sid: None,
-            twilio_auth_token: None,
-            twilio_from: None,
-            twilio_api_base: "https://api.twilio.com".into(),
-            codes_per_hour: 5,
-            codes_per_day: 10,
-            ip_requests_per_hour: 60,
-            ip_verifications_per_hour: 120,
-            log_format: "text".into(),
-            hash_concurrency: None,
-            outbox_workers: 4,
-            trusted_proxies: None,
-            client_ip_header: "x-forwarded-for".into(),
-            metrics_token: None,
-            prune_interval_secs: 3600,
-            allowed_hosts: None,
-            template_dir: None,
-            origins: BTreeMap::new(),
+macro_rules! default_text {
+    () => {
+        None
+    };
+    ($d:literal) => {
+        Some($d)
+    };
+}
+
+/// Defines [`Settings`] and [`SETTINGS`] from one list: `field: Type = VARIABLE, file key[, default]`.
+macro_rules! settings {
+    ($( $(#[doc = $doc:literal])+ $field:ident: $ty:ty = $var:literal, $file:literal $(, $default:literal)?; )+) => {
+        /// The settings, each read into its type.
+        #[derive(Debug, Clone)]
+        pub struct Settings { $( $(#[doc = $doc])+ pub $field: $ty, )+ }
+
+        /// Every setting, in the order `portal config` prints them.
+        pub const SETTINGS: &[Setting] = &[$(Setting {
+            key: stringify!($field),
+            var: $var,
+            file: $file,
+            default: default_text!($($default)?),
+            redact: <$ty as FromText>::REDACT,
+        },)+];
+
+        impl Settings {
+            fn read(raw: &RawConfig) -> Result<Self, ConfigError> {
+                Ok(Self { $( $field: raw.value(stringify!($field))?, )+ })
+            }
+        }
+    };
+}
+
+settings! {
+    /// Listen address: `ip:port`, or `host:port` resolved at start-up (IPv4 first).
+    bind: Bind = "PORTAL_BIND", "bind", "127.0.0.1:3000";
+    /// `sqlite:…` or `postgres://…`; unset: `portal.db` in the data directory.
+    database_url: Option<DatabaseUrl> = "DATABASE_URL", "database_url";
+    /// The SQLite file, the generated secret and the dev mailbox.
+    data_dir: PathBuf = "PORTAL_DATA_DIR", "data_dir", "data";
+    /// The built web app.
+    static_dir: PathBuf = "PORTAL_STATIC_DIR", "static_dir", "dist";
+    /// The origin in emailed links, without a path; unset: `http://<bind>`.
+    public_url: Option<PublicUrl> = "PORTAL_PUBLIC_URL", "public_url";
+    /// The relay: `smtp://host:port` (STARTTLS per `smtp_tls`) or `smtps://user:pass@host:465`;
+    /// unset: the dev mailbox.
+    smtp_url: Option<SmtpUrl> = "SMTP_URL", "smtp.url";
+    /// Whether an `smtp://` connection must use STARTTLS; unset: `required` when the URL has
+    /// credentials, else `opportunistic`.
+    smtp_tls: Option<SmtpTls> = "PORTAL_SMTP_TLS", "smtp.tls";
+    /// The sender of every email; unset: `no-reply@<public host>`.
+    mail_from: Option<MailFrom> = "MAIL_FROM", "mail_from";
+    /// The key of codes, tokens and queued messages; unset: generated into `<data dir>/secret`.
+    secret: Option<Secret<32>> = "PORTAL_SECRET", "secret";
+    /// Answer unknown identifiers exactly like known ones.
+    hide_account_existence: bool = "PORTAL_HIDE_ACCOUNT_EXISTENCE", "hide_account_existence", "false";
+    /// The first resend's wait; it doubles per resend. No cooldown (0) is a choice, for a test rig.
+    resend_cooldown_secs: Secs<0> = "PORTAL_RESEND_COOLDOWN_SECS", "resend_cooldown_secs", "60";
+    /// Email code and link lifetime: the article's 24 hours.
+    code_ttl_secs: Secs = "PORTAL_CODE_TTL_SECS", "code_ttl_secs", "86400";
+    /// SMS code lifetime (NIST SP 800-63B-4: out-of-band secrets are short-lived).
+    sms_code_ttl_secs: Secs = "PORTAL_SMS_CODE_TTL_SECS", "sms.code_ttl_secs", "600";
+    /// A session ends after this long without a request.
+    session_idle_secs: Secs = "PORTAL_SESSION_IDLE_SECS", "session.idle_secs", "7200";
+    /// A session ends this long after sign-in, used or not.
+    session_absolute_secs: Secs = "PORTAL_SESSION_ABSOLUTE_SECS", "session.absolute_secs", "86400";
+    /// The region of national phone numbers.
+    default_region: Region = "PORTAL_DEFAULT_REGION", "default_region", "SE";
+    /// `log` (the dev mailbox) or `twilio`.
+    sms_provider: SmsKind = "SMS_PROVIDER", "sms.provider", "log";
+    /// Regions SMS may go to, comma-separated (NIST 800-63B-4 and OWASP: limit SMS pumping
+    /// exposure); unset: the default region's.
+    sms_countries: List<Region> = "PORTAL_SMS_COUNTRIES", "sms.countries";
+    /// SMS codes per number an hour.
+    sms_per_number_hour: Cap = "PORTAL_SMS_PER_NUMBER_HOUR", "sms.per_number_hour", "3";
+    /// SMS codes per number a day.
+    sms_per_number_day: Cap = "PORTAL_SMS_PER_NUMBER_DAY", "sms.per_number_day", "5";
+    /// SMS codes per number prefix an hour.
+    sms_per_prefix_hour: Cap = "PORTAL_SMS_PER_PREFIX_HOUR", "sms.per_prefix_hour", "20";
+    /// SMS codes in all an hour.
+    sms_global_hour: Cap = "PORTAL_SMS_GLOBAL_HOUR", "sms.global_hour", "1000";
+    /// Twilio's account.
+    twilio_account_sid: Option<String> = "TWILIO_ACCOUNT_SID", "twilio.account_sid";
+    /// Twilio's token.
+    twilio_auth_token: Option<Secret<1>> = "TWILIO_AUTH_TOKEN", "twilio.auth_token";
+    /// The number SMS come from, in E.164 form.
+    twilio_from: Option<E164> = "TWILIO_FROM", "twilio.from";
+    /// Twilio's API.
+    twilio_api_base: HttpUrl = "TWILIO_API_BASE", "twilio.api_base", "https://api.twilio.com";
+    /// Codes per identity an hour.
+    codes_per_hour: Cap = "PORTAL_CODES_PER_HOUR", "limits.codes_per_hour", "5";
+    /// Codes per identity a day.
+    codes_per_day: Cap = "PORTAL_CODES_PER_DAY", "limits.codes_per_day", "10";
+    /// Code requests per client address an hour.
+    ip_requests_per_hour: Cap = "PORTAL_IP_REQUESTS_PER_HOUR", "limits.ip_requests_per_hour", "60";
+    /// Code guesses per client address an hour.
+    ip_verifications_per_hour: Cap = "PORTAL_IP_VERIFICATIONS_PER_HOUR", "limits.ip_verifications_per_hour", "120";
+    /// `text` or `json`.
+    log_format: LogFormat = "PORTAL_LOG_FORMAT", "log_format", "text";
+    /// Password hashes computed at once; unset: one per core.
+    hash_concurrency: Option<Workers> = "PORTAL_HASH_CONCURRENCY", "hash_concurrency";
+    /// Messages delivered at once.
+    outbox_workers: Workers = "PORTAL_OUTBOX_WORKERS", "outbox_workers", "4";
+    /// Reverse proxies whose forwarding header is believed (comma-separated IPs or CIDRs); unset:
+    /// none, the TCP peer is the client.
+    trusted_proxies: List<ipnet::IpNet> = "PORTAL_TRUSTED_PROXIES", "trusted_proxies";
+    /// The header those proxies write the client's address into.
+    client_ip_header: ClientIpHeader = "PORTAL_CLIENT_IP_HEADER", "client_ip_header", "x-forwarded-for";
+    /// When set, `/metrics` answers only to `Authorization: Bearer <token>`.
+    metrics_token: Option<Secret<16>> = "PORTAL_METRICS_TOKEN", "metrics_token";
+    /// How often expired flows, codes, sessions and old outbox rows are deleted.
+    prune_interval_secs: Secs = "PORTAL_PRUNE_INTERVAL_SECS", "prune_interval_secs", "3600";
+    /// Host names besides the public URL's that `Host` may carry (`host` or `host:port`,
+    /// comma-separated).
+    allowed_hosts: List<HostName> = "PORTAL_ALLOWED_HOSTS", "allowed_hosts";
+    /// Templates that replace the built-in ones of the same name (checked at start-up).
+    template_dir: Option<PathBuf> = "PORTAL_TEMPLATE_DIR", "template_dir";
+}
+
+/// A value read from the text an operator wrote; the error is the rest of the one line
+/// start-up prints after the setting's name.
+pub trait FromText: Sized {
+    const REDACT: Redact = Redact::No;
+    fn from_text(s: &str) -> Result<Self, String>;
+}
+
+/// Blank is unset.
+impl<T: FromText> FromText for Option<T> {
+    const REDACT: Redact = T::REDACT;
+    fn from_text(s: &str) -> Result<Self, String> {
+        match s.trim() {
+            "" => Ok(None),
+            _ => T::from_text(s).map(Some),
         }
     }
 }
 
-/// Which SMS provider sends codes.
+/// `FromText` for a type written as one of a few words.
+macro_rules! words {
+    ($ty:ty { $($word:literal => $value:expr),+ }) => {
+        impl FromText for $ty {
+            fn from_text(s: &str) -> Result<Self, String> {
+                one_of(s, &[$(($word, $value)),+])
+            }
+        }
+    };
+}
+
+words!(bool { "true" => true, "false" => false });
+words!(SmtpTls { "required" => Self::Required, "opportunistic" => Self::Opportunistic, "none" => Self::None });
+words!(SmsKind { "log" => Self::Log, "twilio" => Self::Twilio });
+words!(LogFormat { "text" => Self::Text, "json" => Self::Json });
+words!(ClientIpHeader { "x-forwarded-for" => Self::XForwardedFor, "forwarded" => Self::Forwarded });
+
+/// One of the words of an enum, or the list of them.
+fn one_of<T: Copy>(s: &str, words: &[(&str, T)]) -> Result<T, String> {
+    let s = s.trim().to_ascii_lowercase();
+    let known: Vec<&str> = words.iter().map(|(w, _)| *w).collect();
+    words
+        .iter()
+        .find(|(w, _)| *w == s)
+        .map(|(_, v)| *v)
+        .ok_or_else(|| format!("'{s}' is not one of: {}", known.join(", ")))
+}
+
+impl FromText for String {
+    fn from_text(s: &str) -> Result<Self, String> {
+        Ok(s.to_string())
+    }
+}
+
+impl FromText for PathBuf {
+    fn from_text(s: &str) -> Result<Self, String> {
+        Ok(PathBuf::from(s))
+    }
+}
+
+/// A year: the longest any timer may be, so that `now + ttl` stays a date.
+const YEAR_SECS: u64 = 365 * 24 * 3600;
+
+/// A timer in whole seconds, from `MIN` up to a year.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Secs<const MIN: u64 = 1>(u64);
+
+impl<const MIN: u64> Secs<MIN> {
+    pub fn get(self) -> u64 {
+        self.0
+    }
+
+    pub fn duration(self) -> Duration {
+        Duration::from_secs(self.0)
+    }
+}
+
+impl<const MIN: u64> FromText for Secs<MIN> {
+    fn from_text(s: &str) -> Result<Self, String> {
+        match s.trim().parse::<u64>() {
+            Ok(n) if (MIN..=YEAR_SECS).contains(&n) => Ok(Self(n)),
+            _ => Err(format!(
+                "must be a whole number of seconds, at least {MIN} and at most {YEAR_SECS} (a year)"
+            )),
+        }
+    }
+}
+
+/// How many of something an hour or a day: a cap of 0 would refuse every request.
+pub type Cap = NonZeroU32;
+
+impl FromText for Cap {
+    fn from_text(s: &str) -> Result<Self, String> {
+        s.trim().parse().map_err(|_| {
+            format!(
+                "must be a whole number, at least 1 and at most {}",
+                u32::MAX
+            )
+        })
+    }
+}
+
+/// How many tasks or threads work at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Workers(usize);
+
+impl Workers {
+    pub fn get(self) -> usize {
+        self.0
+    }
+}
+
+impl FromText for Workers {
+    fn from_text(s: &str) -> Result<Self, String> {
+        match s.trim().parse::<usize>() {
+            Ok(n) if (1..=1024).contains(&n) => Ok(Self(n)),
+            _ => Err("must be a whole number, at least 1 and at most 1024".into()),
+        }
+    }
+}
+
+/// A comma-separated list; blank is empty.
+#[derive(Debug, Clone, Default)]
+pub struct List<T>(pub Vec<T>);
+
+impl<T> Deref for List<T> {
+    type Target = [T];
+    fn deref(&self) -> &[T] {
+        &self.0
+    }
+}
+
+impl<T: FromText> FromText for List<T> {
+    fn from_text(s: &str) -> Result<Self, String> {
+        s.split(',')
+            .map(str::trim)
+            .filter(|item| !item.is_empty())
+            .map(T::from_text)
+            .collect::<Result<_, _>>()
+            .map(Self)
+    }
+}
+
+/// A secret of at least `MIN` characters; `portal config` shows it as `***`.
 #[derive(Debug, Clone)]
-pub enum SmsProvider {
-    /// The dev mailbox: logged and written to a file, never delivered.
-    Log,
-    Twilio {
-        account_sid: String,
-        auth_token: SecretString,
-        from: String,
-        api_base: Url,
-    },
+pub struct Secret<const MIN: usize>(SecretString);
+
+impl<const MIN: usize> Deref for Secret<MIN> {
+    type Target = SecretString;
+    fn deref(&self) -> &SecretString {
+        &self.0
+    }
+}
+
+impl<const MIN: usize> FromText for Secret<MIN> {
+    const REDACT: Redact = Redact::All;
+    fn from_text(s: &str) -> Result<Self, String> {
+        if s.chars().count() < MIN {
+            return Err(format!("must be at least {MIN} characters"));
+        }
+        Ok(Self(SecretString::from(s)))
+    }
+}
+
+/// `PORTAL_BIND`: the address as written (`localhost:3000`, the default public URL's host) and
+/// what it resolved to.
+#[derive(Debug, Clone)]
+pub struct Bind {
+    pub given: String,
+    pub addr: SocketAddr,
+}
+
+impl FromText for Bind {
+    /// An IP and port, or a host name and port resolved now (IPv4 first, so that
+    /// `localhost:3000` listens where browsers look first).
+    fn from_text(s: &str) -> Result<Self, String> {
+        let bind = s.trim();
+        let found = |addr| {
+            Ok(Self {
+                given: bind.to_string(),
+                addr,
+            })
+        };
+        if let Ok(addr) = bind.parse() {
+            return found(addr);
+        }
+        let shape = || {
+            format!("'{bind}' is not a host:port address (e.g. 127.0.0.1:3000 or localhost:3000)")
+        };
+        let (host, port) = bind.rsplit_once(':').ok_or_else(shape)?;
+        if host.is_empty() || port.parse::<u16>().is_err() {
+            return Err(shape());
+        }
+        let addrs: Vec<SocketAddr> = std::net::ToSocketAddrs::to_socket_addrs(bind)
+            .map_err(|e| format!("cannot resolve '{host}' ({e})"))?
+            .collect();
+        match addrs.iter().find(|a| a.is_ipv4()).or(addrs.first()) {
+            Some(addr) => found(*addr),
+            None => Err(format!("'{host}' resolves to no address")),
+        }
+    }
+}
+
+/// `DATABASE_URL`: PostgreSQL, or a SQLite file.
+#[derive(Debug, Clone)]
+pub struct DatabaseUrl(String);
+
+impl FromText for DatabaseUrl {
+    const REDACT: Redact = Redact::Password;
+    fn from_text(s: &str) -> Result<Self, String> {
+        let u = s.trim();
+        // Every pooled connection would open its own empty database, and all of it would
+        // vanish at exit.
+        if u.starts_with("sqlite:")
+            && (crate::store::sqlite_path(u).is_none() || u.contains("mode=memory"))
+        {
+            return Err(format!("'{u}' is an in-memory database, whose data would vanish: name a file, e.g. sqlite://data/portal.db"));
+        }
+        if ["postgres://", "postgresql://", "sqlite:"]
+            .iter()
+            .any(|p| u.starts_with(p))
+        {
+            Ok(Self(u.to_string()))
+        } else {
+            Err(format!(
+                "'{}' must start with postgres:// or sqlite:",
+                redact_url(u)
+            ))
+        }
+    }
+}
+
+/// An `http://` or `https://` URL with a host.
+#[derive(Debug, Clone)]
+pub struct HttpUrl(pub Url);
+
+impl FromText for HttpUrl {
+    fn from_text(s: &str) -> Result<Self, String> {
+        let url = Url::parse(s.trim()).map_err(|e| format!("'{s}' is not a URL ({e})"))?;
+        if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+            return Err("must be an http:// or https:// URL with a host".into());
+        }
+        Ok(Self(url))
+    }
+}
+
+/// `PORTAL_PUBLIC_URL`: an origin. Links in messages, cookies (`__Host-` needs `Path=/`) and the
+/// web app's routes all start at `/`: a path would be dropped from some of them.
+#[derive(Debug, Clone)]
+pub struct PublicUrl(pub Url);
+
+impl FromText for PublicUrl {
+    fn from_text(s: &str) -> Result<Self, String> {
+        let HttpUrl(url) = HttpUrl::from_text(s)?;
+        if url.path() != "/" || url.query().is_some() {
+            return Err(format!(
+                "'{url}' has a path: serving under a path is not supported, give the origin only ({})",
+                url.origin().ascii_serialization()
+            ));
+        }
+        Ok(Self(url))
+    }
+}
+
+/// `SMTP_URL`, which may hold the relay's password.
+#[derive(Debug, Clone)]
+pub struct SmtpUrl {
+    url: SecretString,
+    credentials: bool,
+}
+
+impl Deref for SmtpUrl {
+    type Target = SecretString;
+    fn deref(&self) -> &SecretString {
+        &self.url
+    }
+}
+
+impl FromText for SmtpUrl {
+    const REDACT: Redact = Redact::Password;
+    fn from_text(s: &str) -> Result<Self, String> {
+        let parsed =
+            Url::parse(s.trim()).map_err(|_| format!("'{}' is not a URL", redact_url(s)))?;
+        if !matches!(parsed.scheme(), "smtp" | "smtps") || parsed.host_str().is_none() {
+            return Err("must look like smtp://host:port or smtps://user:pass@host:465".into());
+        }
+        Ok(Self {
+            url: SecretString::from(s.trim()),
+            credentials: !parsed.username().is_empty(),
+        })
+    }
 }
 
 /// Whether an `smtp://` connection must be encrypted with STARTTLS before anything is sent.
@@ -182,56 +467,130 @@ pub enum SmtpTls {
     None,
 }
 
+/// `MAIL_FROM`: an address a relay accepts.
+#[derive(Debug, Clone)]
+pub struct MailFrom(String);
+
+impl FromText for MailFrom {
+    fn from_text(s: &str) -> Result<Self, String> {
+        match s.trim().parse::<lettre::message::Mailbox>() {
+            Ok(_) => Ok(Self(s.trim().to_string())),
+            Err(_) => Err(format!("'{s}' is not an email address")),
+        }
+    }
+}
+
+/// A region (`SE`) and its calling code (46).
+#[derive(Debug, Clone, Copy)]
+pub struct Region {
+    pub id: phonenumber::country::Id,
+    pub calling_code: u16,
+}
+
+impl FromText for Region {
+    fn from_text(s: &str) -> Result<Self, String> {
+        let r = s.trim().to_uppercase();
+        let not = || format!("'{r}' is not a two-letter region code (e.g. SE)");
+        let id: phonenumber::country::Id = r.parse().map_err(|_| not())?;
+        let meta = phonenumber::metadata::DATABASE
+            .by_id(id.as_ref())
+            .ok_or_else(not)?;
+        Ok(Self {
+            id,
+            calling_code: meta.country_code(),
+        })
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SmsKind {
+    Log,
+    Twilio,
+}
+
+/// `TWILIO_FROM`: an E.164 number (`+46700000000`). Alphanumeric sender ids are not accepted:
+/// several countries (the US and Canada among them) refuse them, replies cannot reach them, and
+/// a word like `nonsense` is then indistinguishable from a typo.
+#[derive(Debug, Clone)]
+pub struct E164(pub String);
+
+impl FromText for E164 {
+    fn from_text(s: &str) -> Result<Self, String> {
+        let from = s.trim();
+        let digits = from.strip_prefix('+').unwrap_or_default();
+        if (8..=15).contains(&digits.len())
+            && digits.bytes().all(|b| b.is_ascii_digit())
+            && !digits.starts_with('0')
+        {
+            Ok(Self(from.to_string()))
+        } else {
+            Err(format!(
+                "'{from}' is not a phone number in E.164 form (e.g. +46700000000)"
+            ))
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LogFormat {
     Text,
     Json,
 }
 
-/// The parsed settings the server runs with.
+/// A trusted proxy: an address or a CIDR range.
+impl FromText for ipnet::IpNet {
+    fn from_text(p: &str) -> Result<Self, String> {
+        p.parse::<ipnet::IpNet>()
+            .or_else(|_| p.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+            .map_err(|_| format!("'{p}' is not an IP address or CIDR range"))
+    }
+}
+
+/// `host` or `host:port`; a host without a port is reached on the public URL's.
+#[derive(Debug, Clone)]
+pub struct HostName(String);
+
+impl FromText for HostName {
+    fn from_text(h: &str) -> Result<Self, String> {
+        match HostPort::parse(h, 0) {
+            Some(_) => Ok(Self(h.to_string())),
+            None => Err(format!("'{h}' is not a host name or host:port")),
+        }
+    }
+}
+
+/// Which SMS provider sends codes.
+#[derive(Debug, Clone)]
+pub enum SmsProvider {
+    /// The dev mailbox: logged and written to a file, never delivered.
+    Log,
+    Twilio {
+        account_sid: String,
+        auth_token: SecretString,
+        from: String,
+        api_base: Url,
+    },
+}
+
+/// The settings the server runs with, and what follows from them.
 #[derive(Debug, Clone)]
 pub struct Config {
-    pub bind: SocketAddr,
-    pub database_url: String,
-    pub data_dir: PathBuf,
-    pub static_dir: PathBuf,
-    pub public_url: Url,
-    pub smtp_url: Option<SecretString>,
-    pub smtp_tls: SmtpTls,
-    pub mail_from: String,
-    pub secret: Option<SecretString>,
-    pub hide_account_existence: bool,
-    pub resend_cooldown_secs: u64,
-    pub code_ttl_secs: u64,
-    pub sms_code_ttl_secs: u64,
-    pub session_idle_secs: u64,
-    pub session_absolute_secs: u64,
-    pub default_region: phonenumber::country::Id,
-    pub sms_provider: SmsProvider,
-    /// Calling codes SMS may go to (NIST 800-63B-4 and OWASP: limit SMS pumping exposure).
-    pub sms_country_codes: Vec<u16>,
-    pub sms_per_number_hour: u32,
-    pub sms_per_number_day: u32,
-    pub sms_per_prefix_hour: u32,
-    pub sms_global_hour: u32,
-    pub codes_per_hour: u32,
-    pub codes_per_day: u32,
-    pub ip_requests_per_hour: u32,
-    pub ip_verifications_per_hour: u32,
-    pub log_format: LogFormat,
-    pub hash_concurrency: usize,
-    pub outbox_workers: usize,
-    /// Peers whose forwarding header names the client (default: none, the TCP peer is the client).
-    pub trusted_proxies: Vec<ipnet::IpNet>,
-    pub client_ip_header: ClientIpHeader,
-    /// When set, `/metrics` answers only to `Authorization: Bearer <token>`.
-    pub metrics_token: Option<SecretString>,
-    /// How often expired flows, codes, sessions and old outbox rows are deleted (`prune.rs`).
-    pub prune_interval_secs: u64,
-    /// Names besides the public URL's that `Host` may carry, reached with its scheme.
-    pub allowed_hosts: Vec<HostPort>,
-    /// Templates that replace built-in ones (checked when the server starts).
-    pub template_dir: Option<PathBuf>,
+    settings: Settings,
+    database_url: String,
+    public_url: Url,
+    smtp_tls: SmtpTls,
+    mail_from: String,
+    sms_provider: SmsProvider,
+    sms_country_codes: Vec<u16>,
+    hash_concurrency: usize,
+    allowed_hosts: Vec<HostPort>,
+}
+
+impl Deref for Config {
+    type Target = Settings;
+    fn deref(&self) -> &Settings {
+        &self.settings
+    }
 }
 
 /// A setting that cannot be used; `Display` is the one line start-up prints.
@@ -249,380 +608,198 @@ fn err(var: &str, problem: impl Into<String>) -> ConfigError {
     }
 }
 
-/// Environment variables read without the `PORTAL_` prefix, by their conventional names.
-const RAW_ENV: [&str; 8] = [
-    "DATABASE_URL",
-    "SMTP_URL",
-    "MAIL_FROM",
-    "SMS_PROVIDER",
-    "TWILIO_ACCOUNT_SID",
-    "TWILIO_AUTH_TOKEN",
-    "TWILIO_FROM",
-    "TWILIO_API_BASE",
-];
-
-/// The keys the TOML file may hold, lower case: every setting of [`RawConfig`].
-fn known_keys() -> BTreeSet<String> {
-    match serde_json::to_value(RawConfig::default()) {
-        Ok(serde_json::Value::Object(map)) => map.into_iter().map(|(k, _)| k).collect(),
-        _ => BTreeSet::new(),
-    }
+fn by_key(key: &str) -> Option<&'static Setting> {
+    SETTINGS.iter().find(|s| s.key == key)
 }
 
-/// The setting an environment variable sets, if it is one of ours and names a setting.
-fn setting(var: &str, keys: &BTreeSet<String>) -> Option<String> {
-    let key = match var.strip_prefix("PORTAL_") {
-        Some(rest) => rest.to_lowercase(),
-        None if RAW_ENV.contains(&var) => var.to_lowercase(),
-        None => return None,
-    };
-    keys.contains(&key).then_some(key)
-}
-
-/// Warnings for `PORTAL_*` variables that name no setting (a typo is otherwise ignored), each
-/// with the closest variable that does.
-pub fn unknown_variables(vars: impl IntoIterator<Item = (String, String)>) -> Vec<String> {
-    let keys = known_keys();
-    let names: Vec<String> = keys.iter().map(|k| env_name(k)).collect();
-    let mut warnings: Vec<String> = vars
-        .into_iter()
-        .map(|(var, _)| var)
-        .filter(|var| var.starts_with("PORTAL_") && var != "PORTAL_CONFIG")
-        .filter(|var| setting(var, &keys).is_none())
-        .map(
-            |var| match closest(&var, names.iter().map(String::as_str)) {
-                Some(near) => {
-                    format!("{var} is not a setting and is ignored: did you mean {near}?")
-                }
-                None => format!("{var} is not a setting and is ignored"),
-            },
-        )
-        .collect();
-    warnings.sort();
-    warnings
-}
-
-/// The candidate nearest to a misspelled `word` (case aside), if one is near enough to be
-/// what was meant: at most a third of the letters wrong, or `word` a part of it.
-fn closest<'a>(word: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
-    let word = word.to_lowercase();
-    let core = |s: &str| s.trim_start_matches("portal_").to_string();
-    candidates
-        .map(|c| {
-            let (w, k) = (core(&word), core(&c.to_lowercase()));
-            let distance = if k.starts_with(&w) || w.starts_with(&k) {
-                1
-            } else {
-                strsim::levenshtein(&w, &k)
-            };
-            (distance, w.len().max(k.len()), c)
-        })
-        .filter(|(distance, len, _)| distance * 3 <= *len)
-        .min_by_key(|(distance, _, _)| *distance)
-        .map(|(_, _, c)| c)
-}
-
-/// The file's sections, and the settings each holds: `[smtp] url` is `smtp_url` (`SMTP_URL`),
-/// `[limits] codes_per_hour` is `codes_per_hour` (`PORTAL_CODES_PER_HOUR`). A setting of a section
-/// is written in its section only, so each has one name in the file.
-const SECTIONS: [(&str, &str, &[&str]); 5] = [
-    ("smtp", "smtp_", &["url", "tls"]),
-    (
-        "sms",
-        "sms_",
-        &[
-            "provider",
-            "countries",
-            "code_ttl_secs",
-            "per_number_hour",
-            "per_number_day",
-            "per_prefix_hour",
-            "global_hour",
-        ],
-    ),
-    (
-        "twilio",
-        "twilio_",
-        &["account_sid", "auth_token", "from", "api_base"],
-    ),
-    ("session", "session_", &["idle_secs", "absolute_secs"]),
-    (
-        "limits",
-        "",
-        &[
-            "codes_per_hour",
-            "codes_per_day",
-            "ip_requests_per_hour",
-            "ip_verifications_per_hour",
-        ],
-    ),
-];
-
-/// The section a setting is written in, and its name there.
-fn section_of(key: &str) -> Option<(&'static str, String)> {
-    SECTIONS.iter().find_map(|(section, prefix, names)| {
-        let name = key.strip_prefix(prefix)?;
-        names.contains(&name).then(|| (*section, name.to_string()))
-    })
-}
-
-/// The file's settings as (name in the file, setting, value), from its top-level keys and its
-/// sections; an unknown key or section, or a sectioned setting written at the top level, is an
-/// error naming the closest known name.
-fn file_settings(
-    table: figment::value::Dict,
-    keys: &BTreeSet<String>,
-) -> Result<Vec<(String, String, figment::value::Value)>, String> {
-    use figment::value::Value;
-    let unknown = |name: &str, known: &mut dyn Iterator<Item = String>| {
-        let known: Vec<String> = known.collect();
-        let hint = closest(name, known.iter().map(String::as_str))
-            .map(|k| format!(" (did you mean {k}?)"))
-            .unwrap_or_default();
-        format!("unknown key '{name}'{hint}")
-    };
-    let mut out = Vec::new();
-    for (key, value) in table {
-        if let Some((section, prefix, names)) = SECTIONS.iter().find(|(s, ..)| *s == key) {
-            let Value::Dict(_, inner) = value else {
-                return Err(format!(
-                    "'{section}' is a section: write [{section}] and its settings below it"
-                ));
-            };
-            for (name, value) in inner {
-                if !names.contains(&name.as_str()) {
-                    let mut known = names.iter().map(|n| format!("{section}.{n}"));
-                    return Err(unknown(&format!("{section}.{name}"), &mut known));
-                }
-                out.push((
-                    format!("{section}.{name}"),
-                    format!("{prefix}{name}"),
-                    value,
-                ));
-            }
-        } else if let Some((section, name)) = section_of(&key) {
-            return Err(format!(
-                "'{key}' belongs in a section: write it as [{section}] {name}"
-            ));
-        } else if keys.contains(&key) {
-            out.push((key.clone(), key, value));
-        } else {
-            let mut known = keys
-                .iter()
-                .filter(|k| section_of(k).is_none())
-                .cloned()
-                .chain(
-                    SECTIONS
-                        .iter()
-                        .flat_map(|(s, _, names)| names.iter().map(move |n| format!("{s}.{n}"))),
-                );
-            return Err(unknown(&key, &mut known));
-        }
-    }
-    Ok(out)
-}
-
-/// The file `PORTAL_CONFIG` names (which must then be readable), or `./portal.toml` when it
-/// exists; `PORTAL_CONFIG=` (empty) reads no file.
-fn config_file() -> Result<Option<(String, String)>, ConfigError> {
-    let (path, named) = match std::env::var("PORTAL_CONFIG") {
-        Ok(p) if p.is_empty() => return Ok(None),
-        Ok(p) => (p, true),
-        Err(_) => ("portal.toml".to_string(), false),
-    };
-    if !named && !std::path::Path::new(&path).exists() {
-        return Ok(None);
-    }
-    match std::fs::read_to_string(&path) {
-        Ok(text) => Ok(Some((path, text))),
-        Err(e) => Err(err("PORTAL_CONFIG", format!("cannot read '{path}' ({e})"))),
-    }
-}
-
-/// Names an error's setting by where it was set, when that was not its variable.
-fn blame(origins: &BTreeMap<String, String>, mut e: ConfigError) -> ConfigError {
-    if let Some(origin) = origins.get(&e.var) {
-        e.var.clone_from(origin);
-    }
-    e
-}
-
-/// A parser's message on one line, without the source excerpt it may draw below the first.
-fn one_line(message: &str) -> String {
-    let excerpt = |l: &str| {
-        let l = l.trim_start_matches(|c: char| c.is_ascii_digit()).trim();
-        l.is_empty() || l.starts_with('|')
-    };
-    let lines: Vec<&str> = message.lines().filter(|l| !excerpt(l)).collect();
-    lines.join(": ")
-}
-
-/// The environment variable a config key is set by.
+/// The environment variable a setting is set by.
 pub fn env_name(key: &str) -> String {
-    let upper = key.to_uppercase();
-    if RAW_ENV.contains(&upper.as_str()) {
-        upper
-    } else {
-        format!("PORTAL_{upper}")
-    }
+    by_key(key).map_or_else(|| key.to_uppercase(), |s| s.var.to_string())
+}
+
+/// The settings as given: text, by setting, with where each came from. [`RawConfig::parse`]
+/// reads them into a [`Config`].
+#[derive(Debug, Clone, Default)]
+pub struct RawConfig {
+    values: BTreeMap<&'static str, (String, String)>,
+    /// Keys [`RawConfig::set`] was given that name no setting: `parse` refuses them.
+    unknown: Vec<String>,
 }
 
 impl RawConfig {
-    /// Defaults, then the TOML file (`PORTAL_CONFIG`, or `./portal.toml` when it exists), then the
-    /// environment, then `overrides` (the flags, as key and value).
+    /// The TOML file (`PORTAL_CONFIG`, or `./portal.toml` when it exists), then the environment,
+    /// then `overrides` (the flags, as key and value).
     pub fn load_with(overrides: &[(&str, String)]) -> Result<Self, ConfigError> {
-        let keys = known_keys();
-        let mut origins = BTreeMap::new();
-        let mut fig = Figment::from(Serialized::defaults(RawConfig::default()));
-        if let Some((path, text)) = config_file()? {
-            let table = Figment::from(Toml::string(&text))
-                .extract::<figment::value::Dict>()
-                .map_err(|e| err(&path, one_line(&e.kind.to_string())))?;
-            for (name, key, value) in file_settings(table, &keys).map_err(|e| err(&path, e))? {
-                origins.insert(env_name(&key), format!("{path}: {name}"));
-                fig = fig.merge(Serialized::default(&key, value));
+        Self::load_from(std::env::vars(), overrides)
+    }
+
+    /// [`RawConfig::load_with`] with the environment given.
+    pub fn load_from(
+        env: impl IntoIterator<Item = (String, String)>,
+        overrides: &[(&str, String)],
+    ) -> Result<Self, ConfigError> {
+        let env: BTreeMap<String, String> = env.into_iter().collect();
+        let mut raw = Self::default();
+        if let Some((path, text)) = config_file(env.get("PORTAL_CONFIG").map(String::as_str))? {
+            raw.read_file(&path, &text).map_err(|e| err(&path, e))?;
+        }
+        for (var, value) in &env {
+            if let Some(s) = SETTINGS.iter().find(|s| s.var == var) {
+                raw.values.insert(s.key, (value.clone(), var.clone()));
             }
         }
-        // The environment is read as text and converted only where a number or a flag is
-        // expected: figment's own Env provider would turn TWILIO_FROM=+46700000000 into a number.
-        let mut vars: Vec<(String, String, String)> = std::env::vars()
-            .filter_map(|(var, v)| Some((setting(&var, &keys)?, var, v)))
-            .collect();
-        vars.sort();
-        for (key, var, v) in vars {
-            origins.insert(env_name(&key), var);
-            fig = fig.merge(Serialized::default(&key, v));
+        for (key, value) in overrides {
+            let flag = format!("--{}", key.replace('_', "-"));
+            raw.put(key, value, flag).map_err(|e| err("flags", e))?;
         }
-        for (key, v) in overrides {
-            origins.insert(env_name(key), format!("--{}", key.replace('_', "-")));
-            fig = fig.merge(Serialized::default(key, v));
-        }
-        let named = |key: &str| {
-            let var = env_name(key);
-            origins.get(&var).cloned().unwrap_or(var)
-        };
-        let mut raw = fig.extract_lossy::<RawConfig>().map_err(|e| {
-            let key = e.path.last().cloned().unwrap_or_else(|| "config".into());
-            let problem = match &e.kind {
-                // `-5`, `ten` or a 20-digit number where a count or a duration belongs.
-                Kind::InvalidType(_, expected) | Kind::InvalidValue(_, expected)
-                    if ["u32", "u64", "usize"].contains(&expected.as_str()) =>
-                {
-                    whole_number(&key)
-                }
-                kind => kind.to_string(),
-            };
-            err(&named(&key), problem)
-        })?;
-        raw.origins = origins;
         Ok(raw)
     }
 
-    /// The database to open: `DATABASE_URL`, or a SQLite file in the data directory.
-    pub fn database_url(&self) -> Result<String, ConfigError> {
-        let url = match &self.database_url {
-            // Every pooled connection would open its own empty database, and all of it would
-            // vanish at exit.
-            Some(u)
-                if u.starts_with("sqlite:")
-                    && (crate::store::sqlite_path(u).is_none() || u.contains("mode=memory")) =>
-            {
-                Err(err(
-                    "DATABASE_URL",
-                    format!("'{u}' is an in-memory database, whose data would vanish: name a file, e.g. sqlite://data/portal.db"),
-                ))
+    /// Sets a setting as a program would (its variable is named in errors).
+    pub fn set(&mut self, key: &str, value: impl Into<String>) -> &mut Self {
+        let origin = env_name(key);
+        if self.put(key, &value.into(), origin).is_err() {
+            self.unknown.push(key.to_string());
+        }
+        self
+    }
+
+    /// A setting's text as given, if it was.
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.values.get(key).map(|(text, _)| text.as_str())
+    }
+
+    fn put(&mut self, key: &str, value: &str, origin: String) -> Result<(), String> {
+        let s = by_key(key).ok_or_else(|| format!("'{key}' is not a setting"))?;
+        self.values.insert(s.key, (value.to_string(), origin));
+        Ok(())
+    }
+
+    /// The file's values, from its top-level keys and its sections; an unknown key or section,
+    /// or a sectioned setting written at the top level, is an error naming the closest name.
+    fn read_file(&mut self, path: &str, text: &str) -> Result<(), String> {
+        let table: toml::Table = text
+            .parse()
+            .map_err(|e: toml::de::Error| one_line(&e.to_string()))?;
+        let sections: Vec<&str> = SETTINGS
+            .iter()
+            .filter_map(|s| Some(s.file.split_once('.')?.0))
+            .collect();
+        let mut found = Vec::new();
+        for (key, value) in table {
+            match value {
+                toml::Value::Table(inner) if sections.contains(&key.as_str()) => {
+                    found.extend(inner.into_iter().map(|(k, v)| (format!("{key}.{k}"), v)));
+                }
+                _ if sections.contains(&key.as_str()) => {
+                    return Err(format!(
+                        "'{key}' is a section: write [{key}] and its settings below it"
+                    ))
+                }
+                value => found.push((key, value)),
             }
-            Some(u)
-                if u.starts_with("postgres://")
-                    || u.starts_with("postgresql://")
-                    || u.starts_with("sqlite:") =>
-            {
-                Ok(u.clone())
-            }
-            Some(u) => Err(err(
-                "DATABASE_URL",
-                format!("'{}' must start with postgres:// or sqlite:", redact_url(u)),
-            )),
-            None => Ok(format!(
-                "sqlite://{}?mode=rwc",
-                PathBuf::from(&self.data_dir).join("portal.db").display()
-            )),
+        }
+        for (name, value) in found {
+            let Some(s) = SETTINGS.iter().find(|s| s.file == name) else {
+                if let Some((section, inner)) = by_key(&name).and_then(|s| s.file.split_once('.')) {
+                    return Err(format!(
+                        "'{name}' belongs in a section: write it as [{section}] {inner}"
+                    ));
+                }
+                let hint = closest(&name, SETTINGS.iter().map(|s| s.file))
+                    .map(|k| format!(" (did you mean {k}?)"))
+                    .unwrap_or_default();
+                return Err(format!("unknown key '{name}'{hint}"));
+            };
+            let text = match value {
+                toml::Value::String(s) => s,
+                toml::Value::Array(_) | toml::Value::Table(_) => {
+                    return Err(format!("{name}: must be a single value"))
+                }
+                other => other.to_string(),
+            };
+            self.values.insert(s.key, (text, format!("{path}: {name}")));
+        }
+        Ok(())
+    }
+
+    /// Where the value of a setting was given, or its variable if it was not.
+    fn origin(&self, key: &str) -> String {
+        match self.values.get(key) {
+            Some((_, origin)) => origin.clone(),
+            None => env_name(key),
+        }
+    }
+
+    /// One setting, read into its type.
+    fn value<T: FromText>(&self, key: &str) -> Result<T, ConfigError> {
+        let text = match self.values.get(key) {
+            Some((text, _)) => text.as_str(),
+            None => by_key(key).and_then(|s| s.default).unwrap_or_default(),
         };
-        url.map_err(|e| blame(&self.origins, e))
+        T::from_text(text).map_err(|problem| err(&self.origin(key), problem))
+    }
+
+    /// The log format, read before the rest so that every later message is logged in it.
+    pub fn log_format(&self) -> Result<LogFormat, ConfigError> {
+        self.value("log_format")
+    }
+
+    /// The database to open: `DATABASE_URL`, or a SQLite file in the data directory. All that
+    /// `portal migrate` reads.
+    pub fn database_url(&self) -> Result<String, ConfigError> {
+        let data_dir: PathBuf = self.value("data_dir")?;
+        let url: Option<DatabaseUrl> = self.value("database_url")?;
+        Ok(url.map_or_else(
+            || format!("sqlite://{}?mode=rwc", data_dir.join("portal.db").display()),
+            |u| u.0,
+        ))
     }
 
     /// Every setting, one a line: `VARIABLE = value  (where it was set)`, secrets shown as `***`
-    /// and passwords in URLs masked, for `portal config`.
-    pub fn describe(&self) -> String {
-        const SECRETS: [&str; 3] = ["secret", "twilio_auth_token", "metrics_token"];
-        const URLS: [&str; 2] = ["database_url", "smtp_url"];
-        let Ok(serde_json::Value::Object(settings)) = serde_json::to_value(self) else {
-            return String::new();
-        };
-        let lines: Vec<String> = settings
+    /// and passwords in URLs masked, for `portal config`. With the parsed `config`, an unset
+    /// setting whose value follows from others shows that value.
+    pub fn describe(&self, config: Option<&Config>) -> String {
+        let lines: Vec<String> = SETTINGS
             .iter()
-            .map(|(key, value)| {
-                let var = env_name(key);
-                let shown = match value {
-                    serde_json::Value::Null => "(unset)".to_string(),
-                    _ if SECRETS.contains(&key.as_str()) => "***".to_string(),
-                    serde_json::Value::String(s) if URLS.contains(&key.as_str()) => redact_url(s),
-                    serde_json::Value::String(s) => s.clone(),
-                    other => other.to_string(),
+            .map(|s| {
+                let (text, from) = match self.values.get(s.key) {
+                    Some((text, origin)) => (Some(text.as_str()), origin.as_str()),
+                    None => (s.default, "default"),
                 };
-                let from = self.origins.get(&var).map_or("default", String::as_str);
-                format!("{var} = {shown}  ({from})")
+                let derived = config.and_then(|c| c.derived(s.key));
+                let shown = match (text.filter(|t| !t.trim().is_empty()), s.redact) {
+                    (None, _) => derived.unwrap_or_else(|| "(unset)".to_string()),
+                    (Some(_), Redact::All) => "***".to_string(),
+                    (Some(t), Redact::Password) => redact_url(t),
+                    (Some(t), Redact::No) => t.to_string(),
+                };
+                format!("{} = {shown}  ({from})", s.var)
             })
             .collect();
         lines.join("\n")
     }
 
-    pub fn log_format(&self) -> Result<LogFormat, ConfigError> {
-        match self.log_format.as_str() {
-            "text" => Ok(LogFormat::Text),
-            "json" => Ok(LogFormat::Json),
-            other => Err(blame(
-                &self.origins,
-                err(
-                    "PORTAL_LOG_FORMAT",
-                    format!("'{other}' is not one of: text, json"),
-                ),
-            )),
+    /// Reads every setting into its type and checks them together, naming the first that is
+    /// wrong by where it was set.
+    pub fn parse(&self) -> Result<Config, ConfigError> {
+        if let Some(key) = self.unknown.first() {
+            return Err(err(key, "is not a setting"));
         }
-    }
-
-    /// Refuses the numbers that cannot work: a zero cap refuses every request, an hourly cap
-    /// above the daily one is never reached, an idle timeout above the absolute one never fires.
-    fn check_numbers(&self) -> Result<(), ConfigError> {
-        let numbers = [
-            ("resend_cooldown_secs", self.resend_cooldown_secs),
-            ("code_ttl_secs", self.code_ttl_secs),
-            ("sms_code_ttl_secs", self.sms_code_ttl_secs),
-            ("session_idle_secs", self.session_idle_secs),
-            ("session_absolute_secs", self.session_absolute_secs),
-            ("prune_interval_secs", self.prune_interval_secs),
-            ("sms_per_number_hour", self.sms_per_number_hour.into()),
-            ("sms_per_number_day", self.sms_per_number_day.into()),
-            ("sms_per_prefix_hour", self.sms_per_prefix_hour.into()),
-            ("sms_global_hour", self.sms_global_hour.into()),
-            ("codes_per_hour", self.codes_per_hour.into()),
-            ("codes_per_day", self.codes_per_day.into()),
-            ("ip_requests_per_hour", self.ip_requests_per_hour.into()),
-            (
-                "ip_verifications_per_hour",
-                self.ip_verifications_per_hour.into(),
-            ),
-            ("outbox_workers", self.outbox_workers as u64),
-        ];
-        let concurrency = self
-            .hash_concurrency
-            .map(|n| ("hash_concurrency", n as u64));
-        for (key, value) in numbers.into_iter().chain(concurrency) {
-            let (min, max) = bounds(key);
-            if value < min || value > max {
-                return Err(err(&env_name(key), whole_number(key)));
+        let settings = Settings::read(self)?;
+        let database_url = self.database_url()?;
+        Config::new(settings, database_url).map_err(|mut e| {
+            if let Some(s) = SETTINGS.iter().find(|s| s.var == e.var) {
+                e.var = self.origin(s.key);
             }
-        }
+            e
+        })
+    }
+}
+
+impl Config {
+    /// What follows from the settings, and the rules between them.
+    fn new(s: Settings, database_url: String) -> Result<Self, ConfigError> {
         let at_most = |small: &str, a: u64, large: &str, b: u64, why: &str| {
             if a > b {
                 Err(err(
@@ -634,277 +811,146 @@ impl RawConfig {
             }
         };
         let cap = "an hourly cap above the daily one is never reached";
+        let (hour, day) = (s.codes_per_hour.get(), s.codes_per_day.get());
         at_most(
             "codes_per_hour",
-            self.codes_per_hour.into(),
+            hour.into(),
             "codes_per_day",
-            self.codes_per_day.into(),
+            day.into(),
             cap,
         )?;
+        let (hour, day) = (s.sms_per_number_hour.get(), s.sms_per_number_day.get());
         at_most(
             "sms_per_number_hour",
-            self.sms_per_number_hour.into(),
+            hour.into(),
             "sms_per_number_day",
-            self.sms_per_number_day.into(),
+            day.into(),
             cap,
         )?;
         at_most(
             "session_idle_secs",
-            self.session_idle_secs,
+            s.session_idle_secs.get(),
             "session_absolute_secs",
-            self.session_absolute_secs,
+            s.session_absolute_secs.get(),
             "the session ends at the absolute limit before it could idle out",
-        )
-    }
-
-    /// Turns the raw settings into a [`Config`], naming the first one that is wrong by where it
-    /// was set: the flag, the variable, or the file and key.
-    pub fn parse(self) -> Result<Config, ConfigError> {
-        let origins = self.origins.clone();
-        self.parse_values().map_err(|e| blame(&origins, e))
-    }
-
-    fn parse_values(self) -> Result<Config, ConfigError> {
-        let bind = resolve(&self.bind)?;
-        let data_dir = PathBuf::from(&self.data_dir);
-        let database_url = self.database_url()?;
-        let log_format = self.log_format()?;
-        self.check_numbers()?;
-        let public_url = match &self.public_url {
-            Some(u) => Url::parse(u)
-                .map_err(|e| err("PORTAL_PUBLIC_URL", format!("'{u}' is not a URL ({e})")))?,
+        )?;
+        let public_url = match &s.public_url {
+            Some(PublicUrl(u)) => u.clone(),
             // The name as given (`localhost:3978`), not what it resolved to.
-            None => Url::parse(&format!("http://{}", self.bind))
+            None => Url::parse(&format!("http://{}", s.bind.given))
                 .map_err(|e| err("PORTAL_BIND", e.to_string()))?,
         };
-        if !matches!(public_url.scheme(), "http" | "https") || public_url.host_str().is_none() {
-            return Err(err(
-                "PORTAL_PUBLIC_URL",
-                "must be an http:// or https:// URL with a host",
-            ));
-        }
-        // Links in messages, cookies (`__Host-` needs `Path=/`) and the web app's routes all
-        // start at `/`: a path would be dropped from some of them.
-        if public_url.path() != "/" || public_url.query().is_some() {
-            return Err(err(
-                "PORTAL_PUBLIC_URL",
-                format!(
-                    "'{public_url}' has a path: serving under a path is not supported, give the origin only ({})",
-                    public_url.origin().ascii_serialization()
-                ),
-            ));
-        }
-        let mut smtp_credentials = false;
-        let smtp_url = match self.smtp_url.filter(|s| !s.is_empty()) {
-            Some(u) => {
-                let parsed = Url::parse(&u)
-                    .map_err(|_| err("SMTP_URL", format!("'{}' is not a URL", redact_url(&u))))?;
-                if !matches!(parsed.scheme(), "smtp" | "smtps") || parsed.host_str().is_none() {
-                    return Err(err(
-                        "SMTP_URL",
-                        "must look like smtp://host:port or smtps://user:pass@host:465",
-                    ));
-                }
-                smtp_credentials = !parsed.username().is_empty();
-                Some(SecretString::from(u))
-            }
-            None => None,
-        };
-        let smtp_tls = match self.smtp_tls.as_deref().filter(|s| !s.is_empty()) {
-            Some("required") => SmtpTls::Required,
-            Some("opportunistic") => SmtpTls::Opportunistic,
-            Some("none") => SmtpTls::None,
-            Some(other) => {
-                return Err(err(
-                    "PORTAL_SMTP_TLS",
-                    format!("'{other}' is not one of: required, opportunistic, none"),
-                ))
-            }
-            // A relay password is worth protecting by default; mail without credentials keeps
-            // the behaviour every MTA has.
-            None if smtp_credentials => SmtpTls::Required,
-            None => SmtpTls::Opportunistic,
+        // A relay password is worth protecting by default; mail without credentials keeps the
+        // behaviour every MTA has.
+        let smtp_tls = match (s.smtp_tls, &s.smtp_url) {
+            (Some(tls), _) => tls,
+            (None, Some(url)) if url.credentials => SmtpTls::Required,
+            (None, _) => SmtpTls::Opportunistic,
         };
         let host = public_url.host_str().unwrap_or("localhost");
-        let mail_from = match self.mail_from {
-            Some(from) => from,
+        let mail_from = match &s.mail_from {
+            Some(MailFrom(from)) => from.clone(),
             // `no-reply@127.0.0.1` is no address a relay accepts or a reader trusts; the dev
             // mailbox only shows it, so local runs need no setting.
-            None if smtp_url.is_some() && !matches!(public_url.host(), Some(url::Host::Domain(_))) => {
+            None if s.smtp_url.is_some()
+                && !matches!(public_url.host(), Some(url::Host::Domain(_))) =>
+            {
                 return Err(err(
                     "MAIL_FROM",
                     format!("is required when SMTP_URL is set and the public host is an IP address ({host}), e.g. MAIL_FROM=no-reply@example.com"),
                 ))
             }
-            None => format!("no-reply@{host}"),
+            None => MailFrom::from_text(&format!("no-reply@{host}"))
+                .map_err(|e| err("MAIL_FROM", e))?
+                .0,
         };
-        if mail_from.parse::<lettre::message::Mailbox>().is_err() {
-            return Err(err(
-                "MAIL_FROM",
-                format!("'{mail_from}' is not an email address"),
-            ));
-        }
-        let secret = match self.secret.filter(|s| !s.is_empty()) {
-            Some(s) if s.len() < 32 => {
-                return Err(err("PORTAL_SECRET", "must be at least 32 characters"))
-            }
-            Some(s) => Some(SecretString::from(s)),
-            None => None,
-        };
-        let default_region: phonenumber::country::Id =
-            self.default_region.to_uppercase().parse().map_err(|_| {
-                err(
-                    "PORTAL_DEFAULT_REGION",
-                    format!("'{}' is not a two-letter region code", self.default_region),
-                )
-            })?;
-        let default_cc = phonenumber::metadata::DATABASE
-            .by_id(default_region.as_ref())
-            .map(|m| m.country_code())
-            .ok_or_else(|| err("PORTAL_DEFAULT_REGION", "unknown region"))?;
-        let sms_country_codes = match self.sms_countries.filter(|s| !s.trim().is_empty()) {
-            None => vec![default_cc],
-            Some(list) => list
-                .split(',')
-                .map(|r| {
-                    let r = r.trim().to_uppercase();
-                    phonenumber::metadata::DATABASE
-                        .by_id(&r)
-                        .map(|m| m.country_code())
-                        .ok_or_else(|| {
-                            err(
-                                "PORTAL_SMS_COUNTRIES",
-                                format!("'{r}' is not a region code"),
-                            )
-                        })
-                })
-                .collect::<Result<Vec<_>, _>>()?,
-        };
-        let sms_provider = match self.sms_provider.as_str() {
-            "log" => SmsProvider::Log,
-            "twilio" => {
-                let need = |v: Option<String>, name: &str| {
-                    v.filter(|s| !s.is_empty())
-                        .ok_or_else(|| err(name, "is required when SMS_PROVIDER=twilio"))
-                };
-                let api_base = Url::parse(&self.twilio_api_base)
-                    .map_err(|_| err("TWILIO_API_BASE", "is not a URL"))?;
+        let sms_provider = match s.sms_provider {
+            SmsKind::Log => SmsProvider::Log,
+            SmsKind::Twilio => {
+                fn need<T>(v: Option<T>, name: &str) -> Result<T, ConfigError> {
+                    v.ok_or_else(|| err(name, "is required when SMS_PROVIDER=twilio"))
+                }
                 SmsProvider::Twilio {
-                    account_sid: need(self.twilio_account_sid, "TWILIO_ACCOUNT_SID")?,
-                    auth_token: SecretString::from(need(
-                        self.twilio_auth_token,
+                    account_sid: need(
+                        s.twilio_account_sid.clone().filter(|a| !a.is_empty()),
+                        "TWILIO_ACCOUNT_SID",
+                    )?,
+                    auth_token: SecretString::clone(need(
+                        s.twilio_auth_token.as_ref(),
                         "TWILIO_AUTH_TOKEN",
                     )?),
-                    from: e164(need(self.twilio_from, "TWILIO_FROM")?)?,
-                    api_base,
+                    from: need(s.twilio_from.clone().map(|f| f.0), "TWILIO_FROM")?,
+                    api_base: s.twilio_api_base.0.clone(),
                 }
             }
-            other => {
-                return Err(err(
-                    "SMS_PROVIDER",
-                    format!("'{other}' is not one of: log, twilio"),
-                ))
-            }
         };
-        let trusted_proxies = match self.trusted_proxies.as_deref().map(str::trim) {
-            None | Some("") => Vec::new(),
-            Some(list) => list
-                .split(',')
-                .map(|p| {
-                    let p = p.trim();
-                    p.parse::<ipnet::IpNet>()
-                        .or_else(|_| p.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
-                        .map_err(|_| {
-                            err(
-                                "PORTAL_TRUSTED_PROXIES",
-                                format!("'{p}' is not an IP address or CIDR range"),
-                            )
-                        })
-                })
-                .collect::<Result<Vec<_>, _>>()?,
+        let sms_country_codes = if s.sms_countries.is_empty() {
+            vec![s.default_region.calling_code]
+        } else {
+            s.sms_countries.iter().map(|r| r.calling_code).collect()
         };
-        let client_ip_header = match self.client_ip_header.to_ascii_lowercase().as_str() {
-            "x-forwarded-for" => ClientIpHeader::XForwardedFor,
-            "forwarded" => ClientIpHeader::Forwarded,
-            other => {
-                return Err(err(
-                    "PORTAL_CLIENT_IP_HEADER",
-                    format!("'{other}' is not one of: x-forwarded-for, forwarded"),
-                ))
-            }
-        };
-        let host_default_port = public_url.port_or_known_default().unwrap_or(80);
-        let allowed_hosts = self
+        let cores = std::thread::available_parallelism().map_or(2, usize::from);
+        let port = public_url.port_or_known_default().unwrap_or(80);
+        let allowed_hosts = s
             .allowed_hosts
-            .as_deref()
-            .unwrap_or_default()
-            .split(',')
-            .map(str::trim)
-            .filter(|h| !h.is_empty())
-            .map(|h| {
-                HostPort::parse(h, host_default_port).ok_or_else(|| {
-                    err(
-                        "PORTAL_ALLOWED_HOSTS",
-                        format!("'{h}' is not a host name or host:port"),
-                    )
-                })
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        let cores = std::thread::available_parallelism()
-            .map(usize::from)
-            .unwrap_or(2);
-        Ok(Config {
-            bind,
+            .iter()
+            .filter_map(|h| HostPort::parse(&h.0, port))
+            .collect();
+        Ok(Self {
             database_url,
-            data_dir,
-            static_dir: PathBuf::from(self.static_dir),
             public_url,
-            smtp_url,
             smtp_tls,
             mail_from,
-            secret,
-            hide_account_existence: self.hide_account_existence,
-            resend_cooldown_secs: self.resend_cooldown_secs,
-            code_ttl_secs: self.code_ttl_secs,
-            sms_code_ttl_secs: self.sms_code_ttl_secs,
-            session_idle_secs: self.session_idle_secs,
-            session_absolute_secs: self.session_absolute_secs,
-            default_region,
             sms_provider,
             sms_country_codes,
-            sms_per_number_hour: self.sms_per_number_hour,
-            sms_per_number_day: self.sms_per_number_day,
-            sms_per_prefix_hour: self.sms_per_prefix_hour,
-            sms_global_hour: self.sms_global_hour,
-            codes_per_hour: self.codes_per_hour,
-            codes_per_day: self.codes_per_day,
-            ip_requests_per_hour: self.ip_requests_per_hour,
-            ip_verifications_per_hour: self.ip_verifications_per_hour,
-            log_format,
-            hash_concurrency: self.hash_concurrency.unwrap_or(cores),
-            outbox_workers: self.outbox_workers,
-            trusted_proxies,
-            client_ip_header,
-            metrics_token: match self.metrics_token.filter(|t| !t.is_empty()) {
-                Some(t) if t.len() < 16 => {
-                    return Err(err(
-                        "PORTAL_METRICS_TOKEN",
-                        "must be at least 16 characters",
-                    ))
-                }
-                t => t.map(SecretString::from),
-            },
-            prune_interval_secs: self.prune_interval_secs,
+            hash_concurrency: s.hash_concurrency.map_or(cores, Workers::get),
             allowed_hosts,
-            template_dir: self
-                .template_dir
-                .filter(|d| !d.trim().is_empty())
-                .map(PathBuf::from),
+            settings: s,
         })
     }
-}
 
-impl Config {
+    /// The value an unset setting takes from the others, as `portal config` shows it.
+    fn derived(&self, key: &str) -> Option<String> {
+        Some(match key {
+            "database_url" => redact_url(&self.database_url),
+            "public_url" => self.public_url.to_string(),
+            "mail_from" => self.mail_from.clone(),
+            "hash_concurrency" => self.hash_concurrency.to_string(),
+            "smtp_tls" => format!("{:?}", self.smtp_tls).to_lowercase(),
+            "sms_countries" => self.default_region.id.as_ref().to_string(),
+            _ => return None,
+        })
+    }
+
+    pub fn database_url(&self) -> &str {
+        &self.database_url
+    }
+
+    pub fn public_url(&self) -> &Url {
+        &self.public_url
+    }
+
+    pub fn smtp_tls(&self) -> SmtpTls {
+        self.smtp_tls
+    }
+
+    pub fn mail_from(&self) -> &str {
+        &self.mail_from
+    }
+
+    pub fn sms_provider(&self) -> &SmsProvider {
+        &self.sms_provider
+    }
+
+    /// Calling codes SMS may go to.
+    pub fn sms_country_codes(&self) -> &[u16] {
+        &self.sms_country_codes
+    }
+
+    pub fn hash_concurrency(&self) -> usize {
+        self.hash_concurrency
+    }
+
     /// Is the public URL https (then cookies are `Secure` and HSTS is sent)?
     pub fn is_https(&self) -> bool {
         self.public_url.scheme() == "https"
@@ -936,75 +982,71 @@ impl Config {
     }
 }
 
-/// A year: the longest any timer may be, so that `now + ttl` stays a date.
-const YEAR_SECS: u64 = 365 * 24 * 3600;
-
-/// The smallest and largest value a numeric setting may take.
-fn bounds(key: &str) -> (u64, u64) {
-    match key {
-        // No cooldown is a choice (a test rig, a kiosk); no other timer may be zero.
-        "resend_cooldown_secs" => (0, YEAR_SECS),
-        k if k.ends_with("_secs") => (1, YEAR_SECS),
-        _ => (1, u64::from(u32::MAX)),
-    }
-}
-
-/// What a numeric setting must be, in plain words.
-fn whole_number(key: &str) -> String {
-    let (min, max) = bounds(key);
-    if key.ends_with("_secs") {
-        format!("must be a whole number of seconds, at least {min} and at most {max} (a year)")
-    } else {
-        format!("must be a whole number, at least {min} and at most {max}")
-    }
-}
-
-/// `PORTAL_BIND`: an IP and port, or a host name and port resolved now (IPv4 first, so that
-/// `localhost:3000` listens where browsers look first).
-fn resolve(bind: &str) -> Result<SocketAddr, ConfigError> {
-    if let Ok(addr) = bind.parse() {
-        return Ok(addr);
-    }
-    let shape = || {
-        err(
-            "PORTAL_BIND",
-            format!("'{bind}' is not a host:port address (e.g. 127.0.0.1:3000 or localhost:3000)"),
-        )
-    };
-    let (host, port) = bind.rsplit_once(':').ok_or_else(shape)?;
-    if host.is_empty() || port.parse::<u16>().is_err() {
-        return Err(shape());
-    }
-    let addrs: Vec<SocketAddr> = std::net::ToSocketAddrs::to_socket_addrs(bind)
-        .map_err(|e| err("PORTAL_BIND", format!("cannot resolve '{host}' ({e})")))?
+/// Warnings for `PORTAL_*` variables that name no setting (a typo is otherwise ignored), each
+/// with the closest variable that does.
+pub fn unknown_variables(vars: impl IntoIterator<Item = (String, String)>) -> Vec<String> {
+    let mut warnings: Vec<String> = vars
+        .into_iter()
+        .map(|(var, _)| var)
+        .filter(|var| var.starts_with("PORTAL_") && var != "PORTAL_CONFIG")
+        .filter(|var| !SETTINGS.iter().any(|s| s.var == var))
+        .map(|var| match closest(&var, SETTINGS.iter().map(|s| s.var)) {
+            Some(near) => {
+                format!("{var} is not a setting and is ignored: did you mean {near}?")
+            }
+            None => format!("{var} is not a setting and is ignored"),
+        })
         .collect();
-    addrs
-        .iter()
-        .find(|a| a.is_ipv4())
-        .or(addrs.first())
-        .copied()
-        .ok_or_else(|| err("PORTAL_BIND", format!("'{host}' resolves to no address")))
+    warnings.sort();
+    warnings
 }
 
-/// `TWILIO_FROM`: an E.164 number (`+46700000000`). Alphanumeric sender ids are not accepted:
-/// several countries (the US and Canada among them) refuse them, replies cannot reach them, and
-/// a word like `nonsense` is then indistinguishable from a typo.
-fn e164(from: String) -> Result<String, ConfigError> {
-    let digits = from.strip_prefix('+').unwrap_or_default();
-    if (8..=15).contains(&digits.len())
-        && digits.bytes().all(|b| b.is_ascii_digit())
-        && !digits.starts_with('0')
-    {
-        Ok(from)
-    } else {
-        Err(err(
-            "TWILIO_FROM",
-            format!("'{from}' is not a phone number in E.164 form (e.g. +46700000000)"),
-        ))
+/// The candidate nearest to a misspelled `word` (case aside), if one is near enough to be
+/// what was meant: at most a third of the letters wrong, or `word` a part of it.
+fn closest<'a>(word: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+    let word = word.to_lowercase();
+    let core = |s: &str| s.trim_start_matches("portal_").to_string();
+    candidates
+        .map(|c| {
+            let (w, k) = (core(&word), core(&c.to_lowercase()));
+            let distance = if k.starts_with(&w) || w.starts_with(&k) {
+                1
+            } else {
+                strsim::levenshtein(&w, &k)
+            };
+            (distance, w.len().max(k.len()), c)
+        })
+        .filter(|(distance, len, _)| distance * 3 <= *len)
+        .min_by_key(|(distance, _, _)| *distance)
+        .map(|(_, _, c)| c)
+}
+
+/// The file `PORTAL_CONFIG` names (which must then be readable), or `./portal.toml` when it
+/// exists; `PORTAL_CONFIG=` (empty) reads no file.
+fn config_file(named: Option<&str>) -> Result<Option<(String, String)>, ConfigError> {
+    let path = match named {
+        Some("") => return Ok(None),
+        Some(p) => p,
+        None if std::path::Path::new("portal.toml").exists() => "portal.toml",
+        None => return Ok(None),
+    };
+    match std::fs::read_to_string(path) {
+        Ok(text) => Ok(Some((path.to_string(), text))),
+        Err(e) => Err(err("PORTAL_CONFIG", format!("cannot read '{path}' ({e})"))),
     }
 }
 
-/// Drops a password from a URL before it is shown in an error.
+/// A parser's message on one line, without the source excerpt it may draw below the first.
+fn one_line(message: &str) -> String {
+    let excerpt = |l: &str| {
+        let l = l.trim_start_matches(|c: char| c.is_ascii_digit()).trim();
+        l.is_empty() || l.starts_with('|')
+    };
+    let lines: Vec<&str> = message.lines().filter(|l| !excerpt(l)).collect();
+    lines.join(": ")
+}
+
+/// Drops a password from a URL before it is shown.
 fn redact_url(u: &str) -> String {
     match Url::parse(u) {
         Ok(mut url) if url.password().is_some() => {
@@ -1017,24 +1059,43 @@ fn redact_url(u: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
 
-    fn parse(f: impl FnOnce(&mut RawConfig)) -> Result<Config, ConfigError> {
+    /// Settings and values, the name an error gives, and words it says.
+    type Case<'a> = (&'a [(&'a str, &'a str)], &'a str, &'a str);
+
+    /// The defaults with `pairs` (setting, value) set, parsed.
+    fn parse(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
         let mut raw = RawConfig::default();
-        f(&mut raw);
+        for (key, value) in pairs {
+            raw.set(key, *value);
+        }
         raw.parse()
     }
 
-    /// A change to the defaults, the variable its error names, and words the error says.
-    type Case = (Box<dyn FnOnce(&mut RawConfig)>, &'static str, &'static str);
+    /// Loads as start-up does, from `env` and, when given, a file named by `PORTAL_CONFIG`.
+    fn load(env: &[(&str, &str)], file: Option<&str>) -> Result<Config, ConfigError> {
+        let mut env: Vec<(String, String)> = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        if let Some(text) = file {
+            let path =
+                std::env::temp_dir().join(format!("portal-{:x}.toml", rand::random::<u64>()));
+            std::fs::write(&path, text).unwrap();
+            env.push(("PORTAL_CONFIG".into(), path.display().to_string()));
+        }
+        RawConfig::load_from(env, &[])?.parse()
+    }
 
-    /// Each case is refused, naming its variable, with one line.
-    fn refused(cases: Vec<Case>) {
-        for (f, var, says) in cases {
-            match parse(f) {
-                Ok(_) => panic!("{var} was accepted"),
+    /// Each case (settings, the name its error gives, words it says) is refused with one line.
+    fn refused(cases: &[Case]) {
+        for (pairs, var, says) in cases {
+            match parse(pairs) {
+                Ok(_) => panic!("{pairs:?} was accepted"),
                 Err(e) => {
-                    assert_eq!(e.var, var, "{e}");
+                    assert_eq!(e.var, *var, "{e}");
                     assert!(e.problem.contains(says), "{e}");
                     assert!(!e.to_string().contains('\n'), "{e}");
                 }
@@ -1044,271 +1105,293 @@ mod tests {
 
     #[test]
     fn defaults_give_a_working_local_setup() {
-        let c = parse(|_| {}).unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(c.bind.to_string(), "127.0.0.1:3000");
-        assert!(c.database_url.starts_with("sqlite://"));
-        assert_eq!(c.mail_from, "no-reply@127.0.0.1");
-        assert_eq!(c.code_ttl_secs, 86_400);
-        assert_eq!(c.sms_country_codes, vec![46]);
+        let c = parse(&[]).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(c.bind.addr.to_string(), "127.0.0.1:3000");
+        assert!(c.database_url().starts_with("sqlite://"));
+        assert_eq!(c.mail_from(), "no-reply@127.0.0.1");
+        assert_eq!(c.code_ttl_secs.get(), 86_400);
+        assert_eq!(c.sms_country_codes(), [46]);
+        // Every default reads as its type: the list is the one place they are written.
+        for s in SETTINGS {
+            assert!(by_key(s.key).is_some() && env_name(s.key) == s.var);
+        }
     }
 
     #[test]
     fn each_mistake_names_its_variable() {
-        type Case = (Box<dyn FnOnce(&mut RawConfig)>, &'static str);
-        let cases: Vec<Case> = vec![
-            (Box::new(|r| r.bind = "nope".into()), "PORTAL_BIND"),
+        refused(&[
             (
-                Box::new(|r| r.database_url = Some("mysql://x".into())),
+                &[("bind", "nope")],
+                "PORTAL_BIND",
+                "not a host:port address",
+            ),
+            (
+                &[("database_url", "mysql://x")],
                 "DATABASE_URL",
+                "must start with",
             ),
             (
-                Box::new(|r| r.public_url = Some("ftp://x".into())),
+                &[("public_url", "ftp://x")],
                 "PORTAL_PUBLIC_URL",
+                "http:// or https://",
             ),
+            (&[("smtp_url", "http://x")], "SMTP_URL", "smtp://host:port"),
             (
-                Box::new(|r| r.smtp_url = Some("http://x".into())),
-                "SMTP_URL",
-            ),
-            (
-                Box::new(|r| r.mail_from = Some("not an address".into())),
+                &[("mail_from", "not an address")],
                 "MAIL_FROM",
+                "not an email address",
             ),
             (
-                Box::new(|r| r.sms_provider = "carrier-pigeon".into()),
+                &[("sms_provider", "carrier-pigeon")],
                 "SMS_PROVIDER",
+                "not one of: log, twilio",
             ),
             (
-                Box::new(|r| r.sms_provider = "twilio".into()),
+                &[("sms_provider", "twilio")],
                 "TWILIO_ACCOUNT_SID",
+                "is required",
             ),
             (
-                Box::new(|r| r.default_region = "XX".into()),
+                &[("default_region", "XX")],
                 "PORTAL_DEFAULT_REGION",
+                "region code",
             ),
             (
-                Box::new(|r| r.log_format = "xml".into()),
+                &[("sms_countries", "SE, XX")],
+                "PORTAL_SMS_COUNTRIES",
+                "'XX'",
+            ),
+            (
+                &[("log_format", "xml")],
                 "PORTAL_LOG_FORMAT",
+                "not one of: text, json",
             ),
             (
-                Box::new(|r| r.secret = Some("short".into())),
+                &[("secret", "short")],
                 "PORTAL_SECRET",
+                "at least 32 characters",
             ),
-            (Box::new(|r| r.code_ttl_secs = 0), "PORTAL_CODE_TTL_SECS"),
             (
-                Box::new(|r| r.smtp_tls = Some("sometimes".into())),
+                &[("metrics_token", "short")],
+                "PORTAL_METRICS_TOKEN",
+                "at least 16",
+            ),
+            (
+                &[("smtp_tls", "sometimes")],
                 "PORTAL_SMTP_TLS",
+                "not one of",
             ),
             (
-                Box::new(|r| r.prune_interval_secs = 0),
+                &[("hide_account_existence", "yes")],
+                "PORTAL_HIDE_ACCOUNT_EXISTENCE",
+                "true, false",
+            ),
+            (
+                &[("trusted_proxies", "10.0.0.0/8, proxy")],
+                "PORTAL_TRUSTED_PROXIES",
+                "'proxy'",
+            ),
+            (
+                &[("client_ip_header", "x-real-ip")],
+                "PORTAL_CLIENT_IP_HEADER",
+                "not one of",
+            ),
+            (
+                &[("prune_interval_secs", "0")],
                 "PORTAL_PRUNE_INTERVAL_SECS",
+                "at least 1",
             ),
             (
-                Box::new(|r| r.allowed_hosts = Some("ok.test, not a host".into())),
+                &[("allowed_hosts", "ok.test, not a host")],
                 "PORTAL_ALLOWED_HOSTS",
+                "not a host",
             ),
-        ];
-        for (f, var) in cases {
-            match parse(f) {
-                Ok(_) => panic!("{var} was accepted"),
-                Err(e) => {
-                    assert_eq!(e.var, var);
-                    assert!(!e.to_string().contains('\n'));
-                }
-            }
-        }
+            (
+                &[("twilio_api_base", "api")],
+                "TWILIO_API_BASE",
+                "not a URL",
+            ),
+            (&[("code_ttl_sec", "5")], "code_ttl_sec", "is not a setting"),
+        ]);
     }
 
     #[test]
-    #[allow(clippy::result_large_err)] // figment's Jail decides the closure's error type
-    fn numbers_from_the_environment_are_read_as_text() {
-        figment::Jail::expect_with(|jail| {
-            jail.set_env("TWILIO_FROM", "+46700000000");
-            jail.set_env("PORTAL_SECRET", "1234567890123456789012345678901234567890");
-            let raw = RawConfig::load_with(&[]).map_err(|e| e.to_string())?;
-            assert_eq!(raw.twilio_from.as_deref(), Some("+46700000000"));
-            assert_eq!(raw.secret.as_deref().map(str::len), Some(40));
-            Ok(())
-        });
-    }
-
-    #[test]
-    #[allow(clippy::result_large_err)] // figment's Jail decides the closure's error type
     fn smtp_tls_is_required_with_credentials_unless_the_operator_says_otherwise() {
-        let tls = |url: Option<&str>, setting: Option<&str>| {
-            parse(|r| {
-                r.smtp_url = url.map(Into::into);
-                r.smtp_tls = setting.map(Into::into);
-                r.mail_from = Some("no-reply@portal.localhost".into());
-            })
-            .map(|c| c.smtp_tls)
+        let tls = |url: &str, setting: &str| {
+            parse(&[
+                ("smtp_url", url),
+                ("smtp_tls", setting),
+                ("mail_from", "no-reply@portal.localhost"),
+            ])
+            .map(|c| c.smtp_tls())
             .unwrap_or_else(|e| panic!("{e}"))
         };
-        assert_eq!(tls(Some("smtp://u:p@relay:587"), None), SmtpTls::Required);
-        assert_eq!(tls(Some("smtp://relay:25"), None), SmtpTls::Opportunistic);
-        assert_eq!(tls(None, None), SmtpTls::Opportunistic);
+        assert_eq!(tls("smtp://u:p@relay:587", ""), SmtpTls::Required);
+        assert_eq!(tls("smtp://relay:25", ""), SmtpTls::Opportunistic);
+        assert_eq!(tls("", ""), SmtpTls::Opportunistic);
         assert_eq!(
-            tls(Some("smtp://u:p@relay:587"), Some("opportunistic")),
+            tls("smtp://u:p@relay:587", "opportunistic"),
             SmtpTls::Opportunistic
         );
-        assert_eq!(
-            tls(Some("smtp://relay:25"), Some("required")),
-            SmtpTls::Required
-        );
-        assert_eq!(tls(Some("smtp://relay:25"), Some("none")), SmtpTls::None);
-        // An empty value (PORTAL_SMTP_TLS=) is the same as unset.
-        assert_eq!(
-            tls(Some("smtp://u:p@relay:587"), Some("")),
-            SmtpTls::Required
-        );
-        figment::Jail::expect_with(|jail| {
-            jail.set_env("PORTAL_SMTP_TLS", "none");
-            let raw = RawConfig::load_with(&[]).map_err(|e| e.to_string())?;
-            assert_eq!(raw.smtp_tls.as_deref(), Some("none"));
-            Ok(())
-        });
+        assert_eq!(tls("smtp://relay:25", "required"), SmtpTls::Required);
+        assert_eq!(tls("smtp://relay:25", "none"), SmtpTls::None);
     }
 
     #[test]
     fn values_that_cannot_work_are_refused_with_one_line() {
-        let cases: Vec<Case> = vec![
+        refused(&[
             (
-                Box::new(|r| r.ip_requests_per_hour = 0),
+                &[("ip_requests_per_hour", "0")],
                 "PORTAL_IP_REQUESTS_PER_HOUR",
                 "must be a whole number, at least 1",
             ),
             (
-                Box::new(|r| r.ip_verifications_per_hour = 0),
+                &[("ip_verifications_per_hour", "0")],
                 "PORTAL_IP_VERIFICATIONS_PER_HOUR",
                 "at least 1",
             ),
             (
-                Box::new(|r| r.sms_per_number_day = 0),
+                &[("sms_per_number_day", "0")],
                 "PORTAL_SMS_PER_NUMBER_DAY",
                 "at least 1",
             ),
             (
-                Box::new(|r| r.sms_per_prefix_hour = 0),
+                &[("sms_per_prefix_hour", "0")],
                 "PORTAL_SMS_PER_PREFIX_HOUR",
                 "at least 1",
             ),
             (
-                Box::new(|r| r.sms_global_hour = 0),
+                &[("sms_global_hour", "0")],
                 "PORTAL_SMS_GLOBAL_HOUR",
                 "at least 1",
             ),
             (
-                Box::new(|r| r.codes_per_hour = 11),
+                &[("codes_per_hour", "11")],
                 "PORTAL_CODES_PER_HOUR",
                 "11 is above PORTAL_CODES_PER_DAY=10",
             ),
             (
-                Box::new(|r| r.sms_per_number_hour = 6),
+                &[("sms_per_number_hour", "6")],
                 "PORTAL_SMS_PER_NUMBER_HOUR",
                 "above PORTAL_SMS_PER_NUMBER_DAY=5",
             ),
             (
-                Box::new(|r| r.session_idle_secs = r.session_absolute_secs + 1),
+                &[("session_idle_secs", "86401")],
                 "PORTAL_SESSION_IDLE_SECS",
                 "above PORTAL_SESSION_ABSOLUTE_SECS",
             ),
             (
-                Box::new(|r| r.hash_concurrency = Some(0)),
+                &[("hash_concurrency", "0")],
                 "PORTAL_HASH_CONCURRENCY",
                 "at least 1",
             ),
             (
-                Box::new(|r| r.outbox_workers = 0),
+                &[("outbox_workers", "0")],
                 "PORTAL_OUTBOX_WORKERS",
                 "at least 1",
             ),
             (
-                Box::new(|r| r.code_ttl_secs = u64::MAX),
+                &[("code_ttl_secs", "0")],
+                "PORTAL_CODE_TTL_SECS",
+                "at least 1",
+            ),
+            (
+                &[("code_ttl_secs", "31536001")],
                 "PORTAL_CODE_TTL_SECS",
                 "must be a whole number of seconds, at least 1",
             ),
             (
-                Box::new(|r| {
-                    r.sms_provider = "twilio".into();
-                    r.twilio_account_sid = Some("AC123".into());
-                    r.twilio_auth_token = Some("token".into());
-                    r.twilio_from = Some("nonsense".into());
-                }),
+                &[("code_ttl_secs", "-5")],
+                "PORTAL_CODE_TTL_SECS",
+                "must be a whole number of seconds, at least 1",
+            ),
+            (
+                &[("ip_requests_per_hour", "99999999999999999999")],
+                "PORTAL_IP_REQUESTS_PER_HOUR",
+                "must be a whole number, at least 1",
+            ),
+            (
+                &[("hash_concurrency", "-1")],
+                "PORTAL_HASH_CONCURRENCY",
+                "at least 1",
+            ),
+            (
+                &[("outbox_workers", "four")],
+                "PORTAL_OUTBOX_WORKERS",
+                "at least 1",
+            ),
+            (
+                &[
+                    ("sms_provider", "twilio"),
+                    ("twilio_account_sid", "AC123"),
+                    ("twilio_auth_token", "token"),
+                    ("twilio_from", "nonsense"),
+                ],
                 "TWILIO_FROM",
                 "E.164",
             ),
             (
-                Box::new(|r| r.bind = "localhost".into()),
+                &[("bind", "localhost")],
                 "PORTAL_BIND",
                 "not a host:port address",
             ),
-        ];
-        refused(cases);
+        ]);
+        // No resend cooldown is a choice; blank is unset.
+        let c = parse(&[("resend_cooldown_secs", "0"), ("hash_concurrency", " ")]);
+        assert_eq!(c.map(|c| c.resend_cooldown_secs.get()).ok(), Some(0));
     }
 
     #[test]
     fn a_bind_address_may_name_a_host() {
-        let c = parse(|r| r.bind = "localhost:3978".into()).unwrap_or_else(|e| panic!("{e}"));
-        assert!(c.bind.ip().is_loopback());
-        assert_eq!(c.bind.port(), 3978);
-        assert_eq!(c.public_url.as_str(), "http://localhost:3978/");
+        let c = parse(&[("bind", "localhost:3978")]).unwrap_or_else(|e| panic!("{e}"));
+        assert!(c.bind.addr.ip().is_loopback());
+        assert_eq!(c.bind.addr.port(), 3978);
+        assert_eq!(c.public_url().as_str(), "http://localhost:3978/");
     }
 
     #[test]
-    #[allow(clippy::result_large_err)] // figment's Jail decides the closure's error type
-    fn negative_and_huge_numbers_get_plain_words() {
-        for (var, value, says) in [
-            (
-                "PORTAL_CODE_TTL_SECS",
-                "-5",
-                "must be a whole number of seconds, at least 1",
-            ),
-            (
-                "PORTAL_IP_REQUESTS_PER_HOUR",
-                "99999999999999999999",
-                "must be a whole number, at least 1",
-            ),
-            ("PORTAL_HASH_CONCURRENCY", "-1", "at least 1"),
-            ("PORTAL_OUTBOX_WORKERS", "four", "at least 1"),
-        ] {
-            figment::Jail::expect_with(|jail| {
-                jail.set_env(var, value);
-                let e = RawConfig::load_with(&[]).and_then(RawConfig::parse).err();
-                let e = e.ok_or(format!("{var}={value} was accepted"))?;
-                assert_eq!(e.var, var, "{e}");
-                assert!(e.problem.contains(says), "{e}");
-                Ok(())
-            });
-        }
+    fn numbers_from_the_environment_are_read_as_text() {
+        let env = [
+            ("TWILIO_FROM", "+46700000000"),
+            ("PORTAL_SECRET", "1234567890123456789012345678901234567890"),
+            ("PORTAL_CODE_TTL_SECS", "-5"),
+        ];
+        let raw = RawConfig::load_from(env.map(|(k, v)| (k.into(), v.into())), &[]).unwrap();
+        let from: Option<E164> = raw.value("twilio_from").unwrap();
+        assert_eq!(from.map(|f| f.0).as_deref(), Some("+46700000000"));
+        let e = raw.parse().err().map(|e| e.to_string());
+        assert_eq!(
+            e.as_deref(),
+            Some("configuration error: PORTAL_CODE_TTL_SECS: must be a whole number of seconds, at least 1 and at most 31536000 (a year)")
+        );
     }
 
     #[test]
-    #[allow(clippy::result_large_err)] // figment's Jail decides the closure's error type
     fn a_named_config_file_that_cannot_be_read_stops_start_up() {
-        figment::Jail::expect_with(|jail| {
-            jail.set_env("PORTAL_CONFIG", "/nonexistent.toml");
-            let e = RawConfig::load_with(&[])
-                .err()
-                .ok_or("a missing file was accepted")?;
-            assert_eq!(e.var, "PORTAL_CONFIG");
-            assert!(e.problem.contains("cannot read '/nonexistent.toml'"), "{e}");
-            jail.set_env("PORTAL_CONFIG", ".");
-            let e = RawConfig::load_with(&[])
-                .err()
-                .ok_or("a directory was accepted")?;
-            assert!(e.problem.contains("cannot read '.'"), "{e}");
-            // Empty: no file at all, not even ./portal.toml.
-            jail.create_file("portal.toml", "code_ttl_secs = 0")?;
-            jail.set_env("PORTAL_CONFIG", "");
-            let raw = RawConfig::load_with(&[]).map_err(|e| e.to_string())?;
-            assert_eq!(raw.code_ttl_secs, 86_400);
-            Ok(())
-        });
+        for path in ["/nonexistent.toml", "."] {
+            let e = config_file(Some(path)).err().map(|e| e.to_string());
+            let says = format!("configuration error: PORTAL_CONFIG: cannot read '{path}'");
+            assert!(e.is_some_and(|e| e.starts_with(&says)), "{path}");
+        }
+        // Empty: no file at all, not even ./portal.toml.
+        assert!(matches!(config_file(Some("")), Ok(None)));
     }
 
     #[test]
-    #[allow(clippy::result_large_err)] // figment's Jail decides the closure's error type
-    fn unknown_keys_in_the_file_stop_start_up_with_the_closest_known_one() {
-        for (line, says) in [
+    fn the_file_groups_settings_in_sections_each_written_once_and_refuses_unknown_keys() {
+        let file = "bind = '127.0.0.1:4000'\n[smtp]\nurl = 'smtp://relay.test:587'\ntls = 'required'\n\
+                    [limits]\ncodes_per_hour = 7\n[session]\nidle_secs = 600\n[sms]\nper_number_day = 4\n";
+        let env = [("MAIL_FROM", "no-reply@portal.localhost")];
+        let c = load(&env, Some(file)).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(c.smtp_url.as_ref().map(|u| u.credentials), Some(false));
+        assert_eq!(c.smtp_tls(), SmtpTls::Required);
+        assert_eq!(
+            (c.codes_per_hour.get(), c.session_idle_secs.get()),
+            (7, 600)
+        );
+        assert_eq!(c.sms_per_number_day.get(), 4);
+        assert_eq!(c.bind.addr.port(), 4000);
+        for (file, says) in [
             (
                 "code_ttl_sec = 5",
                 "unknown key 'code_ttl_sec' (did you mean code_ttl_secs?)",
@@ -1320,48 +1403,6 @@ mod tests {
             ("colour = true", "unknown key 'colour'"),
             ("bind = ", "TOML parse error at line 1, column 8"),
             ("b = [", "line 1, column 6: invalid array: expected `]`"),
-        ] {
-            figment::Jail::expect_with(|jail| {
-                jail.create_file("portal.toml", line)?;
-                let e = RawConfig::load_with(&[]).err();
-                let e = e.ok_or(format!("'{line}' was accepted"))?;
-                assert_eq!(e.var, "portal.toml", "{e}");
-                assert!(e.problem.contains(says), "{e}");
-                assert!(!e.to_string().contains('\n'), "{e}");
-                Ok(())
-            });
-        }
-    }
-
-    #[test]
-    #[allow(clippy::result_large_err)] // figment's Jail decides the closure's error type
-    fn the_file_groups_settings_in_sections_each_written_once() {
-        for (section, prefix, names) in SECTIONS {
-            for name in names {
-                let key = format!("{prefix}{name}");
-                assert!(
-                    known_keys().contains(&key),
-                    "[{section}] {name} is no setting"
-                );
-            }
-        }
-        figment::Jail::expect_with(|jail| {
-            jail.create_file(
-                "portal.toml",
-                "bind = '127.0.0.1:4000'\n[smtp]\nurl = 'smtp://relay.test:587'\ntls = 'required'\n\
-                 [limits]\ncodes_per_hour = 7\n[session]\nidle_secs = 600\n[sms]\nper_number_day = 4\n",
-            )?;
-            let raw = RawConfig::load_with(&[]).map_err(|e| e.to_string())?;
-            assert_eq!(raw.smtp_url.as_deref(), Some("smtp://relay.test:587"));
-            assert_eq!(raw.smtp_tls.as_deref(), Some("required"));
-            assert_eq!((raw.codes_per_hour, raw.session_idle_secs), (7, 600));
-            assert_eq!(raw.sms_per_number_day, 4);
-            assert_eq!(raw.bind, "127.0.0.1:4000");
-            let origin = raw.origins.get("SMTP_URL").map(String::as_str);
-            assert_eq!(origin, Some("portal.toml: smtp.url"));
-            Ok(())
-        });
-        for (file, says) in [
             (
                 "smtp_url = 'smtp://x'",
                 "'smtp_url' belongs in a section: write it as [smtp] url",
@@ -1372,67 +1413,58 @@ mod tests {
                 "unknown key 'smtp.urll' (did you mean smtp.url?)",
             ),
             ("smtp = 'x'", "'smtp' is a section: write [smtp]"),
-            ("[limit]\ncodes_per_hour = 3", "unknown key 'limit'"),
+            ("[limit]\ncodes_per_hour = 3", "unknown key 'limit"),
+            (
+                "allowed_hosts = ['a']",
+                "allowed_hosts: must be a single value",
+            ),
         ] {
-            figment::Jail::expect_with(|jail| {
-                jail.create_file("portal.toml", file)?;
-                let e = RawConfig::load_with(&[]).err();
-                let e = e.ok_or(format!("{file:?} was accepted"))?;
-                assert_eq!(e.var, "portal.toml", "{e}");
-                assert!(e.problem.contains(says), "{e}");
-                Ok(())
-            });
-        }
-        // A value that cannot work is named by its place in the file.
-        figment::Jail::expect_with(|jail| {
-            jail.create_file("portal.toml", "[limits]\ncodes_per_hour = 0")?;
-            let e = RawConfig::load_with(&[])
-                .and_then(RawConfig::parse)
+            let e = load(&[], Some(file))
                 .err()
-                .ok_or("accepted")?;
-            assert_eq!(e.var, "portal.toml: limits.codes_per_hour");
-            Ok(())
-        });
+                .unwrap_or_else(|| panic!("{file:?} was accepted"));
+            assert!(e.var.ends_with(".toml"), "{e}");
+            assert!(e.problem.contains(says), "{file:?}: {e}");
+            assert!(!e.to_string().contains('\n'), "{e}");
+        }
     }
 
     #[test]
-    #[allow(clippy::result_large_err)] // figment's Jail decides the closure's error type
     fn every_error_names_where_the_value_came_from() {
-        let blamed = |file: Option<&str>, env: Option<&str>, flag: Option<&str>| {
-            let mut var = String::new();
-            figment::Jail::expect_with(|jail| {
-                jail.set_env("PORTAL_CONFIG", "settings.toml");
-                jail.create_file("settings.toml", file.unwrap_or_default())?;
-                if let Some(v) = env {
-                    jail.set_env("PORTAL_BIND", v);
-                }
-                let flags: Vec<(&str, String)> =
-                    flag.map(|v| ("bind", v.into())).into_iter().collect();
-                let e = RawConfig::load_with(&flags)
-                    .and_then(RawConfig::parse)
-                    .err();
-                var = e.ok_or("accepted")?.var;
-                Ok(())
-            });
-            var
+        let blamed = |file: &str, env: &[(&str, &str)], flag: Option<&str>| {
+            let path =
+                std::env::temp_dir().join(format!("portal-{:x}.toml", rand::random::<u64>()));
+            std::fs::write(&path, file).unwrap();
+            let mut vars = vec![("PORTAL_CONFIG".to_string(), path.display().to_string())];
+            vars.extend(env.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+            let flags: Vec<(&str, String)> = flag.map(|v| ("bind", v.into())).into_iter().collect();
+            let e = RawConfig::load_from(vars, &flags)
+                .and_then(|r| r.parse())
+                .err();
+            let var = e.map(|e| e.var).unwrap_or_default();
+            var.replace(&path.display().to_string(), "file")
         };
+        assert_eq!(blamed("bind = 'nope'", &[], None), "file: bind");
         assert_eq!(
-            blamed(Some("bind = 'nope'"), None, None),
-            "settings.toml: bind"
-        );
-        assert_eq!(
-            blamed(Some("bind = 'nope'"), Some("nope"), None),
+            blamed("bind = 'nope'", &[("PORTAL_BIND", "nope")], None),
             "PORTAL_BIND"
         );
-        assert_eq!(blamed(None, Some("x:1"), Some("nope")), "--bind");
-        // A value that fails to deserialize is named the same way.
-        figment::Jail::expect_with(|jail| {
-            jail.create_file("portal.toml", "code_ttl_secs = -5")?;
-            let e = RawConfig::load_with(&[]).err().ok_or("accepted")?;
-            assert_eq!(e.var, "portal.toml: code_ttl_secs");
-            assert!(e.problem.contains("whole number of seconds"), "{e}");
-            Ok(())
-        });
+        assert_eq!(
+            blamed("", &[("PORTAL_BIND", "x:1")], Some("nope")),
+            "--bind"
+        );
+        assert_eq!(
+            blamed("code_ttl_secs = -5", &[], None),
+            "file: code_ttl_secs"
+        );
+        // A rule between two settings names the one it refuses by where it was set.
+        assert_eq!(
+            blamed("[limits]\ncodes_per_hour = 11", &[], None),
+            "file: limits.codes_per_hour"
+        );
+        assert_eq!(
+            blamed("[limits]\ncodes_per_hour = 0", &[], None),
+            "file: limits.codes_per_hour"
+        );
     }
 
     #[test]
@@ -1443,6 +1475,7 @@ mod tests {
             "PORTAL_CONFIG",
             "PORTAL_SMS_PER_NUMER_DAY",
             "PORTAL_ZEBRA",
+            "PORTAL_DATABASE_URL",
             "DATABASE_URL",
             "HOME",
         ]
@@ -1451,6 +1484,7 @@ mod tests {
             unknown_variables(vars),
             [
                 "PORTAL_CODE_TTL is not a setting and is ignored: did you mean PORTAL_CODE_TTL_SECS?",
+                "PORTAL_DATABASE_URL is not a setting and is ignored: did you mean DATABASE_URL?",
                 "PORTAL_SMS_PER_NUMER_DAY is not a setting and is ignored: did you mean PORTAL_SMS_PER_NUMBER_DAY?",
                 "PORTAL_ZEBRA is not a setting and is ignored",
             ]
@@ -1459,60 +1493,84 @@ mod tests {
 
     #[test]
     fn silent_misconfigurations_are_refused_with_one_line() {
-        let cases: Vec<Case> = vec![
+        refused(&[
             (
-                Box::new(|r| r.public_url = Some("https://portal.example.com/sub/".into())),
+                &[("public_url", "https://portal.example.com/sub/")],
                 "PORTAL_PUBLIC_URL",
                 "serving under a path is not supported, give the origin only (https://portal.example.com)",
             ),
+            (&[("database_url", "sqlite:")], "DATABASE_URL", "in-memory database"),
+            (&[("database_url", "sqlite::memory:")], "DATABASE_URL", "in-memory database"),
+            (&[("database_url", "sqlite://x.db?mode=memory")], "DATABASE_URL", "in-memory database"),
             (
-                Box::new(|r| r.database_url = Some("sqlite:".into())),
-                "DATABASE_URL",
-                "in-memory database",
-            ),
-            (
-                Box::new(|r| r.database_url = Some("sqlite::memory:".into())),
-                "DATABASE_URL",
-                "in-memory database",
-            ),
-            (
-                Box::new(|r| r.database_url = Some("sqlite://x.db?mode=memory".into())),
-                "DATABASE_URL",
-                "in-memory database",
-            ),
-            (
-                Box::new(|r| r.smtp_url = Some("smtp://relay:25".into())),
+                &[("smtp_url", "smtp://relay:25")],
                 "MAIL_FROM",
                 "is required when SMTP_URL is set and the public host is an IP address (127.0.0.1)",
             ),
-        ];
-        refused(cases);
+        ]);
         // A named host, or a sender given, sends from a real address.
-        let c = parse(|r| {
-            r.smtp_url = Some("smtp://relay:25".into());
-            r.public_url = Some("https://portal.example.com/".into());
-        })
-        .unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(c.mail_from, "no-reply@portal.example.com");
-        assert!(parse(|r| {
-            r.smtp_url = Some("smtp://relay:25".into());
-            r.mail_from = Some("no-reply@portal.localhost".into());
-        })
+        let c = parse(&[
+            ("smtp_url", "smtp://relay:25"),
+            ("public_url", "https://portal.example.com/"),
+        ]);
+        assert_eq!(
+            c.map(|c| c.mail_from().to_string()).ok().as_deref(),
+            Some("no-reply@portal.example.com")
+        );
+        assert!(parse(&[
+            ("smtp_url", "smtp://relay:25"),
+            ("mail_from", "no-reply@portal.localhost")
+        ])
         .is_ok());
     }
 
     #[test]
-    fn smtp_passwords_are_not_echoed_in_errors() {
-        let e = parse(|r| r.database_url = Some("mysql://u:hunter2@h/db".into()));
+    fn secrets_are_not_echoed_in_errors_or_in_the_description() {
+        let e = parse(&[("database_url", "mysql://u:hunter2@h/db")]);
         assert!(matches!(e, Err(ref e) if !e.to_string().contains("hunter2")));
+        let mut raw = RawConfig::default();
+        raw.set("smtp_url", "smtp://u:hunter2@relay:587")
+            .set("secret", "hunter2-0123456789-0123456789-0123456789")
+            .set("twilio_auth_token", "hunter2");
+        let shown = raw.describe(None);
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(
+            shown.contains("SMTP_URL = smtp://u:***@relay:587  (SMTP_URL)"),
+            "{shown}"
+        );
+        assert!(
+            shown.contains("PORTAL_SECRET = ***  (PORTAL_SECRET)"),
+            "{shown}"
+        );
+        assert!(
+            shown.contains("PORTAL_CODE_TTL_SECS = 86400  (default)"),
+            "{shown}"
+        );
+        assert!(
+            shown.contains("PORTAL_PUBLIC_URL = (unset)  (default)"),
+            "{shown}"
+        );
+        // What an unset setting comes to, once the settings parse.
+        raw.set("mail_from", "no-reply@portal.localhost");
+        let shown = raw.describe(raw.parse().ok().as_ref());
+        for line in [
+            "PORTAL_PUBLIC_URL = http://127.0.0.1:3000/  (default)",
+            "PORTAL_SMTP_TLS = required  (default)",
+            "PORTAL_SMS_COUNTRIES = SE  (default)",
+            "PORTAL_ALLOWED_HOSTS = (unset)  (default)",
+        ] {
+            assert!(shown.lines().any(|l| l == line), "no {line:?} in {shown}");
+        }
     }
 }
 
-/// The README's configuration table is checked against [`RawConfig`], the one place settings are
+/// The README's configuration table is checked against [`SETTINGS`], the one place settings are
 /// defined: every setting is documented under the variable that sets it, with its default, and
 /// the table names no variable that is not a setting.
 #[cfg(test)]
 mod readme {
+    use std::collections::BTreeSet;
+
     use super::*;
 
     /// The rows of the table under "## Configuration": (variables, default cell).
@@ -1548,12 +1606,12 @@ mod readme {
     fn the_readme_documents_every_setting_by_its_variable_with_its_default() {
         let rows = table();
         assert!(rows.len() > 20, "no configuration table found in README.md");
-        let documented: BTreeSet<String> = rows.iter().flat_map(|(v, _)| v.clone()).collect();
-        let defaults = match serde_json::to_value(RawConfig::default()) {
-            Ok(serde_json::Value::Object(map)) => map,
-            _ => serde_json::Map::new(),
-        };
-        let settings: BTreeSet<String> = defaults.keys().map(|k| env_name(k)).collect();
+        let documented: BTreeSet<&str> = rows
+            .iter()
+            .flat_map(|(v, _)| v)
+            .map(String::as_str)
+            .collect();
+        let settings: BTreeSet<&str> = SETTINGS.iter().map(|s| s.var).collect();
         let missing: Vec<_> = settings.difference(&documented).collect();
         let unknown: Vec<_> = documented.difference(&settings).collect();
         assert!(
@@ -1564,21 +1622,16 @@ mod readme {
             unknown.is_empty(),
             "README.md documents no such setting: {unknown:?}"
         );
-        for (key, value) in &defaults {
-            let shown = match value {
-                serde_json::Value::String(s) if !s.is_empty() => s.clone(),
-                serde_json::Value::Number(n) => n.to_string(),
-                serde_json::Value::Bool(b) => b.to_string(),
-                _ => continue,
-            };
-            let var = env_name(key);
+        for s in SETTINGS {
+            let Some(shown) = s.default else { continue };
             let (_, default) = rows
                 .iter()
-                .find(|(vars, _)| vars.contains(&var))
-                .unwrap_or_else(|| panic!("{var} has no row"));
+                .find(|(vars, _)| vars.iter().any(|v| v == s.var))
+                .unwrap_or_else(|| panic!("{} has no row", s.var));
             assert!(
                 default.contains(&format!("`{shown}`")),
-                "README.md gives {var} the default {default:?}, the code `{shown}`"
+                "README.md gives {} the default {default:?}, the code `{shown}`",
+                s.var
             );
         }
     }

@@ -163,7 +163,7 @@ async fn authenticate(parts: &Parts, state: &AppState) -> Result<AuthUser, ApiEr
     let hash = state.keys.token_hash("session", &token);
     let now = state.now();
     let mut conn = state.store.conn().await?;
-    let idle = crate::domain::reset::seconds(state.config.session_idle_secs);
+    let idle = crate::domain::reset::seconds(state.config.session_idle_secs.get());
     let session = sessions::live(&mut conn, &hash, now, idle)
         .await?
         .ok_or_else(ApiError::unauthenticated)?;

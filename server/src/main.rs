@@ -28,16 +28,17 @@ fn main() -> ExitCode {
         tracing::warn!("{warning}");
     }
     if let Command::Config = cli.command {
-        println!("{}", raw.describe());
-        return match raw.parse() {
+        let parsed = raw.parse();
+        println!("{}", raw.describe(parsed.as_ref().ok()));
+        return match parsed {
             Ok(_) => ExitCode::SUCCESS,
             Err(e) => config_error(e),
         };
     }
     // `migrate` reads the database setting only: a mistake elsewhere is for `serve` to report.
     let settings = match cli.command {
-        Command::Migrate => raw.database_url().map(Settings::Database),
-        _ => raw.parse().map(|c| Settings::Full(Box::new(c))),
+        Command::Migrate => raw.database_url().map(Needs::Database),
+        _ => raw.parse().map(|c| Needs::Full(Box::new(c))),
     };
     let settings = match settings {
         Ok(s) => s,
@@ -54,10 +55,10 @@ fn main() -> ExitCode {
         }
     };
     let outcome = match settings {
-        Settings::Database(url) => rt
+        Needs::Database(url) => rt
             .block_on(Store::open(&url))
             .map(|_| "migrations applied".to_string()),
-        Settings::Full(config) => rt.block_on(run(cli.command, *config)),
+        Needs::Full(config) => rt.block_on(run(cli.command, *config)),
     };
     match outcome {
         Ok(msg) => {
@@ -74,7 +75,7 @@ fn main() -> ExitCode {
 }
 
 /// What a command needs from the configuration.
-enum Settings {
+enum Needs {
     Database(String),
     Full(Box<Config>),
 }
@@ -88,7 +89,7 @@ async fn run(command: Command, config: Config) -> Result<String, String> {
     let clock = Arc::new(SystemClock);
     let now = clock.now();
     if let Command::Serve { demo, .. } = command {
-        let public = config.public_url.to_string();
+        let public = config.public_url().to_string();
         let app = Application::build(config, clock).await?;
         // Demo users only when asked: a production install must never start with an owner whose
         // password is printed in the README (OWASP ASVS 5.0 13.3: no default credentials).
@@ -106,7 +107,7 @@ async fn run(command: Command, config: Config) -> Result<String, String> {
         app.run(shutdown_signal()).await?;
         return Ok(String::new());
     }
-    let store = Store::open(&config.database_url).await?;
+    let store = Store::open(config.database_url()).await?;
     let hasher = Hasher::new(1)?;
     let password = |given: Option<String>, stdin: bool| -> Result<Option<String>, String> {
         if stdin {
@@ -121,7 +122,7 @@ async fn run(command: Command, config: Config) -> Result<String, String> {
             if cli::demo::seed_if_empty(&store, &hasher, now).await? {
                 Ok(cli::demo::banner(&format!(
                     "Demo data added. No server runs yet: start it with `portal serve`, then open {}",
-                    config.public_url
+                    config.public_url()
                 )))
             } else {
                 Ok("the database already has users; demo data not added".into())
@@ -140,7 +141,7 @@ async fn run(command: Command, config: Config) -> Result<String, String> {
             cli::users::add(
                 &store,
                 &hasher,
-                config.default_region,
+                config.default_region.id,
                 &email,
                 phone.as_deref(),
                 name.as_deref(),

@@ -35,7 +35,7 @@ use crate::store::Store;
 /// Reads the HMAC secret from config, or from `<data dir>/secret`, creating it on first start.
 pub fn load_secret(config: &Config) -> Result<SecretString, String> {
     if let Some(s) = &config.secret {
-        return Ok(s.clone());
+        return Ok(SecretString::clone(s));
     }
     let path = config.data_dir.join("secret");
     match std::fs::read_to_string(&path) {
@@ -81,8 +81,8 @@ pub fn senders(config: &Config) -> Result<(SharedSender, SharedSender), String> 
     let email: Arc<dyn Sender> = match &config.smtp_url {
         Some(url) => Arc::new(Smtp::new(
             url,
-            config.smtp_tls,
-            &config.mail_from,
+            config.smtp_tls(),
+            config.mail_from(),
             &config.public_host(),
         )?),
         None => {
@@ -90,7 +90,7 @@ pub fn senders(config: &Config) -> Result<(SharedSender, SharedSender), String> 
             Arc::new(DevMailbox::new(mailbox.clone(), "email"))
         }
     };
-    let sms: Arc<dyn Sender> = match &config.sms_provider {
+    let sms: Arc<dyn Sender> = match config.sms_provider() {
         SmsProvider::Twilio {
             account_sid,
             auth_token,
@@ -105,8 +105,8 @@ pub fn senders(config: &Config) -> Result<(SharedSender, SharedSender), String> 
         SmsProvider::Log => {
             // The default provider is a development setting; on an address other machines
             // reach it is most likely a production server whose users' codes land in its logs.
-            if !config.bind.ip().is_loopback() {
-                tracing::warn!(bind = %config.bind, "SMS_PROVIDER=log on an address other machines can reach: SMS verification codes are being LOGGED and written to the dev mailbox, not sent; anyone who reads the logs can reset those accounts (set SMS_PROVIDER=twilio)");
+            if !config.bind.addr.ip().is_loopback() {
+                tracing::warn!(bind = %config.bind.addr, "SMS_PROVIDER=log on an address other machines can reach: SMS verification codes are being LOGGED and written to the dev mailbox, not sent; anyone who reads the logs can reset those accounts (set SMS_PROVIDER=twilio)");
             }
             tracing::warn!(dir = %mailbox.display(), "SMS_PROVIDER=log: text messages are NOT delivered; they are logged and written to the dev mailbox");
             Arc::new(DevMailbox::new(mailbox, "sms"))
@@ -130,13 +130,13 @@ impl Application {
         let templates = Templates::load(config.template_dir.as_deref())
             .map_err(|e| format!("configuration error: PORTAL_TEMPLATE_DIR: {e}"))?;
         let secret = load_secret(&config)?;
-        let store = Store::open(&config.database_url).await?;
+        let store = Store::open(config.database_url()).await?;
         let (email, sms) = senders(&config)?;
-        let hasher = Hasher::new(config.hash_concurrency)?;
-        let listener = TcpListener::bind(config.bind).await.map_err(|e| {
+        let hasher = Hasher::new(config.hash_concurrency())?;
+        let listener = TcpListener::bind(config.bind.addr).await.map_err(|e| {
             format!(
                 "configuration error: PORTAL_BIND: cannot listen on {} ({e})",
-                config.bind
+                config.bind.addr
             )
         })?;
         let state = AppState {
@@ -181,13 +181,14 @@ impl Application {
             wake: self.state.outbox_wake.clone(),
             metrics: self.state.metrics.clone(),
         };
-        let workers = tokio::spawn(outbox.run(self.state.config.outbox_workers, stop_rx.clone()));
+        let workers =
+            tokio::spawn(outbox.run(self.state.config.outbox_workers.get(), stop_rx.clone()));
         let pruner = Pruner {
             store: self.state.store.clone(),
             clock: self.state.clock.clone(),
             metrics: self.state.metrics.clone(),
-            interval: std::time::Duration::from_secs(self.state.config.prune_interval_secs),
-            session_idle_secs: i64::try_from(self.state.config.session_idle_secs)
+            interval: self.state.config.prune_interval_secs.duration(),
+            session_idle_secs: i64::try_from(self.state.config.session_idle_secs.get())
                 .unwrap_or(i64::MAX),
         };
         let pruner = tokio::spawn(pruner.run(stop_rx.clone()));

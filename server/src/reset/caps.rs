@@ -38,7 +38,7 @@ pub async fn cap(
 /// cheaply), in the writers' turn.
 pub async fn per_client(st: &AppState, conn: &mut Conn, client: &Client, now: i64) -> Outcome<()> {
     let bucket = format!("reset_ip:{}", client.rate_key);
-    let max = st.config.ip_requests_per_hour;
+    let max = st.config.ip_requests_per_hour.get();
     let _turn = st.store.write_turn().await?;
     cap(st, conn, "reset_ip", &bucket, max, HOUR, now).await
 }
@@ -69,8 +69,8 @@ pub async fn per_identity(
         list.push(cap(bucket, 1, block_secs(), false));
     }
     names.extend(["codes_hour", "codes_day"]);
-    list.push(cap(&hour, st.config.codes_per_hour, HOUR, true));
-    list.push(cap(&day, st.config.codes_per_day, DAY, true));
+    list.push(cap(&hour, st.config.codes_per_hour.get(), HOUR, true));
+    list.push(cap(&day, st.config.codes_per_day.get(), DAY, true));
     match limits::hits(conn, &list, now).await? {
         Ok(()) => Ok(()),
         Err((i, retry_after)) => match names[i] {
@@ -101,13 +101,13 @@ pub async fn sms(
         (
             "sms_number_hour",
             format!("sms_num_h:{ident_key}"),
-            cfg.sms_per_number_hour,
+            cfg.sms_per_number_hour.get(),
             HOUR,
         ),
         (
             "sms_number_day",
             format!("sms_num_d:{ident_key}"),
-            cfg.sms_per_number_day,
+            cfg.sms_per_number_day.get(),
             DAY,
         ),
     ];
@@ -115,14 +115,14 @@ pub async fn sms(
         checks.push((
             "sms_prefix_hour",
             format!("sms_prefix_h:{prefix}"),
-            cfg.sms_per_prefix_hour,
+            cfg.sms_per_prefix_hour.get(),
             HOUR,
         ));
     }
     checks.push((
         "sms_global_hour",
         "sms_global_h".into(),
-        cfg.sms_global_hour,
+        cfg.sms_global_hour.get(),
         HOUR,
     ));
     for (name, bucket, max, window) in checks {
@@ -167,7 +167,7 @@ pub async fn per_guess(
     let caps = [
         limits::Cap {
             bucket: &ip,
-            max: st.config.ip_verifications_per_hour,
+            max: st.config.ip_verifications_per_hour.get(),
             window: HOUR,
             counts: true,
         },

@@ -70,8 +70,8 @@ pub struct Issued {
 /// (NIST SP 800-63B-4: out-of-band secrets sent by SMS should be short-lived).
 pub fn ttl_secs(st: &AppState, channel: Channel) -> u64 {
     match channel {
-        Channel::Email => st.config.code_ttl_secs,
-        Channel::Sms => st.config.sms_code_ttl_secs,
+        Channel::Email => st.config.code_ttl_secs.get(),
+        Channel::Sms => st.config.sms_code_ttl_secs.get(),
     }
 }
 
@@ -96,7 +96,7 @@ enum FlowRow {
 fn prepare(st: &AppState, issue: &Issue<'_>, ttl: u64, now: i64) -> Outcome<Prepared> {
     let delivery = issue.delivery;
     let expires_at = after(now, ttl);
-    let base = st.config.resend_cooldown_secs;
+    let base = st.config.resend_cooldown_secs.get();
     let user_id = issue.user.map(|u| u.id);
     let (flow, next_resend_at) = match issue.target {
         Target::Resend(f) => (

@@ -239,7 +239,7 @@ pub async fn check_current_password(
 /// Signs the session out, if it is still live.
 pub async fn sign_out(st: &AppState, token: &str, now: i64) -> Outcome<()> {
     let hash = st.keys.token_hash("session", token);
-    let idle = crate::domain::reset::seconds(st.config.session_idle_secs);
+    let idle = crate::domain::reset::seconds(st.config.session_idle_secs.get());
     let mut conn = st.store.conn().await?;
     if let Some(session) = sessions::live(&mut conn, &hash, now, idle).await? {
         sessions::revoke(&mut conn, session.id, now).await?;

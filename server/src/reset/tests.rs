@@ -38,16 +38,17 @@ struct Portal {
 
 async fn portal(tweak: impl FnOnce(&mut RawConfig)) -> Portal {
     let dir = std::env::temp_dir().join(format!("portal-usecase-{:x}", rand::random::<u64>()));
-    let mut raw = RawConfig {
-        database_url: Some(format!("sqlite://{}/portal.db?mode=rwc", dir.display())),
-        data_dir: dir.display().to_string(),
-        public_url: Some("http://portal.test".into()),
-        mail_from: Some("no-reply@portal.test".into()),
-        ..RawConfig::default()
-    };
+    let mut raw = RawConfig::default();
+    raw.set(
+        "database_url",
+        format!("sqlite://{}/portal.db?mode=rwc", dir.display()),
+    )
+    .set("data_dir", dir.display().to_string())
+    .set("public_url", "http://portal.test")
+    .set("mail_from", "no-reply@portal.test");
     tweak(&mut raw);
     let config = raw.parse().unwrap();
-    let store = Store::open(&config.database_url).await.unwrap();
+    let store = Store::open(config.database_url()).await.unwrap();
     let mut c = store.conn().await.unwrap();
     let account = users::insert_account(&mut c, "Test AB", T0).await.unwrap();
     drop(c);
@@ -92,7 +93,7 @@ impl Portal {
     }
 
     fn ident(&self, text: &str) -> Identifier {
-        Identifier::parse(text, self.st.config.default_region).unwrap()
+        Identifier::parse(text, self.st.config.default_region.id).unwrap()
     }
 
     async fn start(&self, text: &str, now: i64) -> Result<super::start::Started, Error> {
@@ -232,10 +233,10 @@ async fn a_code_verifies_once_and_save_signs_in_the_browser_that_started_and_nob
 #[tokio::test]
 async fn no_sequence_of_starts_resends_and_wrong_guesses_leaves_two_live_codes() {
     let p = portal(|raw| {
-        raw.codes_per_hour = 1000;
-        raw.codes_per_day = 1000;
-        raw.ip_requests_per_hour = 1000;
-        raw.ip_verifications_per_hour = 1000;
+        raw.set("codes_per_hour", "1000");
+        raw.set("codes_per_day", "1000");
+        raw.set("ip_requests_per_hour", "1000");
+        raw.set("ip_verifications_per_hour", "1000");
     })
     .await;
     let user = p
@@ -306,7 +307,10 @@ async fn a_verified_code_whose_grant_ran_out_is_expired_never_done() {
 
 #[tokio::test]
 async fn hidden_mode_answers_an_unknown_address_like_a_known_one_and_delivers_nothing() {
-    let p = portal(|raw| raw.hide_account_existence = true).await;
+    let p = portal(|raw| {
+        raw.set("hide_account_existence", "true");
+    })
+    .await;
     p.add_user("known@example.com", None, SignInMethod::Password)
         .await;
     let known = p.start("known@example.com", T0).await.unwrap();
@@ -396,7 +400,10 @@ async fn an_admins_reset_sends_a_link_that_signs_nobody_in_and_kills_the_users_c
 
 #[tokio::test]
 async fn in_hidden_mode_a_decoys_new_code_kills_the_earlier_one_as_a_real_accounts_does() {
-    let p = portal(|r| r.hide_account_existence = true).await;
+    let p = portal(|r| {
+        r.set("hide_account_existence", "true");
+    })
+    .await;
     p.add_user("maja@example.com", None, SignInMethod::Password)
         .await;
     for who in ["maja@example.com", "ghost@example.com"] {

@@ -47,7 +47,7 @@ pub(crate) async fn start(
     Json(req): Json<StartResetRequest>,
 ) -> ApiResult<Response> {
     let identifier =
-        Identifier::parse(&req.identifier, st.config.default_region).ok_or_else(|| {
+        Identifier::parse(&req.identifier, st.config.default_region.id).ok_or_else(|| {
             ApiError::bad_request(
                 "invalid_identifier",
                 "Enter a valid email address or phone number.",
@@ -60,7 +60,7 @@ pub(crate) async fn start(
         client: &client,
     };
     let started = use_case::start::start(&st, &request, now).await?;
-    let ttl = Some(st.config.code_ttl_secs);
+    let ttl = Some(st.config.code_ttl_secs.get());
     // A new flow replaces whatever reset this browser was on: a link opened here earlier (perhaps
     // by someone else on a shared computer) must never be what this browser's Save acts on.
     let cookies = vec![

@@ -46,7 +46,7 @@ async fn database_copy(app: &TestApp) -> Vec<u8> {
 
 /// The SQLite database file of `app`.
 pub fn sqlite_file(app: &TestApp) -> String {
-    let url = app.raw.database_url.as_deref().unwrap();
+    let url = app.raw.get("database_url").unwrap();
     let rest = url.strip_prefix("sqlite://").unwrap();
     rest.split('?').next().unwrap().to_string()
 }
@@ -169,15 +169,14 @@ fn mode(path: &std::path::Path) -> u32 {
 async fn another_local_account_can_read_neither_the_database_nor_its_wal_nor_the_dev_mailbox() {
     let app = spawn_app_with(|r| {
         // The defaults: the database in the data directory, mail to the dev mailbox there.
-        r.database_url = None;
-        r.smtp_url = None;
+        r.set("database_url", "").set("smtp_url", "");
     })
     .await;
     app.add_user("local@example.com", "member", None, SignInMethod::Password)
         .await;
     let r = app.start_reset(&browser(), "local@example.com").await;
     assert_eq!(r.status(), StatusCode::OK);
-    let data = std::path::PathBuf::from(&app.raw.data_dir);
+    let data = std::path::PathBuf::from(app.raw.get("data_dir").unwrap());
     let mailbox = data.join("mailbox");
     let mut files = Vec::new();
     for _ in 0..200 {
@@ -201,10 +200,12 @@ async fn another_local_account_can_read_neither_the_database_nor_its_wal_nor_the
 #[tokio::test]
 async fn sms_codes_logged_on_a_reachable_address_are_announced_loudly_at_start_up() {
     let warning = "SMS verification codes are being LOGGED";
-    let _local = spawn_app_with(|r| r.sms_provider = "log".into()).await;
+    let _local = spawn_app_with(|r| {
+        r.set("sms_provider", "log");
+    })
+    .await;
     let _reachable = spawn_app_with(|r| {
-        r.sms_provider = "log".into();
-        r.bind = "0.0.0.0:0".into();
+        r.set("sms_provider", "log").set("bind", "0.0.0.0:0");
     })
     .await;
     let logged = logs();

@@ -8,7 +8,10 @@ use crate::helpers::*;
 
 #[tokio::test]
 async fn fifty_parallel_verifications_of_one_code_give_exactly_one_grant() {
-    let app = spawn_app_with(|c| c.ip_verifications_per_hour = 1000).await;
+    let app = spawn_app_with(|c| {
+        c.set("ip_verifications_per_hour", "1000");
+    })
+    .await;
     app.add_user("ann@example.com", "member", None, SignInMethod::Password)
         .await;
     let b = browser();
@@ -73,11 +76,11 @@ async fn guessing_from_many_addresses_never_gets_through_and_the_account_cap_hol
     // Each attacker has its own client address (forwarded by a trusted proxy) and a per-address
     // cap it never reaches (5 per hour): only the per-account cap can stop them.
     let app = spawn_app_with(|c| {
-        c.codes_per_hour = 100;
-        c.codes_per_day = 100;
-        c.ip_requests_per_hour = 5;
-        c.ip_verifications_per_hour = 6;
-        c.trusted_proxies = Some("127.0.0.1/32".into());
+        c.set("codes_per_hour", "100");
+        c.set("codes_per_day", "100");
+        c.set("ip_requests_per_hour", "5");
+        c.set("ip_verifications_per_hour", "6");
+        c.set("trusted_proxies", "127.0.0.1/32");
     })
     .await;
     app.add_user("cy@example.com", "member", None, SignInMethod::Password)
@@ -135,10 +138,10 @@ async fn guessing_from_many_addresses_never_gets_through_and_the_account_cap_hol
 #[tokio::test]
 async fn hidden_mode_gives_byte_identical_answers() {
     let app = spawn_app_with(|c| {
-        c.hide_account_existence = true;
-        c.codes_per_hour = 1000;
-        c.codes_per_day = 1000;
-        c.ip_requests_per_hour = 10_000;
+        c.set("hide_account_existence", "true");
+        c.set("codes_per_hour", "1000");
+        c.set("codes_per_day", "1000");
+        c.set("ip_requests_per_hour", "10000");
     })
     .await;
     app.add_user("known@example.com", "member", None, SignInMethod::Password)

@@ -112,7 +112,10 @@ async fn a_sqlite_file_that_does_not_exist_is_created_and_an_in_memory_one_is_re
 async fn without_the_built_web_app_pages_say_so_and_the_log_warns() {
     let empty = std::env::temp_dir().join(format!("portal-static-{:x}", rand::random::<u64>()));
     std::fs::create_dir_all(&empty).unwrap();
-    let app = spawn_app_with(|c| c.static_dir = empty.display().to_string()).await;
+    let app = spawn_app_with(|c| {
+        c.set("static_dir", empty.display().to_string());
+    })
+    .await;
     let r = browser()
         .get(format!("{}/reset", app.url))
         .send()
@@ -219,7 +222,7 @@ async fn a_deactivated_user_is_signed_out_loses_the_code_in_hand_and_can_neither
         .await;
     let dir = std::env::temp_dir().join(format!("portal-cli-{:x}", rand::random::<u64>()));
     std::fs::create_dir_all(&dir).unwrap();
-    let db = app.raw.database_url.clone().unwrap();
+    let db = app.raw.get("database_url").unwrap().to_string();
     let portal = |args: &[&str]| {
         let out = portal_command(&db, &dir, None).args(args).output().unwrap();
         let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
@@ -396,7 +399,10 @@ async fn an_operators_templates_brand_the_mail_and_a_broken_one_stops_start_up()
     )
     .unwrap();
     let branded = dir.display().to_string();
-    let app = spawn_app_with(|c| c.template_dir = Some(branded)).await;
+    let app = spawn_app_with(|c| {
+        c.set("template_dir", branded);
+    })
+    .await;
     app.add_user("ann@example.com", "member", None, SignInMethod::Password)
         .await;
     assert_eq!(

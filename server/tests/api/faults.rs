@@ -37,7 +37,10 @@ async fn wait_outbox_count(store: &server::store::Store, filter: &str, want: i64
 #[tokio::test]
 async fn two_hundred_requests_during_an_smtp_outage_are_answered_at_once_and_all_delivered_once_even_after_retries_and_leases_run_out(
 ) {
-    let app = spawn_app_with(|c| c.ip_requests_per_hour = 1000).await;
+    let app = spawn_app_with(|c| {
+        c.set("ip_requests_per_hour", "1000");
+    })
+    .await;
     let emails = app.add_users_bulk("outage", 200).await;
     app.add_user("marker@example.com", "member", None, SignInMethod::Password)
         .await;
@@ -126,7 +129,10 @@ async fn requests_answer_at_once_while_the_relay_hangs_or_refuses_and_their_mail
         ),
         ("a relay that refuses connections", refusing_relay()),
     ] {
-        let app = spawn_app_with(|c| c.smtp_url = Some(format!("smtp://{relay}"))).await;
+        let app = spawn_app_with(|c| {
+            c.set("smtp_url", format!("smtp://{relay}"));
+        })
+        .await;
         for e in app.add_users_bulk("out", N).await {
             let started = Instant::now();
             let r = app.start_reset(&browser(), &e).await;
@@ -485,7 +491,10 @@ async fn a_database_restart_turns_readiness_off_answers_503_and_recovers_by_itse
         "{}/{db}",
         base.replace(&hostport, &format!("127.0.0.1:{}", proxy.port))
     );
-    let app = spawn_app_with(|c| c.database_url = Some(proxied.clone())).await;
+    let app = spawn_app_with(|c| {
+        c.set("database_url", proxied.clone());
+    })
+    .await;
     app.add_user("pg@example.com", "member", None, SignInMethod::Password)
         .await;
     assert_eq!(

@@ -433,22 +433,20 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut RawConfig)) -> TestApp {
     let mail = MailCapture::start();
     let sms = SmsCapture::start().await;
     let mut raw = RawConfig::default();
-    raw.bind = "127.0.0.1:0".into();
-    raw.database_url = Some(fresh_database_url().await);
-    raw.data_dir = std::env::temp_dir()
-        .join(format!("portal-data-{:x}", rand::random::<u64>()))
-        .display()
-        .to_string();
-    raw.public_url = Some("http://portal.test".into());
-    raw.smtp_url = Some(format!("smtp://{}", mail.addr));
-    raw.mail_from = Some("no-reply@portal.test".into());
-    raw.secret = Some("test-secret-0123456789abcdef0123456789abcdef".into());
-    raw.sms_provider = "twilio".into();
-    raw.twilio_account_sid = Some("ACtest".into());
-    raw.twilio_auth_token = Some("token-123".into());
-    raw.twilio_from = Some("+46700000000".into());
-    raw.twilio_api_base = sms.base.clone();
-    raw.outbox_workers = 2;
+    let data_dir = std::env::temp_dir().join(format!("portal-data-{:x}", rand::random::<u64>()));
+    raw.set("bind", "127.0.0.1:0")
+        .set("database_url", fresh_database_url().await)
+        .set("data_dir", data_dir.display().to_string())
+        .set("public_url", "http://portal.test")
+        .set("smtp_url", format!("smtp://{}", mail.addr))
+        .set("mail_from", "no-reply@portal.test")
+        .set("secret", "test-secret-0123456789abcdef0123456789abcdef")
+        .set("sms_provider", "twilio")
+        .set("twilio_account_sid", "ACtest")
+        .set("twilio_auth_token", "token-123")
+        .set("twilio_from", "+46700000000")
+        .set("twilio_api_base", sms.base.clone())
+        .set("outbox_workers", "2");
     tweak(&mut raw);
     let clock = Arc::new(ManualClock::new(T0));
     let mut app = start(raw, clock, mail, sms).await;
@@ -493,10 +491,9 @@ impl TestApp {
     /// behind a load balancer.
     pub async fn peer(&self) -> TestApp {
         let mut raw = self.raw.clone();
-        raw.data_dir = std::env::temp_dir()
-            .join(format!("portal-data-{:x}", rand::random::<u64>()))
-            .display()
-            .to_string();
+        let data_dir =
+            std::env::temp_dir().join(format!("portal-data-{:x}", rand::random::<u64>()));
+        raw.set("data_dir", data_dir.display().to_string());
         let mut p = start(raw, self.clock.clone(), self.mail.clone(), self.sms.clone()).await;
         p.account_id = self.account_id;
         p

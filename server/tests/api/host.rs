@@ -119,8 +119,10 @@ async fn the_public_name_an_ip_address_and_localhost_still_reach_the_portal() {
 
 #[tokio::test]
 async fn a_second_domain_in_portal_allowed_hosts_is_served_and_other_names_still_are_not() {
-    let app =
-        spawn_app_with(|c| c.allowed_hosts = Some("second.test, third.test:8443".into())).await;
+    let app = spawn_app_with(|c| {
+        c.set("allowed_hosts", "second.test, third.test:8443");
+    })
+    .await;
     for (host, status) in [
         ("second.test", StatusCode::OK),
         ("Second.Test:80", StatusCode::OK),
@@ -188,7 +190,10 @@ fn assert_host_prefixed(set_cookie: &str) {
 #[tokio::test]
 async fn on_https_a_sibling_domain_cannot_plant_the_session_or_reset_cookies_because_they_are_host_prefixed(
 ) {
-    let app = spawn_app_with(|c| c.public_url = Some("https://portal.test".into())).await;
+    let app = spawn_app_with(|c| {
+        c.set("public_url", "https://portal.test");
+    })
+    .await;
     app.add_user("hp@example.com", "member", None, SignInMethod::Password)
         .await;
     // reqwest's cookie store keeps Secure cookies away from http://, as a browser does: the
@@ -305,8 +310,8 @@ async fn on_http_the_cookies_keep_their_plain_names_and_the_reset_cookies_their_
 #[tokio::test]
 async fn on_https_a_page_injected_into_plain_http_under_the_portals_name_cannot_change_state() {
     let app = spawn_app_with(|c| {
-        c.public_url = Some("https://portal.test".into());
-        c.allowed_hosts = Some("second.test".into());
+        c.set("public_url", "https://portal.test");
+        c.set("allowed_hosts", "second.test");
     })
     .await;
     app.add_user("cs@example.com", "member", None, SignInMethod::Password)
@@ -373,7 +378,10 @@ fn built_web_app() -> std::path::PathBuf {
 #[tokio::test]
 async fn static_files_are_sent_precompressed_as_built_and_hashed_chunks_cached_for_good() {
     let dist = built_web_app();
-    let app = spawn_app_with(|c| c.static_dir = dist.display().to_string()).await;
+    let app = spawn_app_with(|c| {
+        c.set("static_dir", dist.display().to_string());
+    })
+    .await;
     let get = |path: &'static str, encoding: Option<&'static str>| {
         let mut req = browser().get(format!("{}{path}", app.url));
         if let Some(e) = encoding {

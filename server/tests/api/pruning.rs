@@ -16,11 +16,11 @@ const DAY: i64 = 86_400;
 
 async fn prune_app(hidden: bool) -> TestApp {
     spawn_app_with(|c| {
-        c.prune_interval_secs = 1;
-        c.hide_account_existence = hidden;
-        c.ip_requests_per_hour = 1000;
+        c.set("prune_interval_secs", "1");
+        c.set("hide_account_existence", hidden.to_string());
+        c.set("ip_requests_per_hour", "1000");
         // Hidden mode serves metrics only to a scraper with the token.
-        c.metrics_token = Some(METRICS_TOKEN.into());
+        c.set("metrics_token", METRICS_TOKEN);
     })
     .await
 }
@@ -265,8 +265,8 @@ async fn batches_go_on_where_the_last_one_stopped_and_take_every_dead_row_but_no
     use server::store::{limits, reset};
     // The default hourly interval: only the start-up pass runs, before anything exists.
     let app = spawn_app_with(|c| {
-        c.hide_account_existence = true;
-        c.ip_requests_per_hour = 1000;
+        c.set("hide_account_existence", "true");
+        c.set("ip_requests_per_hour", "1000");
     })
     .await;
     for i in 0..30 {

@@ -91,7 +91,10 @@ async fn an_unknown_address_is_told_the_account_does_not_exist() {
 
 #[tokio::test]
 async fn hidden_mode_answers_unknown_addresses_exactly_like_real_ones_and_sends_nothing() {
-    let app = spawn_app_with(|c| c.hide_account_existence = true).await;
+    let app = spawn_app_with(|c| {
+        c.set("hide_account_existence", "true");
+    })
+    .await;
     app.add_user("real@example.com", "member", None, SignInMethod::Password)
         .await;
     let known = app.start_reset(&browser(), "real@example.com").await;
@@ -114,7 +117,10 @@ async fn hidden_mode_answers_unknown_addresses_exactly_like_real_ones_and_sends_
 
 #[tokio::test]
 async fn hidden_mode_decoy_flows_refuse_every_code_like_a_real_one() {
-    let app = spawn_app_with(|c| c.hide_account_existence = true).await;
+    let app = spawn_app_with(|c| {
+        c.set("hide_account_existence", "true");
+    })
+    .await;
     let b = browser();
     app.start_reset(&b, "ghost@example.com").await;
     let r = app.verify(&b, "123456").await;
@@ -330,7 +336,10 @@ async fn at_most_five_codes_an_hour_are_sent_to_one_address() {
 
 #[tokio::test]
 async fn one_address_on_the_network_is_capped_across_accounts() {
-    let app = spawn_app_with(|c| c.ip_requests_per_hour = 3).await;
+    let app = spawn_app_with(|c| {
+        c.set("ip_requests_per_hour", "3");
+    })
+    .await;
     for i in 0..3 {
         app.start_reset(&browser(), &format!("x{i}@example.com"))
             .await;

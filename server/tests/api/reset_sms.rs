@@ -147,7 +147,10 @@ async fn numbers_outside_the_allowed_countries_get_no_sms() {
     let r = app.start_reset(&browser(), "+1 415 555 2671").await;
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
     assert_eq!(json(r).await["error"], "sms_country_not_allowed");
-    let app = spawn_app_with(|c| c.sms_countries = Some("SE,US".into())).await;
+    let app = spawn_app_with(|c| {
+        c.set("sms_countries", "SE,US");
+    })
+    .await;
     app.add_user(
         "us@example.com",
         "member",
@@ -191,8 +194,8 @@ async fn per_number_caps_hold_and_are_audited() {
 #[tokio::test]
 async fn prefix_and_global_budgets_stop_pumping_across_numbers() {
     let app = spawn_app_with(|c| {
-        c.sms_per_prefix_hour = 2;
-        c.sms_global_hour = 3;
+        c.set("sms_per_prefix_hour", "2");
+        c.set("sms_global_hour", "3");
     })
     .await;
     for (i, n) in [

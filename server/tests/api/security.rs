@@ -94,7 +94,10 @@ async fn a_code_flow_started_after_opening_someone_elses_link_never_saves_throug
 
 #[tokio::test]
 async fn a_dead_link_cookie_does_not_block_the_code_flow_beside_it() {
-    let app = spawn_app_with(|c| c.resend_cooldown_secs = 1).await;
+    let app = spawn_app_with(|c| {
+        c.set("resend_cooldown_secs", "1");
+    })
+    .await;
     app.add_user("eva@example.com", "member", None, SignInMethod::Password)
         .await;
     let b = browser();
@@ -245,8 +248,8 @@ async fn start_via_proxy(app: &TestApp, client: &str, identifier: &str) -> Statu
 #[tokio::test]
 async fn behind_a_trusted_proxy_one_clients_flood_does_not_stop_resets_for_everyone() {
     let app = spawn_app_with(|c| {
-        c.trusted_proxies = Some("127.0.0.1/32".into());
-        c.ip_requests_per_hour = 3;
+        c.set("trusted_proxies", "127.0.0.1/32");
+        c.set("ip_requests_per_hour", "3");
     })
     .await;
     for i in 0..3 {
@@ -272,7 +275,10 @@ async fn behind_a_trusted_proxy_one_clients_flood_does_not_stop_resets_for_every
 
 #[tokio::test]
 async fn behind_a_trusted_proxy_thirty_bad_sign_ins_from_one_client_lock_out_only_that_client() {
-    let app = spawn_app_with(|c| c.trusted_proxies = Some("127.0.0.0/8".into())).await;
+    let app = spawn_app_with(|c| {
+        c.set("trusted_proxies", "127.0.0.0/8");
+    })
+    .await;
     app.add_user("ida@example.com", "member", None, SignInMethod::Password)
         .await;
     let sign_in = |client: &'static str, email: String, password: &'static str| {
@@ -310,8 +316,8 @@ async fn behind_a_trusted_proxy_thirty_bad_sign_ins_from_one_client_lock_out_onl
 #[tokio::test]
 async fn a_client_that_is_no_trusted_proxy_cannot_choose_its_address_with_forwarding_headers() {
     let app = spawn_app_with(|c| {
-        c.trusted_proxies = Some("10.0.0.0/8".into());
-        c.ip_requests_per_hour = 3;
+        c.set("trusted_proxies", "10.0.0.0/8");
+        c.set("ip_requests_per_hour", "3");
     })
     .await;
     for i in 0..3 {
@@ -332,8 +338,8 @@ async fn a_client_that_is_no_trusted_proxy_cannot_choose_its_address_with_forwar
 #[tokio::test]
 async fn an_ipv6_client_cannot_escape_the_per_address_cap_by_rotating_through_its_64() {
     let app = spawn_app_with(|c| {
-        c.trusted_proxies = Some("127.0.0.1/32".into());
-        c.ip_requests_per_hour = 3;
+        c.set("trusted_proxies", "127.0.0.1/32");
+        c.set("ip_requests_per_hour", "3");
     })
     .await;
     for host in ["1", "abcd::2", "ffff:ffff:ffff:fffe"] {
@@ -544,7 +550,7 @@ async fn a_grant_link_or_session_from_before_a_password_change_is_dead_whoever_c
                 let dir =
                     std::env::temp_dir().join(format!("portal-cli-{:x}", rand::random::<u64>()));
                 std::fs::create_dir_all(&dir).unwrap();
-                let mut cmd = portal_command(app.raw.database_url.as_deref().unwrap(), &dir, None);
+                let mut cmd = portal_command(app.raw.get("database_url").unwrap(), &dir, None);
                 let mut child = cmd
                     .args([
                         "user",
@@ -553,7 +559,7 @@ async fn a_grant_link_or_session_from_before_a_password_change_is_dead_whoever_c
                         &email,
                         "--password-stdin",
                     ])
-                    .env("PORTAL_SECRET", app.raw.secret.as_deref().unwrap())
+                    .env("PORTAL_SECRET", app.raw.get("secret").unwrap())
                     .env("SMTP_URL", format!("smtp://{}", app.mail.addr))
                     .stdin(std::process::Stdio::piped())
                     .stdout(std::process::Stdio::null())
@@ -710,10 +716,10 @@ async fn seen(r: reqwest::Response) -> String {
 async fn in_hidden_mode_no_sequence_of_start_resend_verify_and_sign_in_tells_a_real_account_from_an_unknown_one(
 ) {
     let app = spawn_app_with(|c| {
-        c.hide_account_existence = true;
-        c.ip_requests_per_hour = 10_000;
-        c.ip_verifications_per_hour = 10_000;
-        c.resend_cooldown_secs = 1;
+        c.set("hide_account_existence", "true");
+        c.set("ip_requests_per_hour", "10000");
+        c.set("ip_verifications_per_hour", "10000");
+        c.set("resend_cooldown_secs", "1");
     })
     .await;
     app.add_user("real@example.com", "member", None, SignInMethod::Password)
@@ -776,14 +782,17 @@ async fn in_hidden_mode_no_sequence_of_start_resend_verify_and_sign_in_tells_a_r
 
 #[tokio::test]
 async fn in_hidden_mode_metrics_are_served_only_with_the_token() {
-    let app = spawn_app_with(|c| c.hide_account_existence = true).await;
+    let app = spawn_app_with(|c| {
+        c.set("hide_account_existence", "true");
+    })
+    .await;
     assert_eq!(
         reqwest::get(app.api("/metrics")).await.unwrap().status(),
         404
     );
     let app = spawn_app_with(|c| {
-        c.hide_account_existence = true;
-        c.metrics_token = Some("scrape-token-0123456789".into());
+        c.set("hide_account_existence", "true");
+        c.set("metrics_token", "scrape-token-0123456789");
     })
     .await;
     let client = reqwest::Client::new();
@@ -815,7 +824,10 @@ async fn in_hidden_mode_metrics_are_served_only_with_the_token() {
 
 #[tokio::test]
 async fn parallel_wrong_codes_at_the_end_of_the_days_allowance_get_no_extra_guesses() {
-    let app = spawn_app_with(|c| c.ip_verifications_per_hour = 10_000).await;
+    let app = spawn_app_with(|c| {
+        c.set("ip_verifications_per_hour", "10000");
+    })
+    .await;
     app.add_user("pia@example.com", "member", None, SignInMethod::Password)
         .await;
     // Eight wrong codes one by one (five on the first code, three on the second) ...
@@ -863,8 +875,8 @@ async fn parallel_wrong_codes_at_the_end_of_the_days_allowance_get_no_extra_gues
 #[tokio::test]
 async fn twenty_concurrent_requests_for_one_user_leave_exactly_one_live_code() {
     let app = spawn_app_with(|c| {
-        c.codes_per_hour = 100;
-        c.codes_per_day = 100;
+        c.set("codes_per_hour", "100");
+        c.set("codes_per_day", "100");
     })
     .await;
     let id = app

@@ -124,8 +124,8 @@ async fn one_address_failing_across_many_accounts_is_refused() {
 #[tokio::test]
 async fn sessions_end_after_the_idle_timeout_and_the_absolute_lifetime() {
     let app = spawn_app_with(|c| {
-        c.session_idle_secs = 600;
-        c.session_absolute_secs = 3000;
+        c.set("session_idle_secs", "600");
+        c.set("session_absolute_secs", "3000");
     })
     .await;
     app.add_user("di@example.com", "member", None, SignInMethod::Password)
@@ -375,7 +375,10 @@ async fn responses_carry_the_security_headers() {
 
 #[tokio::test]
 async fn https_deployments_get_hsts_and_secure_cookies() {
-    let app = spawn_app_with(|c| c.public_url = Some("https://portal.test".into())).await;
+    let app = spawn_app_with(|c| {
+        c.set("public_url", "https://portal.test");
+    })
+    .await;
     app.add_user("ke@example.com", "member", None, SignInMethod::Password)
         .await;
     let r = app.sign_in(&browser(), "ke@example.com", PASSWORD).await;

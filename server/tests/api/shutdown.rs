@@ -18,9 +18,9 @@ async fn sigterm_lets_the_request_in_flight_finish_delivers_what_was_queued_and_
     let dir = std::env::temp_dir().join(format!("portal-term-{:x}", rand::random::<u64>()));
     std::fs::create_dir_all(&dir).unwrap();
     let url = free_local_url();
-    let mut child = portal_command(app.raw.database_url.as_deref().unwrap(), &dir, Some(&url))
+    let mut child = portal_command(app.raw.get("database_url").unwrap(), &dir, Some(&url))
         .arg("serve")
-        .env("PORTAL_SECRET", app.raw.secret.as_deref().unwrap())
+        .env("PORTAL_SECRET", app.raw.get("secret").unwrap())
         .env("SMTP_URL", format!("smtp://{}", mail.addr))
         .env("RUST_LOG", "error")
         .stdout(std::process::Stdio::null())

@@ -83,10 +83,9 @@ impl StrippedRelay {
 }
 
 async fn app_behind(relay: std::net::SocketAddr, tls: Option<&str>) -> TestApp {
-    let tls = tls.map(str::to_string);
     let app = spawn_app_with(move |r| {
-        r.smtp_url = Some(format!("smtp://relay-user:relay-pass@{relay}"));
-        r.smtp_tls = tls;
+        r.set("smtp_url", format!("smtp://relay-user:relay-pass@{relay}"))
+            .set("smtp_tls", tls.unwrap_or_default());
     })
     .await;
     app.add_user("tls@example.com", "member", None, SignInMethod::Password)
