@@ -14,6 +14,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use secrecy::SecretString;
+use tokio_rustls::rustls::pki_types::pem::PemObject;
+use tokio_rustls::rustls::pki_types::CertificateDer;
 use url::Url;
 
 pub use crate::domain::client::ClientIpHeader;
@@ -92,6 +94,9 @@ settings! {
     /// Whether an `smtp://` connection must use STARTTLS; unset: `required` when the URL has
     /// credentials, else `opportunistic`.
     smtp_tls: Option<SmtpTls> = "PORTAL_SMTP_TLS", "smtp.tls";
+    /// A PEM file of certificate authorities the relay's certificate may chain to, besides the
+    /// public ones (a company's own CA).
+    smtp_ca: Option<CaFile> = "PORTAL_SMTP_CA", "smtp.ca";
     /// The sender of every email; unset: `no-reply@<public host>`.
     mail_from: Option<MailFrom> = "MAIL_FROM", "mail_from";
     /// The key of codes, tokens and queued messages; unset: generated into `<data dir>/secret`.
@@ -445,10 +450,34 @@ impl FromText for SmtpUrl {
         if !matches!(parsed.scheme(), "smtp" | "smtps") || parsed.host_str().is_none() {
             return Err("must look like smtp://host:port or smtps://user:pass@host:465".into());
         }
+        // lettre's own `?tls=` would say what PORTAL_SMTP_TLS says: one place decides.
+        if parsed.query().is_some() {
+            return Err("takes no query: STARTTLS is PORTAL_SMTP_TLS".into());
+        }
+        // Whatever lettre's own parser refuses is refused here, in its words.
+        lettre::AsyncSmtpTransport::<lettre::Tokio1Executor>::from_url(s.trim())
+            .map_err(|e| format!("'{}': {e}", redact_url(s)))?;
         Ok(Self {
             url: SecretString::from(s.trim()),
             credentials: !parsed.username().is_empty(),
         })
+    }
+}
+
+/// `PORTAL_SMTP_CA`: the certificates of a PEM file, read at start-up.
+#[derive(Debug, Clone)]
+pub struct CaFile(pub Vec<CertificateDer<'static>>);
+
+impl FromText for CaFile {
+    fn from_text(s: &str) -> Result<Self, String> {
+        let pem = std::fs::read(s.trim()).map_err(|e| format!("cannot read '{s}' ({e})"))?;
+        let certs = CertificateDer::pem_slice_iter(&pem)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| format!("'{s}' is not a PEM file of certificates ({e})"))?;
+        if certs.is_empty() {
+            return Err(format!("'{s}' holds no PEM certificate"));
+        }
+        Ok(Self(certs))
     }
 }
 
@@ -1180,6 +1209,21 @@ mod tests {
                 &[("smtp_tls", "sometimes")],
                 "PORTAL_SMTP_TLS",
                 "not one of",
+            ),
+            (
+                &[("smtp_url", "smtp://relay:25?tls=required")],
+                "SMTP_URL",
+                "takes no query",
+            ),
+            (
+                &[("smtp_ca", "/nonexistent.pem")],
+                "PORTAL_SMTP_CA",
+                "cannot read '/nonexistent.pem'",
+            ),
+            (
+                &[("smtp_ca", env!("CARGO_MANIFEST_PATH"))],
+                "PORTAL_SMTP_CA",
+                "holds no PEM certificate",
             ),
             (
                 &[("hide_account_existence", "yes")],

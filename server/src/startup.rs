@@ -82,6 +82,7 @@ pub fn senders(config: &Config) -> Result<(SharedSender, SharedSender), String> 
         Some(url) => Arc::new(Smtp::new(
             url,
             config.smtp_tls(),
+            config.smtp_ca.as_ref().map_or(&[], |ca| &ca.0),
             config.mail_from(),
             &config.public_host(),
         )?),

@@ -1,35 +1,56 @@
 //! Email delivery: real SMTP through lettre, or the dev mailbox when no `SMTP_URL` is set.
 
 use std::path::PathBuf;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use lettre::message::{Mailbox, MultiPart};
 use lettre::transport::smtp::authentication::{Credentials, Mechanism};
-use lettre::transport::smtp::client::{AsyncSmtpConnection, TlsParameters};
+use lettre::transport::smtp::client::{
+    AsyncSmtpConnection, AsyncTokioStream, Certificate, TlsParameters,
+};
 use lettre::transport::smtp::extension::ClientId;
-use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use lettre::Message;
+use percent_encoding::percent_decode_str;
 use secrecy::ExposeSecret;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio_rustls::rustls::pki_types::{CertificateDer, ServerName};
+use tokio_rustls::rustls::{ClientConfig, RootCertStore};
+use tokio_rustls::TlsConnector;
 use url::Url;
 
 use super::{BoxFuture, Outgoing, SendError, Sender};
-use crate::config::SmtpTls;
+use crate::config::{SmtpTls, SmtpUrl};
 
 /// The audit kind of a message held back because the relay did not offer STARTTLS.
 pub const TLS_REFUSED: &str = "smtp_tls_refused";
 
-/// SMTP through lettre: `smtp://host:port` (STARTTLS as `PORTAL_SMTP_TLS` says),
-/// `smtps://user:pass@host:465` (implicit TLS).
+/// SMTP through lettre, one route for both schemes: `smtp://host:port` (STARTTLS as
+/// `PORTAL_SMTP_TLS` says) and `smtps://user:pass@host:465` (TLS from the first byte, RFC 8314).
+///
+/// The TCP connection is opened here, with `TCP_NODELAY`, and handed to lettre
+/// (`AsyncSmtpConnection::connect_with_transport`): lettre writes a message and then its final
+/// `.` in two writes before it reads the answer, and with Nagle's algorithm on the second write
+/// waits for the server's delayed ACK (40 ms on Linux), so every message cost 40 ms and the
+/// outbox delivered about 90 messages a second however idle the machine was (bench/README.md).
+/// lettre's own transport does not expose its socket. For `smtps://` the TLS handshake is made
+/// on that socket first (tokio-rustls, the same rustls, ring and webpki roots lettre uses).
 pub struct Smtp {
-    route: Route,
-    from: Mailbox,
     host: String,
-}
-
-enum Route {
-    /// `smtps://`: lettre's pooled transport.
-    Transport(AsyncSmtpTransport<Tokio1Executor>),
-    /// `smtp://`: connections of our own, kept between messages.
-    Direct(Direct),
+    port: u16,
+    /// `smtps://`: the handshake made before the greeting.
+    implicit: Option<(TlsConnector, ServerName<'static>)>,
+    /// `smtp://`: what STARTTLS verifies the server with.
+    starttls: TlsParameters,
+    policy: SmtpTls,
+    credentials: Option<Credentials>,
+    hello: ClientId,
+    from: Mailbox,
+    /// Connections kept between messages, at most [`KEEP_IDLE`]; the outbox's workers bound how
+    /// many are open at once.
+    idle: std::sync::Mutex<Vec<AsyncSmtpConnection>>,
 }
 
 /// How long one step with the SMTP server (connect, a command, a message) may take.
@@ -37,19 +58,47 @@ const TIMEOUT: Duration = Duration::from_secs(15);
 /// Idle connections kept for the next messages (one per outbox worker is what is used).
 const KEEP_IDLE: usize = 16;
 
-/// SMTP connections with `TCP_NODELAY`. lettre writes a message and then its final `.` in two
-/// writes before it reads the answer; with Nagle's algorithm on, the second write waits for the
-/// server's delayed ACK (40 ms on Linux), so every message cost 40 ms and the outbox delivered
-/// about 90 messages a second however idle the machine was (bench/README.md). lettre's own
-/// transport does not expose its socket, so this opens the TCP connection and hands it over.
-struct Direct {
-    host: String,
-    port: u16,
-    tls: TlsParameters,
-    policy: SmtpTls,
-    credentials: Option<Credentials>,
-    hello: ClientId,
-    idle: std::sync::Mutex<Vec<AsyncSmtpConnection>>,
+/// A TLS connection as lettre takes a transport of ours.
+struct Tls(tokio_rustls::client::TlsStream<tokio::net::TcpStream>);
+
+impl std::fmt::Debug for Tls {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Tls")
+    }
+}
+
+impl AsyncRead for Tls {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.0).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for Tls {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.0).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.0).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.0).poll_shutdown(cx)
+    }
+}
+
+impl AsyncTokioStream for Tls {
+    fn peer_addr(&self) -> std::io::Result<std::net::SocketAddr> {
+        self.0.get_ref().0.peer_addr()
+    }
 }
 
 /// An SMTP error as the outbox sees it: 5xx answers are permanent (bad mailbox); connection
@@ -81,22 +130,117 @@ enum ConnectError {
     NoTls,
 }
 
-impl Direct {
+impl Smtp {
+    /// `tls` applies to `smtp://`; `smtps://` is always TLS from the first byte. `ca` holds
+    /// certificate authorities trusted besides the public ones (a company's own relay).
+    pub fn new(
+        url: &SmtpUrl,
+        tls: SmtpTls,
+        ca: &[CertificateDer<'static>],
+        from: &str,
+        public_host: &str,
+    ) -> Result<Self, String> {
+        let u = Url::parse(url.expose_secret()).map_err(|e| format!("SMTP_URL: {e}"))?;
+        let host = u.host_str().ok_or("SMTP_URL: no host")?.to_string();
+        // Decoded as lettre's own `from_url` decodes them (a `+` stays a `+`).
+        let decode = |s: &str| percent_decode_str(s).decode_utf8_lossy().into_owned();
+        let credentials = (!u.username().is_empty()).then(|| {
+            Credentials::new(
+                decode(u.username()),
+                decode(u.password().unwrap_or_default()),
+            )
+        });
+        let ca_error = |e: String| format!("PORTAL_SMTP_CA: {e}");
+        let mut starttls = TlsParameters::builder(host.clone());
+        for cert in ca {
+            let cert = Certificate::from_der(cert.to_vec()).map_err(|e| ca_error(e.to_string()))?;
+            starttls = starttls.add_root_certificate(cert);
+        }
+        let implicit = match u.scheme() {
+            "smtps" => {
+                let mut roots = RootCertStore {
+                    roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+                };
+                for cert in ca {
+                    roots
+                        .add(cert.clone())
+                        .map_err(|e| ca_error(e.to_string()))?;
+                }
+                let provider = Arc::new(tokio_rustls::rustls::crypto::ring::default_provider());
+                let config = ClientConfig::builder_with_provider(provider)
+                    .with_safe_default_protocol_versions()
+                    .map_err(|e| format!("SMTP_URL: {e}"))?
+                    .with_root_certificates(roots)
+                    .with_no_client_auth();
+                let name =
+                    ServerName::try_from(host.clone()).map_err(|e| format!("SMTP_URL: {e}"))?;
+                Some((TlsConnector::from(Arc::new(config)), name))
+            }
+            _ => None,
+        };
+        Ok(Self {
+            port: u
+                .port()
+                .unwrap_or(if implicit.is_some() { 465 } else { 25 }),
+            implicit,
+            starttls: starttls
+                .build_rustls()
+                .map_err(|e| format!("SMTP_URL: {e}"))?,
+            policy: tls,
+            credentials,
+            hello: ClientId::Domain(public_host.to_string()),
+            from: from.parse().map_err(|e| format!("MAIL_FROM: {e}"))?,
+            idle: std::sync::Mutex::new(Vec::new()),
+            host,
+        })
+    }
+
     async fn connect(&self) -> Result<AsyncSmtpConnection, ConnectError> {
         let conn = self.open().await.map_err(ConnectError::Failed)?;
         self.secure(conn).await
     }
 
-    /// STARTTLS as the policy says, then AUTH: credentials go only where the policy allows.
+    /// The TCP connection (and for `smtps://` the TLS handshake), then the server's greeting.
+    async fn open(&self) -> Result<AsyncSmtpConnection, String> {
+        let stream = within(
+            "connect",
+            tokio::net::TcpStream::connect((self.host.as_str(), self.port)),
+        )
+        .await?;
+        stream
+            .set_nodelay(true)
+            .map_err(|e| format!("connect: {e}"))?;
+        let transport: Box<dyn AsyncTokioStream> = match &self.implicit {
+            Some((tls, name)) => {
+                Box::new(Tls(within("TLS", tls.connect(name.clone(), stream)).await?))
+            }
+            None => Box::new(stream),
+        };
+        within(
+            "greeting",
+            AsyncSmtpConnection::connect_with_transport(transport, &self.hello),
+        )
+        .await
+    }
+
+    /// STARTTLS as the policy says (`smtp://` only), then AUTH: credentials go only where the
+    /// policy allows.
     async fn secure(
         &self,
         mut conn: AsyncSmtpConnection,
     ) -> Result<AsyncSmtpConnection, ConnectError> {
-        match (self.policy, conn.can_starttls()) {
+        let policy = match self.implicit {
+            Some(_) => SmtpTls::None,
+            None => self.policy,
+        };
+        match (policy, conn.can_starttls()) {
             (SmtpTls::Required | SmtpTls::Opportunistic, true) => {
-                within("STARTTLS", conn.starttls(self.tls.clone(), &self.hello))
-                    .await
-                    .map_err(ConnectError::Failed)?;
+                within(
+                    "STARTTLS",
+                    conn.starttls(self.starttls.clone(), &self.hello),
+                )
+                .await
+                .map_err(ConnectError::Failed)?;
             }
             // Dropped without QUIT, like any connection that will not be used.
             (SmtpTls::Required, false) => return Err(ConnectError::NoTls),
@@ -110,126 +254,41 @@ impl Direct {
         Ok(conn)
     }
 
-    async fn open(&self) -> Result<AsyncSmtpConnection, String> {
-        let stream = within(
-            "connect",
-            tokio::net::TcpStream::connect((self.host.as_str(), self.port)),
-        )
-        .await?;
-        stream
-            .set_nodelay(true)
-            .map_err(|e| format!("connect: {e}"))?;
-        within(
-            "greeting",
-            AsyncSmtpConnection::connect_with_transport(Box::new(stream), &self.hello),
-        )
-        .await
-    }
-
-    async fn send(&self, m: &Message) -> Result<(), SendError> {
+    /// A kept connection that still answers, or a new one.
+    async fn connection(&self) -> Result<AsyncSmtpConnection, SendError> {
         let kept = self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
         // A kept connection may have been closed by the server while idle: NOOP tells.
-        let alive = match kept {
-            Some(mut c) => {
-                let ok = matches!(
-                    tokio::time::timeout(TIMEOUT, c.test_connected()).await,
-                    Ok(true)
-                );
-                ok.then_some(c)
+        if let Some(mut c) = kept {
+            if matches!(
+                tokio::time::timeout(TIMEOUT, c.test_connected()).await,
+                Ok(true)
+            ) {
+                return Ok(c);
             }
-            None => None,
-        };
-        let mut conn = match alive {
-            Some(c) => c,
-            None => match self.connect().await {
-                Ok(c) => c,
-                Err(ConnectError::Failed(e)) => {
-                    return Err(SendError::transient(format!("smtp {}: {e}", self.host)))
-                }
-                // Transient: a stripping attacker may go away, and a relay fixed by its operator
-                // should get the queued codes while they are still valid. Each refusal is loud.
-                Err(ConnectError::NoTls) => {
-                    let message = format!(
-                        "smtp {}:{}: the server did not offer STARTTLS; nothing was sent \
-                         (PORTAL_SMTP_TLS=required{})",
-                        self.host,
-                        self.port,
-                        if self.credentials.is_some() {
-                            ", the default with credentials: they were not sent either"
-                        } else {
-                            ""
-                        }
-                    );
-                    tracing::error!(host = %self.host, port = self.port, "{message}");
-                    return Err(SendError::transient(message).alert(TLS_REFUSED));
-                }
-            },
-        };
-        let sent = tokio::time::timeout(TIMEOUT, conn.send(m.envelope(), &m.formatted())).await;
-        match sent {
-            Ok(Ok(_)) => {
-                let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
-                if idle.len() < KEEP_IDLE {
-                    idle.push(conn);
-                }
-                Ok(())
-            }
-            // A connection that failed is dropped (closed) without a QUIT: a server that answered
-            // 421 may never answer again, and waiting for it would hold this worker and its message.
-            Ok(Err(e)) => Err(failure(&self.host, &e)),
-            Err(_) => Err(SendError::transient(format!(
-                "smtp {}: no answer within {} s",
-                self.host,
-                TIMEOUT.as_secs()
-            ))),
         }
-    }
-}
-
-impl Smtp {
-    /// `tls` applies to `smtp://`; `smtps://` is always TLS from the first byte.
-    pub fn new(
-        url: &secrecy::SecretString,
-        tls: SmtpTls,
-        from: &str,
-        public_host: &str,
-    ) -> Result<Self, String> {
-        let u = Url::parse(url.expose_secret()).map_err(|e| format!("SMTP_URL: {e}"))?;
-        let host = u.host_str().ok_or("SMTP_URL: no host")?.to_string();
-        let hello = ClientId::Domain(public_host.to_string());
-        let credentials = (!u.username().is_empty()).then(|| {
-            Credentials::new(
-                percent_decode(u.username()),
-                percent_decode(u.password().unwrap_or_default()),
-            )
-        });
-        let route = match u.scheme() {
-            "smtps" => {
-                let mut b = AsyncSmtpTransport::<Tokio1Executor>::relay(&host)
-                    .map_err(|e| format!("SMTP_URL: {e}"))?;
-                if let Some(port) = u.port() {
-                    b = b.port(port);
-                }
-                if let Some(c) = credentials {
-                    b = b.credentials(c);
-                }
-                Route::Transport(b.timeout(Some(TIMEOUT)).hello_name(hello).build())
+        match self.connect().await {
+            Ok(c) => Ok(c),
+            Err(ConnectError::Failed(e)) => {
+                Err(SendError::transient(format!("smtp {}: {e}", self.host)))
             }
-            _ => Route::Direct(Direct {
-                tls: TlsParameters::new(host.clone()).map_err(|e| format!("SMTP_URL: {e}"))?,
-                policy: tls,
-                port: u.port().unwrap_or(25),
-                host: host.clone(),
-                credentials,
-                hello,
-                idle: std::sync::Mutex::new(Vec::new()),
-            }),
-        };
-        Ok(Self {
-            route,
-            from: from.parse().map_err(|e| format!("MAIL_FROM: {e}"))?,
-            host,
-        })
+            // Transient: a stripping attacker may go away, and a relay fixed by its operator
+            // should get the queued codes while they are still valid. Each refusal is loud.
+            Err(ConnectError::NoTls) => {
+                let message = format!(
+                    "smtp {}:{}: the server did not offer STARTTLS; nothing was sent \
+                     (PORTAL_SMTP_TLS=required{})",
+                    self.host,
+                    self.port,
+                    if self.credentials.is_some() {
+                        ", the default with credentials: they were not sent either"
+                    } else {
+                        ""
+                    }
+                );
+                tracing::error!(host = %self.host, port = self.port, "{message}");
+                Err(SendError::transient(message).alert(TLS_REFUSED))
+            }
+        }
     }
 
     fn build(&self, msg: &Outgoing) -> Result<Message, SendError> {
@@ -254,26 +313,30 @@ impl Smtp {
     }
 }
 
-fn percent_decode(s: &str) -> String {
-    url::form_urlencoded::parse(format!("x={s}").as_bytes())
-        .next()
-        .map(|(_, v)| v.into_owned())
-        .unwrap_or_default()
-}
-
 impl Sender for Smtp {
     fn send<'a>(&'a self, msg: &'a Outgoing) -> BoxFuture<'a, Result<(), SendError>> {
         Box::pin(async move {
             let m = self.build(msg)?;
-            let transport = match &self.route {
-                Route::Direct(d) => return d.send(&m).await,
-                Route::Transport(t) => t,
-            };
-            transport
-                .send(m)
-                .await
-                .map(drop)
-                .map_err(|e| failure(&self.host, &e))
+            let mut conn = self.connection().await?;
+            let sent = tokio::time::timeout(TIMEOUT, conn.send(m.envelope(), &m.formatted())).await;
+            match sent {
+                Ok(Ok(_)) => {
+                    let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
+                    if idle.len() < KEEP_IDLE {
+                        idle.push(conn);
+                    }
+                    Ok(())
+                }
+                // A connection that failed is dropped (closed) without a QUIT: a server that
+                // answered 421 may never answer again, and waiting for it would hold this worker
+                // and its message.
+                Ok(Err(e)) => Err(failure(&self.host, &e)),
+                Err(_) => Err(SendError::transient(format!(
+                    "smtp {}: no answer within {} s",
+                    self.host,
+                    TIMEOUT.as_secs()
+                ))),
+            }
         })
     }
 
