@@ -601,18 +601,22 @@ pub enum SmsProvider {
     },
 }
 
-/// The settings the server runs with, and what follows from them.
+/// The settings the server runs with (through `Deref`), and the effective value of each setting
+/// whose default follows from others. Those fields shadow the setting of the same name:
+/// `config.public_url` is the URL in use, `config.settings.public_url` what was given.
 #[derive(Debug, Clone)]
 pub struct Config {
-    settings: Settings,
-    database_url: String,
-    public_url: Url,
-    smtp_tls: SmtpTls,
-    mail_from: String,
-    sms_provider: SmsProvider,
-    sms_country_codes: Vec<u16>,
-    hash_concurrency: usize,
-    allowed_hosts: Vec<HostPort>,
+    pub settings: Settings,
+    pub database_url: String,
+    pub public_url: Url,
+    pub smtp_tls: SmtpTls,
+    pub mail_from: String,
+    pub sms_provider: SmsProvider,
+    /// Calling codes SMS may go to.
+    pub sms_country_codes: Vec<u16>,
+    pub hash_concurrency: usize,
+    /// Besides the public URL's, with a port each.
+    pub allowed_hosts: Vec<HostPort>,
 }
 
 impl Deref for Config {
@@ -951,35 +955,6 @@ impl Config {
         })
     }
 
-    pub fn database_url(&self) -> &str {
-        &self.database_url
-    }
-
-    pub fn public_url(&self) -> &Url {
-        &self.public_url
-    }
-
-    pub fn smtp_tls(&self) -> SmtpTls {
-        self.smtp_tls
-    }
-
-    pub fn mail_from(&self) -> &str {
-        &self.mail_from
-    }
-
-    pub fn sms_provider(&self) -> &SmsProvider {
-        &self.sms_provider
-    }
-
-    /// Calling codes SMS may go to.
-    pub fn sms_country_codes(&self) -> &[u16] {
-        &self.sms_country_codes
-    }
-
-    pub fn hash_concurrency(&self) -> usize {
-        self.hash_concurrency
-    }
-
     /// Is the public URL https (then cookies are `Secure` and HSTS is sent)?
     pub fn is_https(&self) -> bool {
         self.public_url.scheme() == "https"
@@ -1136,10 +1111,10 @@ mod tests {
     fn defaults_give_a_working_local_setup() {
         let c = parse(&[]).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(c.bind.addr.to_string(), "127.0.0.1:3000");
-        assert!(c.database_url().starts_with("sqlite://"));
-        assert_eq!(c.mail_from(), "no-reply@127.0.0.1");
+        assert!(c.database_url.starts_with("sqlite://"));
+        assert_eq!(c.mail_from, "no-reply@127.0.0.1");
         assert_eq!(c.code_ttl_secs.get(), 86_400);
-        assert_eq!(c.sms_country_codes(), [46]);
+        assert_eq!(c.sms_country_codes, [46]);
         // Every default reads as its type: the list is the one place they are written.
         for s in SETTINGS {
             assert!(by_key(s.key).is_some() && env_name(s.key) == s.var);
@@ -1267,7 +1242,7 @@ mod tests {
                 ("smtp_tls", setting),
                 ("mail_from", "no-reply@portal.localhost"),
             ])
-            .map(|c| c.smtp_tls())
+            .map(|c| c.smtp_tls)
             .unwrap_or_else(|e| panic!("{e}"))
         };
         assert_eq!(tls("smtp://u:p@relay:587", ""), SmtpTls::Required);
@@ -1390,7 +1365,7 @@ mod tests {
         let c = parse(&[("bind", "localhost:3978")]).unwrap_or_else(|e| panic!("{e}"));
         assert!(c.bind.addr.ip().is_loopback());
         assert_eq!(c.bind.addr.port(), 3978);
-        assert_eq!(c.public_url().as_str(), "http://localhost:3978/");
+        assert_eq!(c.public_url.as_str(), "http://localhost:3978/");
     }
 
     #[test]
@@ -1428,7 +1403,7 @@ mod tests {
         let env = [("MAIL_FROM", "no-reply@portal.localhost")];
         let c = load(&env, Some(file)).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(c.smtp_url.as_ref().map(|u| u.credentials), Some(false));
-        assert_eq!(c.smtp_tls(), SmtpTls::Required);
+        assert_eq!(c.smtp_tls, SmtpTls::Required);
         assert_eq!(
             (c.codes_per_hour.get(), c.session_idle_secs.get()),
             (7, 600)
@@ -1558,7 +1533,7 @@ mod tests {
             ("public_url", "https://portal.example.com/"),
         ]);
         assert_eq!(
-            c.map(|c| c.mail_from().to_string()).ok().as_deref(),
+            c.map(|c| c.mail_from.to_string()).ok().as_deref(),
             Some("no-reply@portal.example.com")
         );
         assert!(parse(&[

@@ -89,7 +89,7 @@ async fn run(command: Command, config: Config) -> Result<String, String> {
     let clock = Arc::new(SystemClock);
     let now = clock.now();
     if let Command::Serve { demo, .. } = command {
-        let public = config.public_url().to_string();
+        let public = config.public_url.to_string();
         let app = Application::build(config, clock).await?;
         // Demo users only when asked: a production install must never start with an owner whose
         // password is printed in the README (OWASP ASVS 5.0 13.3: no default credentials).
@@ -107,7 +107,7 @@ async fn run(command: Command, config: Config) -> Result<String, String> {
         app.run(shutdown_signal()).await?;
         return Ok(String::new());
     }
-    let store = Store::open(config.database_url()).await?;
+    let store = Store::open(&config.database_url).await?;
     let hasher = Hasher::new(1)?;
     let password = |given: Option<String>, stdin: bool| -> Result<Option<String>, String> {
         if stdin {
@@ -122,7 +122,7 @@ async fn run(command: Command, config: Config) -> Result<String, String> {
             if cli::demo::seed_if_empty(&store, &hasher, now).await? {
                 Ok(cli::demo::banner(&format!(
                     "Demo data added. No server runs yet: start it with `portal serve`, then open {}",
-                    config.public_url()
+                    config.public_url
                 )))
             } else {
                 Ok("the database already has users; demo data not added".into())

@@ -81,9 +81,9 @@ pub fn senders(config: &Config) -> Result<(SharedSender, SharedSender), String> 
     let email: Arc<dyn Sender> = match &config.smtp_url {
         Some(url) => Arc::new(Smtp::new(
             url,
-            config.smtp_tls(),
+            config.smtp_tls,
             config.smtp_ca.as_ref().map_or(&[], |ca| &ca.0),
-            config.mail_from(),
+            &config.mail_from,
             &config.public_host(),
         )?),
         None => {
@@ -91,7 +91,7 @@ pub fn senders(config: &Config) -> Result<(SharedSender, SharedSender), String> 
             Arc::new(DevMailbox::new(mailbox.clone(), "email"))
         }
     };
-    let sms: Arc<dyn Sender> = match config.sms_provider() {
+    let sms: Arc<dyn Sender> = match &config.sms_provider {
         SmsProvider::Twilio {
             account_sid,
             auth_token,
@@ -131,9 +131,9 @@ impl Application {
         let templates = Templates::load(config.template_dir.as_deref())
             .map_err(|e| format!("configuration error: PORTAL_TEMPLATE_DIR: {e}"))?;
         let secret = load_secret(&config)?;
-        let store = Store::open(config.database_url()).await?;
+        let store = Store::open(&config.database_url).await?;
         let (email, sms) = senders(&config)?;
-        let hasher = Hasher::new(config.hash_concurrency())?;
+        let hasher = Hasher::new(config.hash_concurrency)?;
         let listener = TcpListener::bind(config.bind.addr).await.map_err(|e| {
             format!(
                 "configuration error: PORTAL_BIND: cannot listen on {} ({e})",

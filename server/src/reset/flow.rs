@@ -91,9 +91,9 @@ pub fn view(
 
 /// Who the message comes from, so the user knows what to look for.
 pub fn sender(config: &Config, channel: Channel) -> String {
-    match (channel, &config.sms_provider()) {
+    match (channel, &config.sms_provider) {
         (Channel::Sms, SmsProvider::Twilio { from, .. }) => from.clone(),
         (Channel::Sms, _) => "SMS".into(),
-        (Channel::Email, _) => config.mail_from().to_string(),
+        (Channel::Email, _) => config.mail_from.clone(),
     }
 }

@@ -33,7 +33,7 @@ pub struct Started {
 pub async fn start(st: &AppState, req: &StartRequest<'_>, now: i64) -> Outcome<Started> {
     let ident = &req.identifier;
     if let Identifier::Phone(p) = ident {
-        if !st.config.sms_country_codes().contains(&p.country_code()) {
+        if !st.config.sms_country_codes.contains(&p.country_code()) {
             st.metrics.refused("sms_country");
             return Err(Refusal::CountryNotAllowed.into());
         }

@@ -48,7 +48,7 @@ async fn portal(tweak: impl FnOnce(&mut RawConfig)) -> Portal {
     .set("mail_from", "no-reply@portal.test");
     tweak(&mut raw);
     let config = raw.parse().unwrap();
-    let store = Store::open(config.database_url()).await.unwrap();
+    let store = Store::open(&config.database_url).await.unwrap();
     let mut c = store.conn().await.unwrap();
     let account = users::insert_account(&mut c, "Test AB", T0).await.unwrap();
     drop(c);
