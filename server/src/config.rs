@@ -663,7 +663,7 @@ impl RawConfig {
     /// The TOML file (`PORTAL_CONFIG`, or `./portal.toml` when it exists), then the environment,
     /// then `overrides` (the flags, as key and value).
     pub fn load_with(overrides: &[(&str, String)]) -> Result<Self, ConfigError> {
-        Self::load_from(std::env::vars(), overrides)
+        Self::load_from(environment(std::env::vars_os())?, overrides)
     }
 
     /// [`RawConfig::load_with`] with the environment given.
@@ -984,6 +984,25 @@ impl Config {
             extra: &self.allowed_hosts,
         }
     }
+}
+
+/// The environment as text. `std::env::vars` would panic on a variable that is not UTF-8, even
+/// one of another program's; those are left out, unless they are ours, which stops start-up.
+pub fn environment(
+    vars: impl IntoIterator<Item = (std::ffi::OsString, std::ffi::OsString)>,
+) -> Result<Vec<(String, String)>, ConfigError> {
+    let mut env = Vec::new();
+    for (var, value) in vars {
+        let Ok(var) = var.into_string() else { continue };
+        match value.into_string() {
+            Ok(value) => env.push((var, value)),
+            Err(_) if var == "PORTAL_CONFIG" || SETTINGS.iter().any(|s| s.var == var) => {
+                return Err(err(&var, "is not valid UTF-8"));
+            }
+            Err(_) => {}
+        }
+    }
+    Ok(env)
 }
 
 /// Warnings for `PORTAL_*` variables that name no setting (a typo is otherwise ignored), each
@@ -1483,6 +1502,24 @@ mod tests {
         assert_eq!(
             blamed("[limits]\ncodes_per_hour = 0", &[], None),
             "file: limits.codes_per_hour"
+        );
+    }
+
+    #[test]
+    fn a_variable_that_is_not_utf8_is_left_out_unless_it_is_ours() {
+        use std::os::unix::ffi::OsStringExt;
+        let latin1 = || std::ffi::OsString::from_vec(b"caf\xe9".to_vec());
+        let env = environment([
+            ("LESSCHARSET".into(), latin1()),
+            ("HOME".into(), "/root".into()),
+        ]);
+        assert_eq!(env.unwrap(), [("HOME".to_string(), "/root".to_string())]);
+        let e = environment([("PORTAL_BIND".into(), latin1())])
+            .err()
+            .map(|e| e.to_string());
+        assert_eq!(
+            e.as_deref(),
+            Some("configuration error: PORTAL_BIND: is not valid UTF-8")
         );
     }
 

@@ -24,7 +24,8 @@ fn main() -> ExitCode {
         (Ok(format), Ok(filter)) => telemetry::init(format, filter),
         (Err(e), _) | (_, Err(e)) => return config_error(e),
     }
-    for warning in server::config::unknown_variables(std::env::vars()) {
+    let env = server::config::environment(std::env::vars_os()).unwrap_or_default();
+    for warning in server::config::unknown_variables(env) {
         tracing::warn!("{warning}");
     }
     if let Command::Config = cli.command {

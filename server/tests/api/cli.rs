@@ -80,6 +80,34 @@ async fn a_bad_flag_is_named_as_the_flag_and_a_misspelled_variable_is_warned_abo
 }
 
 #[tokio::test]
+async fn a_variable_that_is_not_utf8_is_ignored_unless_it_is_a_setting() {
+    use std::os::unix::ffi::OsStrExt;
+    let install = Install::new().await;
+    let latin1 = std::ffi::OsStr::from_bytes(b"caf\xe9");
+    let run = |var: &str| {
+        portal_command(&install.db, &install.dir, None)
+            .arg("migrate")
+            .env(var, latin1)
+            .output()
+            .unwrap()
+    };
+    // Another program's variable: no panic, no word.
+    let out = run("LESSCHARSET");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // One of ours: one line naming it.
+    let out = run("PORTAL_DATA_DIR");
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).trim(),
+        "configuration error: PORTAL_DATA_DIR: is not valid UTF-8"
+    );
+}
+
+#[tokio::test]
 async fn an_unreachable_postgres_is_named_with_the_cause() {
     let db = [("DATABASE_URL", "postgres://portal@127.0.0.1:1/portal")];
     let (ok, _, err) = portal(&["migrate"], &db).await;
