@@ -141,7 +141,12 @@ impl Smtp {
         public_host: &str,
     ) -> Result<Self, String> {
         let u = Url::parse(url.expose_secret()).map_err(|e| format!("SMTP_URL: {e}"))?;
-        let host = u.host_str().ok_or("SMTP_URL: no host")?.to_string();
+        // An IPv6 address without its URL brackets, as a socket address and a TLS name take it.
+        let host = match u.host() {
+            Some(url::Host::Ipv6(ip)) => ip.to_string(),
+            Some(host) => host.to_string(),
+            None => return Err("SMTP_URL: no host".into()),
+        };
         // Decoded as lettre's own `from_url` decodes them (a `+` stays a `+`).
         let decode = |s: &str| percent_decode_str(s).decode_utf8_lossy().into_owned();
         let credentials = (!u.username().is_empty()).then(|| {
@@ -400,5 +405,21 @@ impl Sender for DevMailbox {
 
     fn name(&self) -> &'static str {
         "dev-mailbox"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::config::FromText;
+
+    #[test]
+    fn a_relay_may_be_named_by_an_ipv6_address_on_either_scheme() {
+        for url in ["smtp://[::1]:2525", "smtps://u:p@[::1]:465"] {
+            let url = SmtpUrl::from_text(url).unwrap();
+            let smtp = Smtp::new(&url, SmtpTls::Required, &[], "a@example.com", "portal.test");
+            assert_eq!(smtp.map(|s| s.host).as_deref(), Ok("::1"));
+        }
     }
 }
