@@ -1069,15 +1069,25 @@ fn one_line(message: &str) -> String {
     lines.join(": ")
 }
 
-/// Drops a password from a URL before it is shown.
+/// Drops a password from a URL before it is shown: the one after the user name, and one given
+/// as a query parameter (`postgres://h/db?password=…`, which PostgreSQL's URLs accept).
 fn redact_url(u: &str) -> String {
-    match Url::parse(u) {
-        Ok(mut url) if url.password().is_some() => {
-            let _ = url.set_password(Some("***"));
-            url.to_string()
-        }
-        _ => u.to_string(),
+    let Ok(mut url) = Url::parse(u) else {
+        return u.to_string();
+    };
+    if url.password().is_some() {
+        let _ = url.set_password(Some("***"));
     }
+    let secret = |k: &str| k.to_ascii_lowercase().contains("pass");
+    let pairs: Vec<(String, String)> = url.query_pairs().into_owned().collect();
+    if pairs.iter().any(|(k, _)| secret(k)) {
+        url.query_pairs_mut().clear().extend_pairs(
+            pairs
+                .iter()
+                .map(|(k, v)| (k.as_str(), if secret(k) { "***" } else { v.as_str() })),
+        );
+    }
+    url.to_string()
 }
 
 #[cfg(test)]
@@ -1584,6 +1594,18 @@ mod tests {
     fn secrets_are_not_echoed_in_errors_or_in_the_description() {
         let e = parse(&[("database_url", "mysql://u:hunter2@h/db")]);
         assert!(matches!(e, Err(ref e) if !e.to_string().contains("hunter2")));
+        let mut raw = RawConfig::default();
+        raw.set(
+            "database_url",
+            "postgres://u@h/db?sslmode=require&password=hunter2",
+        );
+        let shown = raw.describe(None);
+        assert!(
+            shown.contains(
+                "DATABASE_URL = postgres://u@h/db?sslmode=require&password=***  (DATABASE_URL)"
+            ),
+            "{shown}"
+        );
         let mut raw = RawConfig::default();
         raw.set("smtp_url", "smtp://u:hunter2@relay:587")
             .set("secret", "hunter2-0123456789-0123456789-0123456789")
