@@ -702,7 +702,9 @@ pub fn free_local_url() -> String {
 pub fn portal_command(db: &str, dir: &std::path::Path, url: Option<&str>) -> std::process::Command {
     let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_portal"));
     // Only the settings given here: not the suite's own PORTAL_TEST_* variables.
-    for (var, _) in std::env::vars().filter(|(v, _)| v.starts_with("PORTAL_")) {
+    // (vars_os: `vars` would panic on a variable of the environment that is not UTF-8.)
+    let ours = std::env::vars_os().filter_map(|(v, _)| v.into_string().ok());
+    for var in ours.filter(|v| v.starts_with("PORTAL_")) {
         cmd.env_remove(var);
     }
     cmd.env("PORTAL_CONFIG", "")
