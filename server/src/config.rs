@@ -367,9 +367,34 @@ impl FromText for Bind {
     }
 }
 
-/// `DATABASE_URL`: PostgreSQL, or a SQLite file.
-#[derive(Debug, Clone)]
+/// `DATABASE_URL`: PostgreSQL, or a SQLite file. `Debug` masks a password in it.
+#[derive(Clone)]
 pub struct DatabaseUrl(String);
+
+impl DatabaseUrl {
+    /// `DATABASE_URL`, or `portal.db` in the data directory.
+    fn or_default(url: Option<&Self>, data_dir: &std::path::Path) -> Self {
+        url.cloned().unwrap_or_else(|| {
+            Self(format!(
+                "sqlite://{}?mode=rwc",
+                data_dir.join("portal.db").display()
+            ))
+        })
+    }
+}
+
+impl Deref for DatabaseUrl {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&redact_url(&self.0))
+    }
+}
 
 impl FromText for DatabaseUrl {
     const REDACT: Redact = Redact::Password;
@@ -607,7 +632,7 @@ pub enum SmsProvider {
 #[derive(Debug, Clone)]
 pub struct Config {
     pub settings: Settings,
-    pub database_url: String,
+    pub database_url: DatabaseUrl,
     pub public_url: Url,
     pub smtp_tls: SmtpTls,
     pub mail_from: String,
@@ -783,10 +808,7 @@ impl RawConfig {
     pub fn database_url(&self) -> Result<String, ConfigError> {
         let data_dir: PathBuf = self.value("data_dir")?;
         let url: Option<DatabaseUrl> = self.value("database_url")?;
-        Ok(url.map_or_else(
-            || format!("sqlite://{}?mode=rwc", data_dir.join("portal.db").display()),
-            |u| u.0,
-        ))
+        Ok(DatabaseUrl::or_default(url.as_ref(), &data_dir).0)
     }
 
     /// Every setting, one a line: `VARIABLE = value  (where it was set)`, secrets shown as `***`
@@ -820,8 +842,7 @@ impl RawConfig {
             return Err(err(key, "is not a setting"));
         }
         let settings = Settings::read(self)?;
-        let database_url = self.database_url()?;
-        Config::new(settings, database_url).map_err(|mut e| {
+        Config::new(settings).map_err(|mut e| {
             if let Some(s) = SETTINGS.iter().find(|s| s.var == e.var) {
                 e.var = self.origin(s.key);
             }
@@ -832,7 +853,7 @@ impl RawConfig {
 
 impl Config {
     /// What follows from the settings, and the rules between them.
-    fn new(s: Settings, database_url: String) -> Result<Self, ConfigError> {
+    fn new(s: Settings) -> Result<Self, ConfigError> {
         let at_most = |small: &str, a: u64, large: &str, b: u64, why: &str| {
             if a > b {
                 Err(err(
@@ -930,7 +951,7 @@ impl Config {
             .filter_map(|h| HostPort::parse(&h.0, port))
             .collect();
         Ok(Self {
-            database_url,
+            database_url: DatabaseUrl::or_default(s.database_url.as_ref(), &s.data_dir),
             public_url,
             smtp_tls,
             mail_from,
@@ -1594,6 +1615,15 @@ mod tests {
     fn secrets_are_not_echoed_in_errors_or_in_the_description() {
         let e = parse(&[("database_url", "mysql://u:hunter2@h/db")]);
         assert!(matches!(e, Err(ref e) if !e.to_string().contains("hunter2")));
+        // Nor in the configuration's `Debug`, should it ever be logged.
+        let c = parse(&[
+            ("database_url", "postgres://u:hunter2@h/db"),
+            ("smtp_url", "smtp://u:hunter2@relay:587"),
+            ("mail_from", "no-reply@portal.localhost"),
+            ("secret", "hunter2-0123456789-0123456789-0123456789"),
+        ]);
+        let shown = format!("{:?}", c.unwrap());
+        assert!(!shown.contains("hunter2"), "{shown}");
         let mut raw = RawConfig::default();
         raw.set(
             "database_url",
