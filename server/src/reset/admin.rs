@@ -3,14 +3,14 @@
 //! user had asked (and kills their previous code), and lifting a sign-in lock.
 
 use super::issue::{issue_code, Delivery, Issue, Strategy, Target};
-use super::{Error, Outcome, Refusal};
+use super::{Outcome, Refusal};
 use crate::domain::client::Client;
 use crate::domain::identifier::EmailAddress;
 use crate::notify::templates::Lang;
 use crate::state::AppState;
 use crate::store::outbox::Channel;
 use crate::store::users::{self, User};
-use crate::store::{audit, limits, Conn};
+use crate::store::{audit, limits};
 
 /// An administrator acting on a user; the caller has checked that `actor` may manage
 /// `target`'s password.
@@ -45,19 +45,14 @@ pub async fn send_reset(st: &AppState, act: &ByAdmin<'_>, now: i64) -> Outcome<(
         client,
     };
     let mut conn = st.store.conn().await?;
-    issue_code(st, &mut conn, &issue, now, async |c: &mut Conn| {
+    let caps = super::caps::per_identity(st, None, &delivery.ident_key);
+    if let Err(capped) = issue_code(st, &mut conn, &issue, now, caps).await? {
         // The panel shows the generic "too many attempts", not the reset page's words about
         // codes.
-        super::caps::per_identity(st, c, None, &delivery.ident_key, now)
-            .await
-            .map_err(|e| match e {
-                Error::Refused(Refusal::CodesRateLimited { retry_after }) => {
-                    Error::Refused(Refusal::TooMany { retry_after })
-                }
-                other => other,
-            })
-    })
-    .await?;
+        st.metrics.refused(capped.name);
+        let retry_after = capped.retry_after;
+        return Err(Refusal::TooMany { retry_after }.into());
+    }
     Ok(())
 }
 

@@ -6,7 +6,7 @@ use super::{Outcome, Refusal};
 use crate::domain::client::Client;
 use crate::domain::reset as rules;
 use crate::state::AppState;
-use crate::store::limits::{self, Refused, Slot, Verdict};
+use crate::store::limits::{self, Cap, Capped, Refused, Slot};
 use crate::store::reset as store;
 use crate::store::users::User;
 use crate::store::{audit, Backend, Conn};
@@ -14,127 +14,117 @@ use crate::store::{audit, Backend, Conn};
 const HOUR: i64 = 3600;
 const DAY: i64 = 86_400;
 
-/// Applies one rate limit, counting the refusal in the metrics.
-pub async fn cap(
+/// A cap of [`limits::hits`] that refused, as the page's refusal, counted in the metrics.
+pub fn refusal(st: &AppState, capped: Capped) -> Refusal {
+    match capped.name {
+        "reset_blocked" => blocked(st, capped.retry_after),
+        name => {
+            st.metrics.refused(name);
+            Refusal::CodesRateLimited {
+                retry_after: capped.retry_after,
+            }
+        }
+    }
+}
+
+/// [`refusal`] for the caps of an issue: an SMS abuse cap is also recorded on the account's
+/// audit trail and logged.
+pub async fn refused(
     st: &AppState,
     conn: &mut Conn,
-    name: &'static str,
-    bucket: &str,
-    max: u32,
-    window: i64,
+    capped: Capped,
+    user: Option<&User>,
+    client: &Client,
     now: i64,
-) -> Outcome<()> {
-    match limits::hit(conn, bucket, max, window, now).await? {
-        Verdict::Allowed => Ok(()),
-        Verdict::Refused { retry_after } => {
-            st.metrics.refused(name);
-            Err(Refusal::CodesRateLimited { retry_after }.into())
+) -> Outcome<Refusal> {
+    if capped.name.starts_with("sms_") {
+        if let Some(user) = user {
+            let e = event("sms_blocked", user, client, Some(capped.name));
+            audit::record(conn, &e, now).await?;
         }
+        tracing::warn!(limit = capped.name, "SMS refused by an abuse cap");
+    }
+    Ok(refusal(st, capped))
+}
+
+fn cap(name: &'static str, bucket: String, max: u32, window: i64, counts: bool) -> Cap {
+    Cap {
+        name,
+        bucket,
+        max,
+        window,
+        counts,
     }
 }
 
 /// Codes asked for from one client address (an IPv6 client's /64) in an hour. Counted on its
 /// own, before anything else of the request is done (a flood from one address is refused
-/// cheaply), in the writers' turn.
+/// cheaply).
 pub async fn per_client(st: &AppState, conn: &mut Conn, client: &Client, now: i64) -> Outcome<()> {
     let bucket = format!("reset_ip:{}", client.rate_key);
     let max = st.config.ip_requests_per_hour.get();
-    let _turn = st.store.write_turn().await?;
-    cap(st, conn, "reset_ip", &bucket, max, HOUR, now).await
+    let caps = vec![cap("reset_ip", bucket, max, HOUR, true)];
+    match limits::hits(&st.store, conn, caps, now).await? {
+        Ok(()) => Ok(()),
+        Err(capped) => Err(refusal(st, capped).into()),
+    }
 }
 
-/// Codes for one identity, keyed by the identifier's keyed hash (OWASP Forgot Password Cheat
-/// Sheet: rate-limit per identity), per hour and per day; with `block`, first refuses while the
-/// block after too many wrong codes is on (as [`per_guess`] checks it). One batch on SQLite
-/// ([`limits::hits`]).
-pub async fn per_identity(
-    st: &AppState,
-    conn: &mut Conn,
-    block: Option<&str>,
-    ident_key: &str,
-    now: i64,
-) -> Outcome<()> {
-    let block = block.map(|key| format!("reset_block:{key}"));
-    let hour = format!("codes_h:{ident_key}");
-    let day = format!("codes_d:{ident_key}");
-    let cap = |bucket, max, window, counts| limits::Cap {
-        bucket,
-        max,
-        window,
-        counts,
-    };
-    let (mut names, mut list) = (Vec::with_capacity(3), Vec::with_capacity(3));
-    if let Some(bucket) = &block {
-        names.push("reset_blocked");
-        list.push(cap(bucket, 1, block_secs(), false));
+/// The caps on codes for one identity, keyed by the identifier's keyed hash (OWASP Forgot
+/// Password Cheat Sheet: rate-limit per identity), per hour and per day; with `block`, first a
+/// refusal while the block after too many wrong codes is on (as [`per_guess`] checks it).
+pub fn per_identity(st: &AppState, block: Option<&str>, ident_key: &str) -> Vec<Cap> {
+    let mut caps = Vec::with_capacity(7);
+    if let Some(key) = block {
+        let bucket = format!("reset_block:{key}");
+        caps.push(cap("reset_blocked", bucket, 1, block_secs(), false));
     }
-    names.extend(["codes_hour", "codes_day"]);
-    list.push(cap(&hour, st.config.codes_per_hour.get(), HOUR, true));
-    list.push(cap(&day, st.config.codes_per_day.get(), DAY, true));
-    match limits::hits(conn, &list, now).await? {
-        Ok(()) => Ok(()),
-        Err((i, retry_after)) => match names[i] {
-            "reset_blocked" => Err(blocked(st, retry_after).into()),
-            name => {
-                st.metrics.refused(name);
-                Err(Refusal::CodesRateLimited { retry_after }.into())
-            }
-        },
-    }
+    let (hour, day) = (&st.config.codes_per_hour, &st.config.codes_per_day);
+    let (h, d) = (
+        format!("codes_h:{ident_key}"),
+        format!("codes_d:{ident_key}"),
+    );
+    caps.push(cap("codes_hour", h, hour.get(), HOUR, true));
+    caps.push(cap("codes_day", d, day.get(), DAY, true));
+    caps
 }
 
 /// The abuse caps on SMS (SMS pumping: OWASP Forgot Password Cheat Sheet, "SMS": limit per
 /// number, per range and overall; only send to countries the business serves). The number is
 /// counted under its keyed hash; the range (`prefix`) is known when the flow starts, and resends
 /// are held by the number's and the global caps.
-pub async fn sms(
-    st: &AppState,
-    conn: &mut Conn,
-    ident_key: &str,
-    prefix: Option<&str>,
-    user: Option<&User>,
-    client: &Client,
-    now: i64,
-) -> Outcome<()> {
+pub fn sms(st: &AppState, ident_key: &str, prefix: Option<&str>) -> Vec<Cap> {
     let cfg = &st.config;
-    let mut checks = vec![
-        (
+    let mut caps = vec![
+        cap(
             "sms_number_hour",
             format!("sms_num_h:{ident_key}"),
             cfg.sms_per_number_hour.get(),
             HOUR,
+            true,
         ),
-        (
+        cap(
             "sms_number_day",
             format!("sms_num_d:{ident_key}"),
             cfg.sms_per_number_day.get(),
             DAY,
+            true,
         ),
     ];
     if let Some(prefix) = prefix {
-        checks.push((
-            "sms_prefix_hour",
-            format!("sms_prefix_h:{prefix}"),
-            cfg.sms_per_prefix_hour.get(),
-            HOUR,
-        ));
+        let max = cfg.sms_per_prefix_hour.get();
+        let bucket = format!("sms_prefix_h:{prefix}");
+        caps.push(cap("sms_prefix_hour", bucket, max, HOUR, true));
     }
-    checks.push((
+    let max = cfg.sms_global_hour.get();
+    caps.push(cap(
         "sms_global_hour",
         "sms_global_h".into(),
-        cfg.sms_global_hour.get(),
+        max,
         HOUR,
+        true,
     ));
-    for (name, bucket, max, window) in checks {
-        if let Err(e) = cap(st, conn, name, &bucket, max, window, now).await {
-            if let Some(user) = user {
-                audit::record(conn, &event("sms_blocked", user, client, Some(name)), now).await?;
-            }
-            tracing::warn!(limit = name, "SMS refused by an abuse cap");
-            return Err(e);
-        }
-    }
-    Ok(())
+    caps
 }
 
 /// What the guessing block counts under: the account for a real flow, the identifier typed for
@@ -153,8 +143,8 @@ pub fn blocked(st: &AppState, wait: u64) -> Refusal {
 }
 
 /// Codes entered from one client address in an hour (an IPv6 client's /64), then the block
-/// after too many wrong codes (`key`, see [`block_key`]), counted in one call on SQLite
-/// ([`limits::hits`]), in the writers' turn.
+/// after too many wrong codes (`key`, see [`block_key`]), counted in one call
+/// ([`limits::hits`]).
 pub async fn per_guess(
     st: &AppState,
     conn: &mut Conn,
@@ -162,30 +152,26 @@ pub async fn per_guess(
     key: &str,
     now: i64,
 ) -> Outcome<()> {
-    let ip = format!("verify_ip:{}", client.rate_key);
-    let block = format!("reset_block:{key}");
-    let caps = [
-        limits::Cap {
-            bucket: &ip,
-            max: st.config.ip_verifications_per_hour.get(),
-            window: HOUR,
-            counts: true,
-        },
-        limits::Cap {
-            bucket: &block,
-            max: 1,
-            window: block_secs(),
-            counts: false,
-        },
+    let max = st.config.ip_verifications_per_hour.get();
+    let caps = vec![
+        cap(
+            "verify_ip",
+            format!("verify_ip:{}", client.rate_key),
+            max,
+            HOUR,
+            true,
+        ),
+        cap(
+            "reset_blocked",
+            format!("reset_block:{key}"),
+            1,
+            block_secs(),
+            false,
+        ),
     ];
-    let _turn = st.store.write_turn().await?;
-    match limits::hits(conn, &caps, now).await? {
+    match limits::hits(&st.store, conn, caps, now).await? {
         Ok(()) => Ok(()),
-        Err((0, retry_after)) => {
-            st.metrics.refused("verify_ip");
-            Err(Refusal::CodesRateLimited { retry_after }.into())
-        }
-        Err((_, retry_after)) => Err(blocked(st, retry_after).into()),
+        Err(capped) => Err(refusal(st, capped).into()),
     }
 }
 

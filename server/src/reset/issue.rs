@@ -9,10 +9,11 @@ use crate::domain::reset::{after, cooldown_secs};
 use crate::notify::templates::Lang;
 use crate::state::AppState;
 use crate::store::batch::Batch;
+use crate::store::limits::{self, Capped};
 use crate::store::outbox::{self, Channel, NewMessage, Sealed};
 use crate::store::reset::{self as store, Flow, FlowRef, NewCode, NewFlow};
 use crate::store::users::User;
-use crate::store::{audit, limits, Backend, Conn};
+use crate::store::{audit, Backend, Conn};
 use sqlx::Row;
 
 /// Who a code goes to and how.
@@ -181,126 +182,122 @@ fn prepare(st: &AppState, issue: &Issue<'_>, ttl: u64, now: i64) -> Outcome<Prep
 
 /// Issues a new code (or a decoy code nobody knows) once `caps` (the identity's caps and its
 /// block) allow it: kills the previous code, queues the message and records the event, in one
-/// transaction; wakes the outbox once committed.
+/// transaction; wakes the outbox once committed. `Ok(Err(_))`: the cap that refused.
 ///
-/// On SQLite the caps are counted inside that transaction: SQLite has one writer, so they are
-/// exact there, and a code costs one commit instead of one per cap. A refusal commits what the
-/// caps counted and recorded, as their own statements would have. On PostgreSQL each cap
+/// On SQLite the caps and the issue are one job of the writer thread (store/writer.rs): SQLite
+/// has one writer, so the caps are exact there, and a code costs no commit of its own. A refusal
+/// commits what the caps counted, as their own statements would have. On PostgreSQL each cap
 /// commits on its own first, so every instance sees it at once (store/limits.rs).
-pub async fn issue_code<F>(
+pub async fn issue_code(
     st: &AppState,
     conn: &mut Conn,
     issue: &Issue<'_>,
     now: i64,
-    caps: F,
-) -> Outcome<Issued>
-where
-    F: for<'c> AsyncFnOnce(&'c mut Conn) -> Outcome<()>,
-{
+    caps: Vec<limits::Cap>,
+) -> Outcome<Result<Issued, Capped>> {
     let ttl = ttl_secs(st, issue.delivery.channel);
-    let prepared = prepare(st, issue, ttl, now)?;
-    let mut tx = match st.store.backend {
-        Backend::Sqlite => {
-            let mut tx = st.store.begin_on(conn).await?;
-            if let Err(refused) = caps(&mut tx).await {
-                tx.commit().await?;
-                return Err(refused);
-            }
-            tx
-        }
-        Backend::Postgres => {
-            caps(conn).await?;
-            st.store.begin_on(conn).await?
-        }
-    };
-    let issued = write(&mut tx, st.store.backend, issue, prepared, ttl, now).await?;
-    tx.commit().await?;
-    st.outbox_wake.notify_one();
-    Ok(issued)
-}
-
-/// The statements of an issue, in its transaction: one batch (store/batch.rs), so on SQLite the
-/// writers' turn is held for one call to the database instead of one per statement.
-async fn write(
-    tx: &mut Conn,
-    backend: Backend,
-    issue: &Issue<'_>,
-    p: Prepared,
-    ttl: u64,
-    now: i64,
-) -> Outcome<Issued> {
-    let delivery = issue.delivery;
-    let user_id = issue.user.map(|u| u.id);
+    let Prepared {
+        flow,
+        next_resend_at,
+        expires_at,
+        code_hash,
+        link_hash,
+        message,
+    } = prepare(st, issue, ttl, now)?;
     let mut batch = Batch::new();
-    let flow = match &p.flow {
+    let flow_ref = match &flow {
         FlowRow::Resend { id } => {
-            store::flow_resent(&mut batch, *id, p.expires_at, p.next_resend_at);
+            store::flow_resent(&mut batch, *id, expires_at, next_resend_at);
             FlowRef::Id(*id)
         }
         FlowRow::New { token_hash, .. } => {
-            let flow = NewFlow {
+            let new = NewFlow {
                 token_hash,
-                user_id,
-                channel: delivery.channel,
-                destination: &delivery.masked,
+                user_id: issue.user.map(|u| u.id),
+                channel: issue.delivery.channel,
+                destination: &issue.delivery.masked,
                 lang: issue.lang.as_str(),
-                expires_at: p.expires_at,
-                next_resend_at: p.next_resend_at,
-                ident_key: &delivery.ident_key,
+                expires_at,
+                next_resend_at,
+                ident_key: &issue.delivery.ident_key,
             };
-            store::insert_flow(&mut batch, &flow, now);
+            store::insert_flow(&mut batch, &new, now);
             FlowRef::New(token_hash)
         }
     };
     let code = NewCode {
-        flow,
-        user_id,
-        channel: delivery.channel,
-        code_hash: &p.code_hash,
-        link_hash: &p.link_hash,
-        expires_at: p.expires_at,
-        ident_key: &delivery.ident_key,
+        flow: flow_ref,
+        user_id: issue.user.map(|u| u.id),
+        channel: issue.delivery.channel,
+        code_hash: &code_hash,
+        link_hash: &link_hash,
+        expires_at,
+        ident_key: &issue.delivery.ident_key,
     };
-    store::replace_code(&mut batch, backend, &code, now);
-    outbox::insert(&mut batch, p.message, now);
+    store::replace_code(&mut batch, st.store.backend, &code, now);
+    outbox::insert(&mut batch, message, now);
+    event(&mut batch, issue, now);
+    // The flow's insert is the one statement of the batch that yields a row: a new flow's id.
+    let new_id = match st.store.backend {
+        Backend::Sqlite => {
+            let done = st
+                .store
+                .write(move |tx| {
+                    if let Err(capped) = limits::hits_in(tx, &caps, now)? {
+                        return Ok(Err(capped));
+                    }
+                    let rows = tx.run(batch)?;
+                    Ok(Ok(rows.first().map(|r| r.int(0)).transpose()?.flatten()))
+                })
+                .await?;
+            match done {
+                Ok(id) => id,
+                Err(capped) => return Ok(Err(capped)),
+            }
+        }
+        Backend::Postgres => {
+            if let Err(capped) = limits::hits(&st.store, conn, caps, now).await? {
+                return Ok(Err(capped));
+            }
+            let mut tx = st.store.begin_on(conn).await?;
+            let rows = batch.run(&mut tx).await?;
+            tx.commit().await?;
+            rows.first().map(|r| r.try_get::<i64, _>(0)).transpose()?
+        }
+    };
+    st.outbox_wake.notify_one();
+    let (flow_id, token) = match flow {
+        FlowRow::Resend { id } => (id, None),
+        FlowRow::New { token, .. } => {
+            let id = new_id.ok_or(sqlx::Error::RowNotFound)?;
+            (
+                id,
+                matches!(issue.strategy, Strategy::Code).then_some(token),
+            )
+        }
+    };
+    Ok(Ok(Issued {
+        flow_id,
+        token,
+        expires_at,
+        next_resend_at,
+        ttl_secs: ttl,
+    }))
+}
+
+/// The issue's audit event (a decoy's: one small row where a real flow writes its event).
+fn event(batch: &mut Batch, issue: &Issue<'_>, now: i64) {
+    let channel = Some(issue.delivery.channel.as_str());
     match (issue.user, issue.strategy) {
         (Some(user), Strategy::Code) => {
-            let e = super::caps::event(
-                issue.kind,
-                user,
-                issue.client,
-                Some(delivery.channel.as_str()),
-            );
-            audit::queue(&mut batch, &e, now);
+            let e = super::caps::event(issue.kind, user, issue.client, channel);
+            audit::queue(batch, &e, now);
         }
         (Some(user), Strategy::Link { actor }) => {
             let mut e = super::caps::event(issue.kind, user, issue.client, None);
             e.actor_user_id = Some(actor.id);
-            audit::queue(&mut batch, &e, now);
+            audit::queue(batch, &e, now);
         }
-        (None, _) => limits::queue_record(&mut batch, "decoy_codes", now),
+        (None, _) => limits::queue_record(batch, "decoy_codes", now),
     }
-    let (flow_id, token) = match p.flow {
-        FlowRow::Resend { id } => {
-            batch.run(tx).await?;
-            (id, None)
-        }
-        FlowRow::New { token, .. } => {
-            // The flow's insert is the one statement of the batch that yields a row.
-            let rows = batch.run(tx).await?;
-            let id: i64 = match rows.first() {
-                Some(row) => row.try_get(0)?,
-                None => return Err(sqlx::Error::RowNotFound.into()),
-            };
-            let held = matches!(issue.strategy, Strategy::Code).then_some(token);
-            (id, held)
-        }
-    };
-    Ok(Issued {
-        flow_id,
-        token,
-        expires_at: p.expires_at,
-        next_resend_at: p.next_resend_at,
-        ttl_secs: ttl,
-    })
 }

@@ -13,7 +13,6 @@ use crate::state::AppState;
 use crate::store::outbox::Channel;
 use crate::store::reset::Flow;
 use crate::store::users;
-use crate::store::Conn;
 
 pub async fn resend(
     st: &AppState,
@@ -63,14 +62,18 @@ pub async fn resend(
     // The same identity key, block and caps for a decoy as for a real flow (hidden mode).
     let ident_key = &delivery.ident_key;
     let block = caps::block_key(flow.user_id, ident_key);
-    let issued = issue_code(st, &mut conn, &issue, now, async |c: &mut Conn| {
-        caps::per_identity(st, c, Some(&block), ident_key, now).await?;
-        if flow.channel == Channel::Sms {
-            caps::sms(st, c, ident_key, None, user.as_ref(), client, now).await?;
+    let mut caps = caps::per_identity(st, Some(&block), ident_key);
+    if flow.channel == Channel::Sms {
+        caps.extend(caps::sms(st, ident_key, None));
+    }
+    let issued = match issue_code(st, &mut conn, &issue, now, caps).await? {
+        Ok(issued) => issued,
+        Err(capped) => {
+            let user = user.as_ref();
+            let refusal = caps::refused(st, &mut conn, capped, user, client, now).await?;
+            return Err(refusal.into());
         }
-        Ok(())
-    })
-    .await?;
+    };
     let flow = Flow {
         expires_at: issued.expires_at,
         next_resend_at: issued.next_resend_at,

@@ -86,24 +86,18 @@ pub async fn start(st: &AppState, req: &StartRequest<'_>, now: i64) -> Outcome<S
         kind: "reset_requested",
         client: req.client,
     };
-    let issued = issue_code(st, &mut conn, &issue, now, async |c: &mut Conn| {
-        caps::per_identity(st, c, Some(&block), &ident_key, now).await?;
-        if let Identifier::Phone(p) = ident {
-            let prefix = p.prefix();
-            caps::sms(
-                st,
-                c,
-                &ident_key,
-                Some(&prefix),
-                user.as_ref(),
-                req.client,
-                now,
-            )
-            .await?;
+    let mut caps = caps::per_identity(st, Some(&block), &ident_key);
+    if let Identifier::Phone(p) = ident {
+        caps.extend(caps::sms(st, &ident_key, Some(&p.prefix())));
+    }
+    let issued = match issue_code(st, &mut conn, &issue, now, caps).await? {
+        Ok(issued) => issued,
+        Err(capped) => {
+            let user = user.as_ref();
+            let refusal = caps::refused(st, &mut conn, capped, user, req.client, now).await?;
+            return Err(refusal.into());
         }
-        Ok(())
-    })
-    .await?;
+    };
     // The page's view from what was just written, without reading it back.
     let flow = Flow {
         id: issued.flow_id,

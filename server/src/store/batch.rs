@@ -72,6 +72,11 @@ impl Batch {
         self
     }
 
+    /// The statements and their parameters, in order (for the SQLite writer, store/writer.rs).
+    pub fn into_statements(self) -> Vec<(&'static str, Vec<Value>)> {
+        self.statements
+    }
+
     /// Runs every statement; returns the rows they produced, in the statements' order. A statement that fails stops the batch with
     /// the ones before it done: a batch of more than one statement runs inside a transaction,
     /// which the error then rolls back.

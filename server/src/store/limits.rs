@@ -14,8 +14,8 @@
 
 use sqlx::Row;
 
-use super::batch::Batch;
-use super::Conn;
+use super::batch::{Batch, Value};
+use super::{writer, Backend, Conn, Store};
 
 /// Rows per bucket and second that concurrent increments are spread over.
 const SHARDS: u32 = 4;
@@ -95,8 +95,11 @@ const TAKE_BACK: &str =
     "UPDATE rate_counts SET n = n - 1 WHERE bucket = $1 AND at = $2 AND shard = $3 AND n > 0";
 
 /// One cap of [`hits`].
-pub struct Cap<'a> {
-    pub bucket: &'a str,
+#[derive(Debug, Clone)]
+pub struct Cap {
+    /// What a refusal by this cap is counted as in the metrics ("codes_hour").
+    pub name: &'static str,
+    pub bucket: String,
     /// The most events the window holds.
     pub max: u32,
     pub window: i64,
@@ -105,50 +108,72 @@ pub struct Cap<'a> {
     pub counts: bool,
 }
 
+/// The cap of [`hits`] that refused, and when to try again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Capped {
+    pub name: &'static str,
+    pub retry_after: u64,
+}
+
 /// Applies caps (of distinct buckets) in order, with the outcome of [`check`] and [`hit`] called
 /// one after another: the first cap without room refuses, and neither it nor the caps after it
-/// keep an event of this request. `Err` carries the refusing cap's index and its Retry-After.
+/// keep an event of this request; the events of the caps before it stay.
 ///
-/// On SQLite, whose writes go one at a time, the caps are counted in one batch (one call to the
-/// connection's thread) and the events that must not stay are taken back after; on PostgreSQL
-/// each is its own statements in turn, as [`hit`] explains.
+/// On SQLite the caps are one job of the writer thread ([`hits_in`]); on PostgreSQL each is its
+/// own statements in turn, as [`hit`] explains.
 pub async fn hits(
+    store: &Store,
     c: &mut Conn,
-    caps: &[Cap<'_>],
+    caps: Vec<Cap>,
     now: i64,
-) -> Result<Result<(), (usize, u64)>, sqlx::Error> {
-    if c.backend_name() == "PostgreSQL" {
-        for (i, cap) in caps.iter().enumerate() {
-            let verdict = match cap.counts {
-                true => hit(c, cap.bucket, cap.max, cap.window, now).await?,
-                false => check(c, cap.bucket, cap.max, cap.window, now).await?,
-            };
-            if let Verdict::Refused { retry_after } = verdict {
-                return Ok(Err((i, retry_after)));
-            }
-        }
-        return Ok(Ok(()));
+) -> Result<Result<(), Capped>, sqlx::Error> {
+    if store.backend == Backend::Sqlite {
+        return store.write(move |tx| hits_in(tx, &caps, now)).await;
     }
+    for cap in &caps {
+        let verdict = match cap.counts {
+            true => hit(c, &cap.bucket, cap.max, cap.window, now).await?,
+            false => check(c, &cap.bucket, cap.max, cap.window, now).await?,
+        };
+        if let Verdict::Refused { retry_after } = verdict {
+            return Ok(Err(Capped {
+                name: cap.name,
+                retry_after,
+            }));
+        }
+    }
+    Ok(Ok(()))
+}
+
+/// [`hits`] in the SQLite writer's transaction: the caps counted in one batch, and the events
+/// that must not stay taken back after. SQLite's writes go one at a time, so what the batch
+/// counts is exact.
+pub fn hits_in(
+    tx: &mut writer::Tx<'_>,
+    caps: &[Cap],
+    now: i64,
+) -> Result<Result<(), Capped>, sqlx::Error> {
     let mut batch = Batch::new();
     let shards: Vec<i64> = caps.iter().map(|_| shard()).collect();
     for (cap, s) in caps.iter().zip(&shards) {
         let start = now - cap.window;
+        let b = cap.bucket.as_str();
         match cap.counts {
             true => batch.push(
                 ADD_COUNTED,
-                vec![cap.bucket.into(), now.into(), (*s).into(), start.into()],
+                vec![b.into(), now.into(), (*s).into(), start.into()],
             ),
-            false => batch.push(COUNT, vec![cap.bucket.into(), start.into()]),
+            false => batch.push(COUNT, vec![b.into(), start.into()]),
         };
     }
-    let rows = batch.run(c).await?;
+    let rows = tx.run(batch)?;
     // One row a cap: a missing one must not read as room.
     if rows.len() != caps.len() {
         return Err(sqlx::Error::RowNotFound);
     }
     let mut refused = None;
     for (i, (cap, row)) in caps.iter().zip(&rows).enumerate() {
-        let n: i64 = row.try_get(0)?;
+        let n = row.int(0)?.unwrap_or(0);
         // A hit's count includes its own event; a check's must leave room for one.
         let room = if cap.counts {
             n <= i64::from(cap.max)
@@ -163,6 +188,7 @@ pub async fn hits(
     let Some(i) = refused else {
         return Ok(Ok(()));
     };
+    let cap = &caps[i];
     let mut back = Batch::new();
     for (cap, s) in caps
         .iter()
@@ -170,14 +196,21 @@ pub async fn hits(
         .skip(i)
         .filter(|(cap, _)| cap.counts)
     {
-        back.push(TAKE_BACK, vec![cap.bucket.into(), now.into(), (*s).into()]);
+        back.push(
+            TAKE_BACK,
+            vec![cap.bucket.as_str().into(), now.into(), (*s).into()],
+        );
     }
-    back.run(c).await?;
-    let cap = &caps[i];
-    Ok(Err((
-        i,
-        retry_after(c, cap.bucket, cap.max, cap.window, now).await?,
-    )))
+    back.push(
+        RETRY_AFTER,
+        retry_args(&cap.bucket, cap.max, cap.window, now),
+    );
+    let rows = tx.run(back)?;
+    let nth_newest = rows.first().map(|r| r.int(0)).transpose()?.flatten();
+    Ok(Err(Capped {
+        name: cap.name,
+        retry_after: frees_in(nth_newest, cap.window, now),
+    }))
 }
 
 /// Records one event in `bucket` and allows it when at most `max` events fall in the last
@@ -333,7 +366,28 @@ pub async fn count(c: &mut Conn, bucket: &str, window: i64, now: i64) -> Result<
 }
 
 /// When the window will have room again: when the newest second that still keeps it full (the
-/// second holding the `max`-th newest event) falls out.
+/// second holding the `max`-th newest event) falls out. `$1` bucket, `$2` the window's start,
+/// `$3` max.
+const RETRY_AFTER: &str = "SELECT at FROM ( \
+       SELECT at, SUM(n) OVER (ORDER BY at DESC) AS newer \
+       FROM (SELECT at, CAST(SUM(n) AS BIGINT) AS n FROM rate_counts \
+             WHERE bucket = $1 AND at > $2 GROUP BY at) per_second \
+     ) running WHERE newer >= $3 ORDER BY at DESC LIMIT 1";
+
+fn retry_args(bucket: &str, max: u32, window: i64, now: i64) -> Vec<Value> {
+    vec![
+        bucket.into(),
+        (now - window).into(),
+        i64::from(max.max(1)).into(),
+    ]
+}
+
+/// Seconds until the window has room, from the second [`RETRY_AFTER`] found.
+fn frees_in(nth_newest: Option<i64>, window: i64, now: i64) -> u64 {
+    let frees_at = nth_newest.unwrap_or(now) + window;
+    u64::try_from(frees_at - now).unwrap_or(1).max(1)
+}
+
 async fn retry_after(
     c: &mut Conn,
     bucket: &str,
@@ -341,20 +395,11 @@ async fn retry_after(
     window: i64,
     now: i64,
 ) -> Result<u64, sqlx::Error> {
-    let nth_newest: Option<i64> = sqlx::query_scalar(
-        "SELECT at FROM ( \
-           SELECT at, SUM(n) OVER (ORDER BY at DESC) AS newer \
-           FROM (SELECT at, CAST(SUM(n) AS BIGINT) AS n FROM rate_counts \
-                 WHERE bucket = $1 AND at > $2 GROUP BY at) per_second \
-         ) running WHERE newer >= $3 ORDER BY at DESC LIMIT 1",
-    )
-    .bind(bucket)
-    .bind(now - window)
-    .bind(i64::from(max.max(1)))
-    .fetch_optional(&mut *c)
-    .await?;
-    let frees_at = nth_newest.unwrap_or(now) + window;
-    Ok(u64::try_from(frees_at - now).unwrap_or(1).max(1))
+    let mut b = Batch::new();
+    b.push(RETRY_AFTER, retry_args(bucket, max, window, now));
+    let rows = b.run(c).await?;
+    let nth_newest: Option<i64> = rows.first().map(|r| r.try_get::<i64, _>(0)).transpose()?;
+    Ok(frees_in(nth_newest, window, now))
 }
 
 /// How long counts are kept: the longest window in use (a day), and a minute to spare.
@@ -457,46 +502,52 @@ mod tests {
     async fn a_batch_of_caps_keeps_the_events_the_sequence_would_keep() {
         let store = store().await;
         let mut c = store.conn().await.unwrap();
-        let caps = [
-            Cap {
-                bucket: "block",
-                max: 1,
-                window: 3600,
-                counts: false,
-            },
-            Cap {
-                bucket: "a",
-                max: 2,
-                window: 3600,
-                counts: true,
-            },
-            Cap {
-                bucket: "b",
-                max: 1,
-                window: 3600,
-                counts: true,
-            },
-        ];
-        assert_eq!(hits(&mut c, &caps, NOW).await.unwrap(), Ok(()));
+        let cap = |name: &'static str, max, counts| Cap {
+            name,
+            bucket: name.to_string(),
+            max,
+            window: 3600,
+            counts,
+        };
+        let caps = vec![cap("block", 1, false), cap("a", 2, true), cap("b", 1, true)];
+        assert_eq!(
+            hits(&store, &mut c, caps.clone(), NOW).await.unwrap(),
+            Ok(())
+        );
         // b is full: a keeps its second event, b's is taken back.
-        let (i, retry) = hits(&mut c, &caps, NOW + 10).await.unwrap().unwrap_err();
-        assert_eq!((i, retry), (2, 3590));
+        let refused = hits(&store, &mut c, caps.clone(), NOW + 10)
+            .await
+            .unwrap()
+            .unwrap_err();
+        assert_eq!((refused.name, refused.retry_after), ("b", 3590));
         assert_eq!(count(&mut c, "a", 3600, NOW + 10).await.unwrap(), 2);
         assert_eq!(count(&mut c, "b", 3600, NOW + 10).await.unwrap(), 1);
         // a is full: neither a nor b keeps an event.
         assert_eq!(
-            hits(&mut c, &caps, NOW + 20).await.unwrap().unwrap_err().0,
-            1
+            hits(&store, &mut c, caps.clone(), NOW + 20)
+                .await
+                .unwrap()
+                .unwrap_err()
+                .name,
+            "a"
         );
         assert_eq!(count(&mut c, "a", 3600, NOW + 20).await.unwrap(), 2);
         assert_eq!(count(&mut c, "b", 3600, NOW + 20).await.unwrap(), 1);
         // A check refuses once its bucket is full, before anything is counted.
         record(&mut c, "block", NOW + 3650).await.unwrap();
-        let refused = hits(&mut c, &caps, NOW + 3700).await.unwrap().unwrap_err();
-        assert_eq!(refused, (0, 3550));
+        let refused = hits(&store, &mut c, caps.clone(), NOW + 3700)
+            .await
+            .unwrap()
+            .unwrap_err();
+        assert_eq!((refused.name, refused.retry_after), ("block", 3550));
         assert_eq!(count(&mut c, "a", 3600, NOW + 3700).await.unwrap(), 0);
         // Once the windows have moved on, everything has room again.
-        assert_eq!(hits(&mut c, &caps, NOW + 7300).await.unwrap(), Ok(()));
+        assert_eq!(
+            hits(&store, &mut c, caps.clone(), NOW + 7300)
+                .await
+                .unwrap(),
+            Ok(())
+        );
         assert_eq!(count(&mut c, "a", 3600, NOW + 7300).await.unwrap(), 1);
     }
 }

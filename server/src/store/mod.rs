@@ -13,6 +13,7 @@ pub mod outbox;
 pub mod reset;
 pub mod sessions;
 pub mod users;
+pub mod writer;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -42,6 +43,8 @@ pub struct Store {
     /// one ends. Always taken after the connection, never before, so no writer waits for a
     /// connection while others wait for it here.
     gate: Arc<tokio::sync::Mutex<()>>,
+    /// SQLite's writer thread (store/writer.rs), which the hot paths' writes go through.
+    writer: Option<writer::Writer>,
 }
 
 /// A write transaction; on SQLite it holds the writers' turn ([`Store::write_turn`]) until it
@@ -140,10 +143,18 @@ impl Store {
             })
             .connect_with(opts)
             .await?;
+        let gate = Arc::new(tokio::sync::Mutex::new(()));
+        let writer = match sqlite_path(url) {
+            Some(path) if backend == Backend::Sqlite => {
+                Some(writer::Writer::open(&path, gate.clone())?)
+            }
+            _ => None,
+        };
         Ok(Self {
             pool,
             backend,
-            gate: Arc::new(tokio::sync::Mutex::new(())),
+            gate,
+            writer,
         })
     }
 
@@ -259,6 +270,22 @@ impl Store {
                 .map(Some)
                 .map_err(|_| sqlx::Error::PoolTimedOut),
             Backend::Postgres => Ok(None),
+        }
+    }
+
+    /// Runs `work` on SQLite's writer thread, in its next group's transaction, and answers once
+    /// that committed (store/writer.rs). Only on SQLite, and never while holding the writers'
+    /// turn, which the writer takes.
+    pub async fn write<T, F>(&self, work: F) -> Result<T, sqlx::Error>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut writer::Tx<'_>) -> Result<T, sqlx::Error> + Send + 'static,
+    {
+        match &self.writer {
+            Some(w) => w.run(work).await,
+            None => Err(sqlx::Error::Configuration(
+                "the writer thread serves a SQLite file only".into(),
+            )),
         }
     }
 
