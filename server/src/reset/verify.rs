@@ -13,6 +13,7 @@ use crate::state::AppState;
 use crate::store::batch::Batch;
 use crate::store::limits;
 use crate::store::reset as store;
+use crate::store::writer::Row;
 use crate::store::{audit, users};
 
 pub struct VerifyRequest<'a> {
@@ -59,7 +60,7 @@ pub async fn verify(st: &AppState, req: &VerifyRequest<'_>, now: i64) -> Outcome
         return Err(Refusal::TooMany { retry_after: 1 }.into());
     };
     if same(&st.keys.code_hash(stored.user_id, &code), &stored.code_hash) {
-        // Read before the write turn is taken, which then covers one call to the database.
+        // Read before the writes, which are then one call to the database.
         let policy = match &user {
             Some(user) => Some(super::password::policy_for(&mut conn, user).await?),
             None => None,
@@ -74,27 +75,32 @@ pub async fn verify(st: &AppState, req: &VerifyRequest<'_>, now: i64) -> Outcome
                 now,
             );
         }
-        // Last, so the batch's one row is its answer: was the code still live?
+        // Last, so the batch's one row is its answer: was the code still live? If another
+        // request took it first, the rest is undone.
         store::consume_code_in(&mut batch, stored.id, rules::MAX_ATTEMPTS, now);
-        let mut tx = st.store.begin_on(&mut conn).await?;
-        if batch.run(&mut tx).await?.is_empty() {
-            // Another request took the code first; dropping the transaction undoes the rest.
+        let took = |rows: &[Row]| !rows.is_empty();
+        if st.store.apply(&mut conn, batch, took).await?.is_none() {
             return Err(Refusal::CodeExpired.into());
         }
-        tx.commit().await?;
         let step = FlowStep::NewPassword;
         return Ok(super::flow::view(
             &st.config, &flow, step, None, policy, now,
         ));
     }
     // A wrong guess: count it on the code (5 per code) and, above, in the account's day.
-    let used = store::wrong_guess(&mut conn, stored.id, rules::MAX_ATTEMPTS)
-        .await?
-        .unwrap_or(rules::MAX_ATTEMPTS);
+    let mut batch = Batch::new();
+    store::wrong_guess_in(&mut batch, stored.id, rules::MAX_ATTEMPTS);
     if let Some(user) = &user {
         let e = caps::event("code_verification_failed", user, client, None);
-        audit::record(&mut conn, &e, now).await?;
+        audit::queue(&mut batch, &e, now);
     }
+    let rows = st.store.apply(&mut conn, batch, |_| true).await?;
+    // The first row is the attempts used, absent when the code was dead meanwhile.
+    let used = match rows.as_deref().and_then(<[Row]>::first) {
+        Some(row) => row.int(0)?.and_then(|n| u32::try_from(n).ok()),
+        None => None,
+    }
+    .unwrap_or(rules::MAX_ATTEMPTS);
     if last {
         let decoy_ident = flow.ident_key.as_deref();
         caps::block(st, &mut conn, decoy_ident, user.as_ref(), &key, client, now).await?;

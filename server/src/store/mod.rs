@@ -289,6 +289,46 @@ impl Store {
         }
     }
 
+    /// Applies a piece of work's statements at once and returns their rows, or, when `keep`
+    /// says no to the rows, undoes them and returns `None` (a conditional write that lost its
+    /// race). On SQLite a job of the writer thread; on PostgreSQL a transaction on `c`.
+    pub async fn apply(
+        &self,
+        c: &mut Conn,
+        batch: batch::Batch,
+        keep: fn(&[writer::Row]) -> bool,
+    ) -> Result<Option<Vec<writer::Row>>, sqlx::Error> {
+        if self.backend == Backend::Sqlite {
+            let ran = self
+                .write(move |tx| {
+                    let rows = tx.run(batch)?;
+                    // An error rolls the job back alone; this one only says it lost.
+                    match keep(&rows) {
+                        true => Ok(rows),
+                        false => Err(sqlx::Error::RowNotFound),
+                    }
+                })
+                .await;
+            return match ran {
+                Ok(rows) => Ok(Some(rows)),
+                Err(sqlx::Error::RowNotFound) => Ok(None),
+                Err(e) => Err(e),
+            };
+        }
+        let mut tx = self.begin_on(c).await?;
+        let rows = batch
+            .run(&mut tx)
+            .await?
+            .iter()
+            .map(writer::Row::from_any)
+            .collect::<Result<Vec<_>, _>>()?;
+        if !keep(&rows) {
+            return Ok(None);
+        }
+        tx.commit().await?;
+        Ok(Some(rows))
+    }
+
     /// On SQLite, copies the write-ahead log back into the database file every
     /// [`CHECKPOINT_EVERY`], on a connection of its own, until `stop`. Left to SQLite, the commit
     /// that crosses the log's size limit does it, writing the pages back and syncing the file

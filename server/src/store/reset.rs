@@ -274,17 +274,14 @@ pub async fn code_by_link(c: &mut Conn, link_hash: &str) -> Result<Option<Code>,
     r.as_ref().map(code_from).transpose()
 }
 
-/// Counts one wrong guess, unless the code is already dead; returns the attempts used so far.
-pub async fn wrong_guess(c: &mut Conn, code_id: i64, max: u32) -> Result<Option<u32>, sqlx::Error> {
-    let n: Option<i64> = sqlx::query_scalar(
+/// Counts one wrong guess, unless the code is already dead: yields one row, the attempts used so
+/// far, or none when the code was dead.
+pub fn wrong_guess_in(b: &mut Batch, code_id: i64, max: u32) {
+    b.push(
         "UPDATE reset_codes SET attempts = attempts + 1 WHERE id = $1 AND attempts < $2 \
          AND consumed_at IS NULL AND revoked_at IS NULL RETURNING attempts",
-    )
-    .bind(code_id)
-    .bind(i64::from(max))
-    .fetch_optional(&mut *c)
-    .await?;
-    Ok(n.map(|n| u32::try_from(n).unwrap_or(u32::MAX)))
+        vec![code_id.into(), i64::from(max).into()],
+    );
 }
 
 /// Consumes a live code: true for exactly one caller.

@@ -35,6 +35,19 @@ const GROUP: usize = 64;
 pub struct Row(Vec<Value>);
 
 impl Row {
+    /// A row sqlx returned (PostgreSQL), in the same form: integer and text columns.
+    pub fn from_any(r: &sqlx::any::AnyRow) -> Result<Self, sqlx::Error> {
+        use sqlx::Row as _;
+        let mut cells = Vec::with_capacity(r.len());
+        for i in 0..r.len() {
+            cells.push(match r.try_get::<Option<i64>, _>(i) {
+                Ok(v) => Value::Int(v),
+                Err(_) => Value::Text(r.try_get::<Option<String>, _>(i)?),
+            });
+        }
+        Ok(Self(cells))
+    }
+
     /// Column `i` as an integer (NULL as `None`).
     pub fn int(&self, i: usize) -> Result<Option<i64>, sqlx::Error> {
         match self.0.get(i) {
