@@ -44,9 +44,8 @@ pub async fn send_reset(st: &AppState, act: &ByAdmin<'_>, now: i64) -> Outcome<(
         kind: "admin_reset_sent",
         client,
     };
-    let mut conn = st.store.conn().await?;
     let caps = super::caps::per_identity(st, None, &delivery.ident_key);
-    if let Err(capped) = issue_code(st, &mut conn, &issue, now, caps).await? {
+    if let Err(capped) = issue_code(st, &issue, now, caps).await? {
         // The panel shows the generic "too many attempts", not the reset page's words about
         // codes.
         st.metrics.refused(capped.name);

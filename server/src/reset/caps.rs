@@ -31,7 +31,6 @@ pub fn refusal(st: &AppState, capped: Capped) -> Refusal {
 /// audit trail and logged.
 pub async fn refused(
     st: &AppState,
-    conn: &mut Conn,
     capped: Capped,
     user: Option<&User>,
     client: &Client,
@@ -40,7 +39,8 @@ pub async fn refused(
     if capped.name.starts_with("sms_") {
         if let Some(user) = user {
             let e = event("sms_blocked", user, client, Some(capped.name));
-            audit::record(conn, &e, now).await?;
+            let mut conn = st.store.conn().await?;
+            audit::record(&mut conn, &e, now).await?;
         }
         tracing::warn!(limit = capped.name, "SMS refused by an abuse cap");
     }
@@ -60,11 +60,11 @@ fn cap(name: &'static str, bucket: String, max: u32, window: i64, counts: bool) 
 /// Codes asked for from one client address (an IPv6 client's /64) in an hour. Counted on its
 /// own, before anything else of the request is done (a flood from one address is refused
 /// cheaply).
-pub async fn per_client(st: &AppState, conn: &mut Conn, client: &Client, now: i64) -> Outcome<()> {
+pub async fn per_client(st: &AppState, client: &Client, now: i64) -> Outcome<()> {
     let bucket = format!("reset_ip:{}", client.rate_key);
     let max = st.config.ip_requests_per_hour.get();
     let caps = vec![cap("reset_ip", bucket, max, HOUR, true)];
-    match limits::hits(&st.store, conn, caps, now).await? {
+    match limits::hits(&st.store, caps, now).await? {
         Ok(()) => Ok(()),
         Err(capped) => Err(refusal(st, capped).into()),
     }
@@ -145,13 +145,7 @@ pub fn blocked(st: &AppState, wait: u64) -> Refusal {
 /// Codes entered from one client address in an hour (an IPv6 client's /64), then the block
 /// after too many wrong codes (`key`, see [`block_key`]), counted in one call
 /// ([`limits::hits`]).
-pub async fn per_guess(
-    st: &AppState,
-    conn: &mut Conn,
-    client: &Client,
-    key: &str,
-    now: i64,
-) -> Outcome<()> {
+pub async fn per_guess(st: &AppState, client: &Client, key: &str, now: i64) -> Outcome<()> {
     let max = st.config.ip_verifications_per_hour.get();
     let caps = vec![
         cap(
@@ -169,7 +163,7 @@ pub async fn per_guess(
             false,
         ),
     ];
-    match limits::hits(&st.store, conn, caps, now).await? {
+    match limits::hits(&st.store, caps, now).await? {
         Ok(()) => Ok(()),
         Err(capped) => Err(refusal(st, capped).into()),
     }

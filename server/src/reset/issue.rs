@@ -13,7 +13,7 @@ use crate::store::limits::{self, Capped};
 use crate::store::outbox::{self, Channel, NewMessage, Sealed};
 use crate::store::reset::{self as store, Flow, FlowRef, NewCode, NewFlow};
 use crate::store::users::User;
-use crate::store::{audit, Backend, Conn};
+use crate::store::{audit, Backend};
 use sqlx::Row;
 
 /// Who a code goes to and how.
@@ -184,13 +184,15 @@ fn prepare(st: &AppState, issue: &Issue<'_>, ttl: u64, now: i64) -> Outcome<Prep
 /// block) allow it: kills the previous code, queues the message and records the event, in one
 /// transaction; wakes the outbox once committed. `Ok(Err(_))`: the cap that refused.
 ///
+/// The caller holds no pooled connection: on SQLite the request waits for the writer, and a
+/// connection held meanwhile would keep other requests out of the small pool.
+///
 /// On SQLite the caps and the issue are one job of the writer thread (store/writer.rs): SQLite
 /// has one writer, so the caps are exact there, and a code costs no commit of its own. A refusal
 /// commits what the caps counted, as their own statements would have. On PostgreSQL each cap
 /// commits on its own first, so every instance sees it at once (store/limits.rs).
 pub async fn issue_code(
     st: &AppState,
-    conn: &mut Conn,
     issue: &Issue<'_>,
     now: i64,
     caps: Vec<limits::Cap>,
@@ -256,10 +258,11 @@ pub async fn issue_code(
             }
         }
         Backend::Postgres => {
-            if let Err(capped) = limits::hits(&st.store, conn, caps, now).await? {
+            if let Err(capped) = limits::hits(&st.store, caps, now).await? {
                 return Ok(Err(capped));
             }
-            let mut tx = st.store.begin_on(conn).await?;
+            let mut conn = st.store.conn().await?;
+            let mut tx = st.store.begin_on(&mut conn).await?;
             let rows = batch.run(&mut tx).await?;
             tx.commit().await?;
             rows.first().map(|r| r.try_get::<i64, _>(0)).transpose()?

@@ -29,7 +29,9 @@ pub async fn resend(
         let wait = secs_until(flow.next_resend_at, now);
         return Err(Refusal::ResendTooSoon { wait }.into());
     }
-    caps::per_client(st, &mut conn, client, now).await?;
+    drop(conn);
+    caps::per_client(st, client, now).await?;
+    let mut conn = st.store.conn().await?;
     let user = match flow.user_id {
         Some(uid) => users::by_id(&mut conn, uid)
             .await?
@@ -66,11 +68,12 @@ pub async fn resend(
     if flow.channel == Channel::Sms {
         caps.extend(caps::sms(st, ident_key, None));
     }
-    let issued = match issue_code(st, &mut conn, &issue, now, caps).await? {
+    drop(conn);
+    let issued = match issue_code(st, &issue, now, caps).await? {
         Ok(issued) => issued,
         Err(capped) => {
             let user = user.as_ref();
-            let refusal = caps::refused(st, &mut conn, capped, user, client, now).await?;
+            let refusal = caps::refused(st, capped, user, client, now).await?;
             return Err(refusal.into());
         }
     };

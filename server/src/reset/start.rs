@@ -38,8 +38,10 @@ pub async fn start(st: &AppState, req: &StartRequest<'_>, now: i64) -> Outcome<S
             return Err(Refusal::CountryNotAllowed.into());
         }
     }
+    caps::per_client(st, req.client, now).await?;
+    // Held for the reads and the rare writes below, and given back before the issue, which
+    // waits for the writer (reset/issue.rs).
     let mut conn = st.store.conn().await?;
-    caps::per_client(st, &mut conn, req.client, now).await?;
     let found = match ident {
         Identifier::Email(e) => users::by_email(&mut conn, &e.lower()).await?,
         Identifier::Phone(p) => users::by_phone(&mut conn, p.e164()).await?,
@@ -73,6 +75,7 @@ pub async fn start(st: &AppState, req: &StartRequest<'_>, now: i64) -> Outcome<S
         (Answer::NotFound, _) => return Err(Refusal::AccountNotFound.into()),
         (_, _) => None,
     };
+    drop(conn);
     // From here on a decoy takes exactly the steps a real flow takes: the same caps, counted
     // the same way, so no answer tells them apart (OWASP Forgot Password Cheat Sheet:
     // "consistent responses" for existent and non-existent accounts).
@@ -90,11 +93,11 @@ pub async fn start(st: &AppState, req: &StartRequest<'_>, now: i64) -> Outcome<S
     if let Identifier::Phone(p) = ident {
         caps.extend(caps::sms(st, &ident_key, Some(&p.prefix())));
     }
-    let issued = match issue_code(st, &mut conn, &issue, now, caps).await? {
+    let issued = match issue_code(st, &issue, now, caps).await? {
         Ok(issued) => issued,
         Err(capped) => {
             let user = user.as_ref();
-            let refusal = caps::refused(st, &mut conn, capped, user, req.client, now).await?;
+            let refusal = caps::refused(st, capped, user, req.client, now).await?;
             return Err(refusal.into());
         }
     };

@@ -33,7 +33,10 @@ pub async fn verify(st: &AppState, req: &VerifyRequest<'_>, now: i64) -> Outcome
     let code = normalize_code(req.code).ok_or(Refusal::InvalidCodeFormat)?;
     let ident_key = super::resend::ident_key(st, &flow);
     let key = caps::block_key(flow.user_id, &ident_key);
-    caps::per_guess(st, &mut conn, client, &key, now).await?;
+    // No pooled connection is held while a request waits for the writer (reset/issue.rs).
+    drop(conn);
+    caps::per_guess(st, client, &key, now).await?;
+    let mut conn = st.store.conn().await?;
     let user = match flow.user_id {
         Some(uid) => users::by_id(&mut conn, uid).await?,
         None => None,
@@ -65,6 +68,7 @@ pub async fn verify(st: &AppState, req: &VerifyRequest<'_>, now: i64) -> Outcome
             Some(user) => Some(super::password::policy_for(&mut conn, user).await?),
             None => None,
         };
+        drop(conn);
         let mut batch = Batch::new();
         limits::release_in(&mut batch, &slot);
         store::grant(&mut batch, flow.id, after(now, rules::GRANT_TTL_SECS));
@@ -79,7 +83,7 @@ pub async fn verify(st: &AppState, req: &VerifyRequest<'_>, now: i64) -> Outcome
         // request took it first, the rest is undone.
         store::consume_code_in(&mut batch, stored.id, rules::MAX_ATTEMPTS, now);
         let took = |rows: &[Row]| !rows.is_empty();
-        if st.store.apply(&mut conn, batch, took).await?.is_none() {
+        if st.store.apply(batch, took).await?.is_none() {
             return Err(Refusal::CodeExpired.into());
         }
         let step = FlowStep::NewPassword;
@@ -88,13 +92,14 @@ pub async fn verify(st: &AppState, req: &VerifyRequest<'_>, now: i64) -> Outcome
         ));
     }
     // A wrong guess: count it on the code (5 per code) and, above, in the account's day.
+    drop(conn);
     let mut batch = Batch::new();
     store::wrong_guess_in(&mut batch, stored.id, rules::MAX_ATTEMPTS);
     if let Some(user) = &user {
         let e = caps::event("code_verification_failed", user, client, None);
         audit::queue(&mut batch, &e, now);
     }
-    let rows = st.store.apply(&mut conn, batch, |_| true).await?;
+    let rows = st.store.apply(batch, |_| true).await?;
     // The first row is the attempts used, absent when the code was dead meanwhile.
     let used = match rows.as_deref().and_then(<[Row]>::first) {
         Some(row) => row.int(0)?.and_then(|n| u32::try_from(n).ok()),
@@ -103,6 +108,7 @@ pub async fn verify(st: &AppState, req: &VerifyRequest<'_>, now: i64) -> Outcome
     .unwrap_or(rules::MAX_ATTEMPTS);
     if last {
         let decoy_ident = flow.ident_key.as_deref();
+        let mut conn = st.store.conn().await?;
         caps::block(st, &mut conn, decoy_ident, user.as_ref(), &key, client, now).await?;
         return Err(caps::blocked(st, rules::ACCOUNT_BLOCK_SECS).into());
     }

@@ -120,20 +120,22 @@ pub struct Capped {
 /// keep an event of this request; the events of the caps before it stay.
 ///
 /// On SQLite the caps are one job of the writer thread ([`hits_in`]); on PostgreSQL each is its
-/// own statements in turn, as [`hit`] explains.
+/// own statements in turn, as [`hit`] explains, on a pooled connection. The caller holds no
+/// connection meanwhile (a request that held one while it waits for the writer would keep the
+/// others out of SQLite's small pool).
 pub async fn hits(
     store: &Store,
-    c: &mut Conn,
     caps: Vec<Cap>,
     now: i64,
 ) -> Result<Result<(), Capped>, sqlx::Error> {
     if store.backend == Backend::Sqlite {
         return store.write(move |tx| hits_in(tx, &caps, now)).await;
     }
+    let mut c = store.conn().await?;
     for cap in &caps {
         let verdict = match cap.counts {
-            true => hit(c, &cap.bucket, cap.max, cap.window, now).await?,
-            false => check(c, &cap.bucket, cap.max, cap.window, now).await?,
+            true => hit(&mut c, &cap.bucket, cap.max, cap.window, now).await?,
+            false => check(&mut c, &cap.bucket, cap.max, cap.window, now).await?,
         };
         if let Verdict::Refused { retry_after } = verdict {
             return Ok(Err(Capped {
@@ -510,12 +512,9 @@ mod tests {
             counts,
         };
         let caps = vec![cap("block", 1, false), cap("a", 2, true), cap("b", 1, true)];
-        assert_eq!(
-            hits(&store, &mut c, caps.clone(), NOW).await.unwrap(),
-            Ok(())
-        );
+        assert_eq!(hits(&store, caps.clone(), NOW).await.unwrap(), Ok(()));
         // b is full: a keeps its second event, b's is taken back.
-        let refused = hits(&store, &mut c, caps.clone(), NOW + 10)
+        let refused = hits(&store, caps.clone(), NOW + 10)
             .await
             .unwrap()
             .unwrap_err();
@@ -524,7 +523,7 @@ mod tests {
         assert_eq!(count(&mut c, "b", 3600, NOW + 10).await.unwrap(), 1);
         // a is full: neither a nor b keeps an event.
         assert_eq!(
-            hits(&store, &mut c, caps.clone(), NOW + 20)
+            hits(&store, caps.clone(), NOW + 20)
                 .await
                 .unwrap()
                 .unwrap_err()
@@ -535,7 +534,7 @@ mod tests {
         assert_eq!(count(&mut c, "b", 3600, NOW + 20).await.unwrap(), 1);
         // A check refuses once its bucket is full, before anything is counted.
         record(&mut c, "block", NOW + 3650).await.unwrap();
-        let refused = hits(&store, &mut c, caps.clone(), NOW + 3700)
+        let refused = hits(&store, caps.clone(), NOW + 3700)
             .await
             .unwrap()
             .unwrap_err();
@@ -543,9 +542,7 @@ mod tests {
         assert_eq!(count(&mut c, "a", 3600, NOW + 3700).await.unwrap(), 0);
         // Once the windows have moved on, everything has room again.
         assert_eq!(
-            hits(&store, &mut c, caps.clone(), NOW + 7300)
-                .await
-                .unwrap(),
+            hits(&store, caps.clone(), NOW + 7300).await.unwrap(),
             Ok(())
         );
         assert_eq!(count(&mut c, "a", 3600, NOW + 7300).await.unwrap(), 1);

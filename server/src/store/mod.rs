@@ -126,6 +126,9 @@ impl Store {
         };
         let pool = AnyPoolOptions::new()
             .max_connections(max)
+            // A SQLite file does not go away between uses; a ping before every checkout was a
+            // round trip to the connection's thread. PostgreSQL's are checked.
+            .test_before_acquire(backend == Backend::Postgres)
             .min_connections(1)
             .acquire_timeout(Duration::from_secs(5))
             .after_connect(move |conn, _meta| {
@@ -291,10 +294,10 @@ impl Store {
 
     /// Applies a piece of work's statements at once and returns their rows, or, when `keep`
     /// says no to the rows, undoes them and returns `None` (a conditional write that lost its
-    /// race). On SQLite a job of the writer thread; on PostgreSQL a transaction on `c`.
+    /// race). On SQLite a job of the writer thread; on PostgreSQL a transaction on a pooled
+    /// connection. The caller holds no connection meanwhile.
     pub async fn apply(
         &self,
-        c: &mut Conn,
         batch: batch::Batch,
         keep: fn(&[writer::Row]) -> bool,
     ) -> Result<Option<Vec<writer::Row>>, sqlx::Error> {
@@ -315,7 +318,8 @@ impl Store {
                 Err(e) => Err(e),
             };
         }
-        let mut tx = self.begin_on(c).await?;
+        let mut c = self.conn().await?;
+        let mut tx = self.begin_on(&mut c).await?;
         let rows = batch
             .run(&mut tx)
             .await?
