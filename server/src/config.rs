@@ -148,8 +148,9 @@ settings! {
     log_format: LogFormat = "PORTAL_LOG_FORMAT", "log_format", "text";
     /// Password hashes computed at once; unset: one per core.
     hash_concurrency: Option<Workers> = "PORTAL_HASH_CONCURRENCY", "hash_concurrency";
-    /// Messages delivered at once.
-    outbox_workers: Workers = "PORTAL_OUTBOX_WORKERS", "outbox_workers", "4";
+    /// Messages delivered at once: each sender keeps one SMTP connection. Eight keep up with a
+    /// flood of code requests on two cores (bench/README.md: four fell behind at 3,200/s).
+    outbox_workers: Workers = "PORTAL_OUTBOX_WORKERS", "outbox_workers", "8";
     /// Reverse proxies whose forwarding header is believed (comma-separated IPs or CIDRs); unset:
     /// none, the TCP peer is the client.
     trusted_proxies: List<ipnet::IpNet> = "PORTAL_TRUSTED_PROXIES", "trusted_proxies";
