@@ -13,6 +13,7 @@ use tokio::sync::{watch, Notify};
 use super::{Outgoing, SendError, Sender};
 use crate::clock::Clock;
 use crate::crypto::Keys;
+use crate::store::batch::Batch;
 use crate::store::outbox::{self, Channel, Claimed};
 use crate::store::{audit, Store};
 
@@ -108,11 +109,8 @@ impl Outbox {
     /// at once (retry or give up). At shutdown the rest of the batch is given back unsent.
     pub async fn step(&self, shutdown: &watch::Receiver<bool>) -> Result<usize, sqlx::Error> {
         let now = self.clock.now();
-        let batch = {
-            let mut conn = self.store.conn().await?;
-            let _turn = self.store.write_turn().await?;
-            outbox::claim(&mut conn, &self.keys, now, LEASE_SECS, BATCH).await?
-        };
+        // On SQLite a job of the writer, among the requests' own (store/writer.rs).
+        let batch = outbox::claim(&self.store, &self.keys, now, LEASE_SECS, BATCH).await?;
         if batch.is_empty() {
             return Ok(0);
         }
@@ -138,12 +136,11 @@ impl Outbox {
                 None => sent.push((m, "discarded")),
             }
         }
-        let mut conn = self.store.conn().await?;
         let ids = sent.iter().map(|(m, _)| m.id).collect::<Vec<_>>();
-        let turn = self.store.write_turn().await?;
-        outbox::mark_sent(&mut conn, &ids, self.clock.now()).await?;
-        outbox::release(&mut conn, &rest).await?;
-        drop((turn, conn));
+        let mut done = Batch::new();
+        outbox::mark_sent_in(&mut done, &ids, self.clock.now());
+        outbox::release_in(&mut done, &rest);
+        self.store.apply(done, |_| true).await?;
         for (m, via) in sent {
             if via == "discarded" {
                 tracing::debug!(id = m.id, "decoy message discarded");

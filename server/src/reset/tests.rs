@@ -23,6 +23,7 @@ use crate::domain::reset::GRANT_TTL_SECS;
 use crate::metrics::Metrics;
 use crate::notify::templates::Lang;
 use crate::state::AppState;
+use crate::store::batch::Batch;
 use crate::store::outbox;
 use crate::store::users::{self, NewUser};
 use crate::store::Store;
@@ -107,13 +108,14 @@ impl Portal {
 
     /// Every queued message, claimed and opened as the worker does: (recipient, text).
     async fn take_messages(&self, now: i64) -> Vec<(String, String)> {
-        let mut c = self.st.store.conn().await.unwrap();
         let mut out = Vec::new();
-        for m in outbox::claim(&mut c, &self.st.keys, now, 30, 1000)
+        for m in outbox::claim(&self.st.store, &self.st.keys, now, 30, 1000)
             .await
             .unwrap()
         {
-            outbox::mark_sent(&mut c, &[m.id], now).await.unwrap();
+            let mut b = Batch::new();
+            outbox::mark_sent_in(&mut b, &[m.id], now);
+            self.st.store.apply(b, |_| true).await.unwrap();
             let text = m.content.map(|c| c.body_text).unwrap_or_default();
             out.push((m.recipient, text));
         }

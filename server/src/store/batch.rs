@@ -58,8 +58,11 @@ impl From<Option<String>> for Value {
 /// Statements, each with its own `$1..` parameters, run in the order they were pushed.
 #[derive(Debug, Default)]
 pub struct Batch {
-    statements: Vec<(&'static str, Vec<Value>)>,
+    statements: Vec<(Sql, Vec<Value>)>,
 }
+
+/// A statement's text: written in the store, or built there for a list of `n` values.
+pub type Sql = std::borrow::Cow<'static, str>;
 
 impl Batch {
     pub fn new() -> Self {
@@ -67,13 +70,13 @@ impl Batch {
     }
 
     /// Adds a statement whose `$1, $2, …` are `args`, in order.
-    pub fn push(&mut self, sql: &'static str, args: Vec<Value>) -> &mut Self {
-        self.statements.push((sql, args));
+    pub fn push(&mut self, sql: impl Into<Sql>, args: Vec<Value>) -> &mut Self {
+        self.statements.push((sql.into(), args));
         self
     }
 
     /// The statements and their parameters, in order (for the SQLite writer, store/writer.rs).
-    pub fn into_statements(self) -> Vec<(&'static str, Vec<Value>)> {
+    pub fn into_statements(self) -> Vec<(Sql, Vec<Value>)> {
         self.statements
     }
 
@@ -84,14 +87,14 @@ impl Batch {
         if c.backend_name() == "PostgreSQL" || self.statements.len() <= 1 {
             let mut rows = Vec::new();
             for (sql, args) in self.statements {
-                rows.extend(bind(sqlx::query(sql), args).fetch_all(&mut *c).await?);
+                rows.extend(bind(sqlx::query(&sql), args).fetch_all(&mut *c).await?);
             }
             return Ok(rows);
         }
         let mut script = String::new();
         let mut all = Vec::new();
         for (sql, args) in self.statements {
-            script.push_str(&shifted(sql, all.len()));
+            script.push_str(&shifted(&sql, all.len()));
             script.push_str(";\n");
             all.extend(args);
         }

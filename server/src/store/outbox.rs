@@ -9,10 +9,11 @@
 
 use base64::Engine;
 use serde::{Deserialize, Serialize};
-use sqlx::Row;
+use sqlx::Row as _;
 
-use super::batch::Batch;
-use super::Conn;
+use super::batch::{Batch, Value};
+use super::writer::Row;
+use super::{Conn, Store};
 use crate::crypto::Keys;
 pub use app::wire::Channel;
 
@@ -147,25 +148,24 @@ pub struct Claimed {
 /// same rows each row goes to one of them (PostgreSQL re-evaluates the WHERE on a row another
 /// transaction locked; SQLite serialises writers). Oldest first.
 pub async fn claim(
-    c: &mut Conn,
+    store: &Store,
     keys: &Keys,
     now: i64,
     lease_secs: i64,
     limit: i64,
 ) -> Result<Vec<Claimed>, sqlx::Error> {
-    let rows = sqlx::query(
+    let mut b = Batch::new();
+    b.push(
         "UPDATE outbox SET locked_until = $1, attempts = attempts + 1 \
          WHERE id IN (SELECT id FROM outbox WHERE sent_at IS NULL AND failed_at IS NULL \
                       AND next_attempt_at <= $2 AND (locked_until IS NULL OR locked_until <= $2) \
                       ORDER BY next_attempt_at, id LIMIT $3) \
          AND sent_at IS NULL AND failed_at IS NULL AND (locked_until IS NULL OR locked_until <= $2) \
          RETURNING id, idempotency_key, channel, recipient, payload, subject, body_text, body_html, account_id, user_id, attempts",
-    )
-    .bind(now + lease_secs)
-    .bind(now)
-    .bind(limit)
-    .fetch_all(&mut *c)
-    .await?;
+        vec![(now + lease_secs).into(), now.into(), limit.into()],
+    );
+    let rows = store.apply(b, |_| true).await?.unwrap_or_default();
+    // Opened here, by the worker, not in the writer's turn.
     let mut claimed = rows
         .iter()
         .map(|r| claimed_from(keys, r))
@@ -174,28 +174,37 @@ pub async fn claim(
     Ok(claimed)
 }
 
-fn claimed_from(keys: &Keys, r: &sqlx::any::AnyRow) -> Result<Claimed, sqlx::Error> {
-    let channel = super::decode(r, "channel", Channel::parse)?;
-    let idempotency_key: String = r.try_get("idempotency_key")?;
-    let recipient: String = r.try_get("recipient")?;
-    let content = match r.try_get::<Option<String>, _>("payload")? {
+/// A claimed row, its columns in the order of the claim's `RETURNING`.
+fn claimed_from(keys: &Keys, r: &Row) -> Result<Claimed, sqlx::Error> {
+    let text = |i| r.text(i).map(Option::unwrap_or_default);
+    let channel = text(2)?;
+    let channel = Channel::parse(&channel).ok_or_else(|| sqlx::Error::ColumnDecode {
+        index: "channel".into(),
+        source: format!("unexpected value {channel:?}").into(),
+    })?;
+    let idempotency_key = text(1)?;
+    let recipient = text(3)?;
+    let content = match r.text(4)? {
         Some(p) => open(keys, &idempotency_key, channel, &recipient, &p),
         // Queued before payloads were sealed: sent as it was, then erased like the rest.
         None => Some(Content {
-            subject: r.try_get("subject")?,
-            body_text: r.try_get("body_text")?,
-            body_html: r.try_get("body_html")?,
+            subject: text(5)?,
+            body_text: text(6)?,
+            body_html: text(7)?,
         }),
     };
     Ok(Claimed {
-        id: r.try_get("id")?,
+        id: r.int(0)?.unwrap_or_default(),
         idempotency_key,
         channel,
         recipient,
         content,
-        account_id: r.try_get("account_id")?,
-        user_id: r.try_get("user_id")?,
-        attempts: u32::try_from(r.try_get::<i64, _>("attempts")?).unwrap_or(u32::MAX),
+        account_id: r.int(8)?,
+        user_id: r.int(9)?,
+        attempts: r
+            .int(10)?
+            .and_then(|n| u32::try_from(n).ok())
+            .unwrap_or(u32::MAX),
     })
 }
 
@@ -209,20 +218,17 @@ fn placeholders(first: usize, n: usize) -> String {
 
 /// Sent, each of `ids` (one statement for a batch): the content (which may hold a code) is
 /// erased, the row stays as a record.
-pub async fn mark_sent(c: &mut Conn, ids: &[i64], now: i64) -> Result<(), sqlx::Error> {
+pub fn mark_sent_in(b: &mut Batch, ids: &[i64], now: i64) {
     if ids.is_empty() {
-        return Ok(());
+        return;
     }
     let sql = format!(
         "UPDATE outbox SET sent_at = $1, locked_until = NULL, payload = NULL, subject = '', body_text = '', body_html = '', last_error = NULL WHERE id IN ({})",
         placeholders(2, ids.len())
     );
-    let mut q = sqlx::query(&sql).bind(now);
-    for id in ids {
-        q = q.bind(*id);
-    }
-    q.execute(&mut *c).await?;
-    Ok(())
+    let mut args = vec![now.into()];
+    args.extend(ids.iter().map(|id| Value::from(*id)));
+    b.push(sql, args);
 }
 
 pub async fn mark_retry(
@@ -254,20 +260,15 @@ pub async fn mark_failed(c: &mut Conn, id: i64, now: i64, error: &str) -> Result
 }
 
 /// Gives claimed messages back unsent (shutdown came before their turn in the batch).
-pub async fn release(c: &mut Conn, ids: &[i64]) -> Result<(), sqlx::Error> {
+pub fn release_in(b: &mut Batch, ids: &[i64]) {
     if ids.is_empty() {
-        return Ok(());
+        return;
     }
     let sql = format!(
         "UPDATE outbox SET locked_until = NULL, attempts = attempts - 1 WHERE sent_at IS NULL AND id IN ({})",
         placeholders(1, ids.len())
     );
-    let mut q = sqlx::query(&sql);
-    for id in ids {
-        q = q.bind(*id);
-    }
-    q.execute(&mut *c).await?;
-    Ok(())
+    b.push(sql, ids.iter().map(|id| Value::from(*id)).collect());
 }
 
 /// Pending messages and the age of the oldest, for metrics.

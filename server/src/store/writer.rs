@@ -48,6 +48,18 @@ impl Row {
         Ok(Self(cells))
     }
 
+    /// Column `i` as text (NULL as `None`).
+    pub fn text(&self, i: usize) -> Result<Option<String>, sqlx::Error> {
+        match self.0.get(i) {
+            Some(Value::Text(v)) => Ok(v.clone()),
+            Some(Value::Int(None)) => Ok(None),
+            _ => Err(sqlx::Error::ColumnDecode {
+                index: i.to_string(),
+                source: "not text".into(),
+            }),
+        }
+    }
+
     /// Column `i` as an integer (NULL as `None`).
     pub fn int(&self, i: usize) -> Result<Option<i64>, sqlx::Error> {
         match self.0.get(i) {
@@ -71,7 +83,8 @@ impl Tx<'_> {
     pub fn run(&mut self, batch: Batch) -> Result<Vec<Row>, sqlx::Error> {
         let mut rows = Vec::new();
         for (sql, args) in batch.into_statements() {
-            self.statement(sql, &args, &mut rows).map_err(store_error)?;
+            self.statement(&sql, &args, &mut rows)
+                .map_err(store_error)?;
         }
         Ok(rows)
     }
