@@ -6,10 +6,11 @@ use super::{Outcome, Refusal};
 use crate::domain::client::Client;
 use crate::domain::reset as rules;
 use crate::state::AppState;
-use crate::store::limits::{self, Cap, Capped, Refused, Slot};
+use crate::store::limits::{self, Cap, Capped, Places, Slot};
 use crate::store::reset as store;
 use crate::store::users::User;
 use crate::store::{audit, Backend, Conn};
+use futures_util::FutureExt as _;
 
 const HOUR: i64 = 3600;
 const DAY: i64 = 86_400;
@@ -191,30 +192,39 @@ pub struct Guess {
 /// starts the block. (Counted without the lock, five parallel guesses could all see each
 /// other's places and all be refused, or a refused one could make another believe it was the
 /// tenth and start the block after nine.)
-pub async fn take_guess(
-    st: &AppState,
-    conn: &mut Conn,
-    key: &str,
-    now: i64,
-) -> Outcome<Option<Guess>> {
+pub async fn take_guess(st: &AppState, key: &str, now: i64) -> Outcome<Option<Guess>> {
     let bucket = format!("verify_fail:{key}");
-    // SQLite: each place is taken by one statement that adds and counts (store/limits.rs), and
-    // writes go one at a time, so no transaction is needed for the places to be handed out in
-    // turn.
+    // SQLite: one job of the writer, whose jobs run one at a time, so the places are handed out
+    // in turn without a lock.
     if st.store.backend == Backend::Sqlite {
-        let _turn = st.store.write_turn().await?;
-        return next_guess(conn, &bucket, key, now).await;
+        let key = key.to_string();
+        let guess = st
+            .store
+            .write(move |tx| {
+                // Every step on the writer's transaction is ready at once.
+                next_guess(tx, &bucket, &key, now)
+                    .now_or_never()
+                    .unwrap_or(Err(sqlx::Error::WorkerCrashed))
+            })
+            .await?;
+        return Ok(guess);
     }
-    let mut tx = st.store.begin_on(conn).await?;
+    let mut conn = st.store.conn().await?;
+    let mut tx = st.store.begin_on(&mut conn).await?;
     limits::serialize(&mut tx, &bucket).await?;
-    let guess = next_guess(&mut tx, &bucket, key, now).await?;
+    let guess = next_guess(&mut **tx, &bucket, key, now).await?;
     tx.commit().await?;
     Ok(guess)
 }
 
-async fn next_guess(conn: &mut Conn, bucket: &str, key: &str, now: i64) -> Outcome<Option<Guess>> {
+async fn next_guess<P: Places>(
+    places: &mut P,
+    bucket: &str,
+    key: &str,
+    now: i64,
+) -> Result<Option<Guess>, sqlx::Error> {
     let max = rules::ACCOUNT_FAILURES_PER_DAY;
-    if let Ok(slot) = limits::take(conn, bucket, max, DAY, now, Refused::Forgotten).await? {
+    if let Some(slot) = places.take_place(bucket, max, DAY, now).await? {
         let last = slot.count >= i64::from(max);
         return Ok(Some(Guess { slot, last }));
     }
@@ -222,18 +232,13 @@ async fn next_guess(conn: &mut Conn, bucket: &str, key: &str, now: i64) -> Outco
     // block yet: they are refused. Once a block has run its hour, one guess an hour.
     let hour = block_secs();
     let marker = format!("reset_block:{key}");
-    if limits::count(conn, &marker, DAY, now).await? == 0
-        || limits::count(conn, &marker, hour, now).await? > 0
+    if places.events(&marker, DAY, now).await? == 0 || places.events(&marker, hour, now).await? > 0
     {
         return Ok(None);
     }
     let bucket = format!("verify_after_block:{key}");
-    Ok(
-        match limits::take(conn, &bucket, 1, hour, now, Refused::Forgotten).await? {
-            Ok(slot) => Some(Guess { slot, last: true }),
-            Err(_) => None,
-        },
-    )
+    let place = places.take_place(&bucket, 1, hour, now).await?;
+    Ok(place.map(|slot| Guess { slot, last: true }))
 }
 
 /// Starts the hour's pause: every live code of the account (or of the identifier's decoys) is

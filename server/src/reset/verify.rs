@@ -55,7 +55,9 @@ pub async fn verify(st: &AppState, req: &VerifyRequest<'_>, now: i64) -> Outcome
         CodeState::Exhausted => return Err(Refusal::CodeExhausted.into()),
         CodeState::Expired | CodeState::Used => return Err(Refusal::CodeExpired.into()),
     }
-    let Some(Guess { slot, last }) = caps::take_guess(st, &mut conn, &key, now).await? else {
+    // The guess's place is a write (on SQLite a job of the writer): no connection is held.
+    drop(conn);
+    let Some(Guess { slot, last }) = caps::take_guess(st, &key, now).await? else {
         // No place left in the window, or other guesses hold the last places right now: this
         // one is not compared. Only a wrong answer within the allowance starts the block, so a
         // burst of right codes (a double click) never blocks anyone.
@@ -65,10 +67,12 @@ pub async fn verify(st: &AppState, req: &VerifyRequest<'_>, now: i64) -> Outcome
     if same(&st.keys.code_hash(stored.user_id, &code), &stored.code_hash) {
         // Read before the writes, which are then one call to the database.
         let policy = match &user {
-            Some(user) => Some(super::password::policy_for(&mut conn, user).await?),
+            Some(user) => {
+                let mut conn = st.store.conn().await?;
+                Some(super::password::policy_for(&mut conn, user).await?)
+            }
             None => None,
         };
-        drop(conn);
         let mut batch = Batch::new();
         limits::release_in(&mut batch, &slot);
         store::grant(&mut batch, flow.id, after(now, rules::GRANT_TTL_SECS));
@@ -92,7 +96,6 @@ pub async fn verify(st: &AppState, req: &VerifyRequest<'_>, now: i64) -> Outcome
         ));
     }
     // A wrong guess: count it on the code (5 per code) and, above, in the account's day.
-    drop(conn);
     let mut batch = Batch::new();
     store::wrong_guess_in(&mut batch, stored.id, rules::MAX_ATTEMPTS);
     if let Some(user) = &user {

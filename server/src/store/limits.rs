@@ -288,6 +288,87 @@ pub async fn take(
     Ok(Err(retry_after(c, bucket, max, window, now).await?))
 }
 
+/// The two steps the guessing bound is made of (`reset::caps::next_guess`), on either executor:
+/// a sqlx connection (PostgreSQL's transaction under a lock on the account's key) or the SQLite
+/// writer's transaction, so the bound's logic is written once for both.
+pub(crate) trait Places {
+    /// [`take`], a refused event taken back: the place, or `None` when the window is full.
+    async fn take_place(
+        &mut self,
+        bucket: &str,
+        max: u32,
+        window: i64,
+        now: i64,
+    ) -> Result<Option<Slot>, sqlx::Error>;
+    /// [`count`].
+    async fn events(&mut self, bucket: &str, window: i64, now: i64) -> Result<i64, sqlx::Error>;
+}
+
+impl Places for Conn {
+    async fn take_place(
+        &mut self,
+        bucket: &str,
+        max: u32,
+        window: i64,
+        now: i64,
+    ) -> Result<Option<Slot>, sqlx::Error> {
+        Ok(take(self, bucket, max, window, now, Refused::Forgotten)
+            .await?
+            .ok())
+    }
+
+    async fn events(&mut self, bucket: &str, window: i64, now: i64) -> Result<i64, sqlx::Error> {
+        count(self, bucket, window, now).await
+    }
+}
+
+/// Each step one call to SQLite on the writer's thread; the futures are ready at once.
+impl Places for writer::Tx<'_> {
+    async fn take_place(
+        &mut self,
+        bucket: &str,
+        max: u32,
+        window: i64,
+        now: i64,
+    ) -> Result<Option<Slot>, sqlx::Error> {
+        let shard = shard();
+        let mut b = Batch::new();
+        let args = vec![
+            bucket.into(),
+            now.into(),
+            shard.into(),
+            (now - window).into(),
+        ];
+        b.push(ADD_COUNTED, args);
+        let rows = self.run(b)?;
+        let count = rows.first().ok_or(sqlx::Error::RowNotFound)?.int(0)?;
+        let slot = Slot {
+            bucket: bucket.to_string(),
+            at: now,
+            shard,
+            count: count.unwrap_or(0),
+        };
+        if slot.count <= i64::from(max) {
+            return Ok(Some(slot));
+        }
+        let mut back = Batch::new();
+        release_in(&mut back, &slot);
+        self.run(back)?;
+        Ok(None)
+    }
+
+    async fn events(&mut self, bucket: &str, window: i64, now: i64) -> Result<i64, sqlx::Error> {
+        let mut b = Batch::new();
+        b.push(COUNT, vec![bucket.into(), (now - window).into()]);
+        let rows = self.run(b)?;
+        Ok(rows
+            .first()
+            .ok_or(sqlx::Error::RowNotFound)?
+            .int(0)?
+            .unwrap_or(0))
+    }
+}
+
 /// Takes back an event counted by [`reserve`] (the guarded work turned out not to be a failure).
 pub async fn release(c: &mut Conn, slot: &Slot) -> Result<(), sqlx::Error> {
     sqlx::query(TAKE_BACK)

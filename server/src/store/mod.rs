@@ -111,17 +111,17 @@ impl Store {
             }
         }
         let opts: AnyConnectOptions = url.parse()?;
-        // SQLite lets one writer in at a time. A writer that finds the lock taken sleeps in
-        // SQLite's busy handler (1, 2, 5 … 100 ms steps), and with many pooled connections the
-        // unlucky ones keep losing: under a flood of code requests the p99 was 130–480 ms with 8
-        // connections and 36 ms with 2, at the same throughput, and the peak memory fell by the
-        // page caches of six connections (bench/README.md). Two connections keep one free for
-        // reads while the other writes; the rest wait in the pool, in order, and are woken the
-        // moment a connection is free. No handler holds a connection while it waits for another
-        // (each drops its own first), and requests run to completion (startup.rs), so no
-        // abandoned transaction keeps the lock.
+        // On SQLite the pool serves the reads and the rarer writes; the hot writes go through the
+        // writer thread (store/writer.rs), and the pool's writers take turns in the server
+        // (`write_turn`), so none sleeps in SQLite's busy handler. Four connections: a
+        // verification reads four times, and with two, sixteen in flight queued for them (verify
+        // 2,992 -> 4,474-4,695/s with four, bench/README.md); each adds its page cache to the
+        // peak (70.8 MB with four, the target is 80). With eight, before the writer, writers lost
+        // the lock to each other and the p99 was 130-480 ms. No handler holds a connection while
+        // it waits for another or for the writer, and requests run to completion (startup.rs), so
+        // no abandoned transaction keeps the lock.
         let max = match backend {
-            Backend::Sqlite => 2,
+            Backend::Sqlite => 4,
             Backend::Postgres => 16,
         };
         let pool = AnyPoolOptions::new()
