@@ -258,7 +258,16 @@ fn one(conn: &Connection, tx: &mut Tx<'_>, job: Job) -> Answer {
         let answer = job(None).1;
         return Box::new(move |_| answer(Err(msg)));
     }
-    let (failed, answer) = job(Some(tx));
+    // A job that panics (a bug) fails its own caller, whose answer went with it, and is rolled
+    // back like a failed one; the writer goes on serving the others.
+    let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(Some(tx))));
+    let (failed, answer): (bool, Answer) = match ran {
+        Ok(done) => done,
+        Err(_) => {
+            tracing::error!("a job of the writer panicked; its request failed");
+            (true, Box::new(|_| {}))
+        }
+    };
     let ended = match failed {
         true => conn.execute_batch("ROLLBACK TO job; RELEASE job"),
         false => conn.execute_batch("RELEASE job"),
@@ -388,6 +397,34 @@ mod tests {
                 assert_eq!(seen, 1, "job {i} was answered before its row was committed");
             }
         }
+        let _ = std::fs::remove_dir_all(path.parent().unwrap());
+    }
+
+    /// A job that panics fails its own caller only: its writes are rolled back, and the writer
+    /// serves the next job.
+    #[tokio::test]
+    async fn a_job_that_panics_fails_alone_and_the_writer_goes_on() {
+        let path = scratch();
+        let writer = Writer::open(path.to_str().unwrap(), Arc::default()).unwrap();
+        let panicked = writer
+            .run(|tx| -> Result<(), sqlx::Error> {
+                let mut b = Batch::new();
+                insert(&mut b, "lost", 1);
+                tx.run(b)?;
+                panic!("a bug in a job");
+            })
+            .await;
+        assert!(panicked.is_err());
+        let after = writer
+            .run(|tx| {
+                let mut b = Batch::new();
+                insert(&mut b, "kept", 2);
+                b.push("SELECT COUNT(*) FROM t", vec![]);
+                tx.run(b)
+            })
+            .await
+            .unwrap();
+        assert_eq!(after[0].int(0).unwrap(), Some(1), "the panicked job's row stayed");
         let _ = std::fs::remove_dir_all(path.parent().unwrap());
     }
 
