@@ -424,7 +424,11 @@ mod tests {
             })
             .await
             .unwrap();
-        assert_eq!(after[0].int(0).unwrap(), Some(1), "the panicked job's row stayed");
+        assert_eq!(
+            after[0].int(0).unwrap(),
+            Some(1),
+            "the panicked job's row stayed"
+        );
         let _ = std::fs::remove_dir_all(path.parent().unwrap());
     }
 
