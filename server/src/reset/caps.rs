@@ -204,7 +204,11 @@ pub async fn take_guess(st: &AppState, key: &str, now: i64) -> Outcome<Option<Gu
                 // Every step on the writer's transaction is ready at once.
                 next_guess(tx, &bucket, &key, now)
                     .now_or_never()
-                    .unwrap_or(Err(sqlx::Error::WorkerCrashed))
+                    .unwrap_or_else(|| {
+                        Err(sqlx::Error::Protocol(
+                            "a step of the guessing bound waited on the writer's thread".into(),
+                        ))
+                    })
             })
             .await?;
         return Ok(guess);

@@ -52,6 +52,22 @@ fn add_in(b: &mut Batch, bucket: &str, now: i64) -> i64 {
     s
 }
 
+/// Queues SQLite's add-and-count ([`ADD_COUNTED`]) of one event at `now` in `bucket`: its row is
+/// the events of the last `window` seconds, this one included. Returns the shard.
+fn add_counted_in(b: &mut Batch, bucket: &str, window: i64, now: i64) -> i64 {
+    let s = shard();
+    b.push(
+        ADD_COUNTED,
+        vec![bucket.into(), now.into(), s.into(), (now - window).into()],
+    );
+    s
+}
+
+/// Queues [`COUNT`]: its row is the events of `bucket` in the last `window` seconds.
+fn count_in(b: &mut Batch, bucket: &str, window: i64, now: i64) {
+    b.push(COUNT, vec![bucket.into(), (now - window).into()]);
+}
+
 /// Adds one event at `now` to `bucket`; returns the shard it went to and the events in the last
 /// `window` seconds, this one included.
 ///
@@ -156,18 +172,17 @@ pub fn hits_in(
     now: i64,
 ) -> Result<Result<(), Capped>, sqlx::Error> {
     let mut batch = Batch::new();
-    let shards: Vec<i64> = caps.iter().map(|_| shard()).collect();
-    for (cap, s) in caps.iter().zip(&shards) {
-        let start = now - cap.window;
-        let b = cap.bucket.as_str();
-        match cap.counts {
-            true => batch.push(
-                ADD_COUNTED,
-                vec![b.into(), now.into(), (*s).into(), start.into()],
-            ),
-            false => batch.push(COUNT, vec![b.into(), start.into()]),
-        };
-    }
+    // A check's shard is never used: only counted events are taken back.
+    let shards: Vec<i64> = caps
+        .iter()
+        .map(|cap| match cap.counts {
+            true => add_counted_in(&mut batch, &cap.bucket, cap.window, now),
+            false => {
+                count_in(&mut batch, &cap.bucket, cap.window, now);
+                0
+            }
+        })
+        .collect();
     let rows = tx.run(batch)?;
     // One row a cap: a missing one must not read as room.
     if rows.len() != caps.len() {
@@ -331,15 +346,8 @@ impl Places for writer::Tx<'_> {
         window: i64,
         now: i64,
     ) -> Result<Option<Slot>, sqlx::Error> {
-        let shard = shard();
         let mut b = Batch::new();
-        let args = vec![
-            bucket.into(),
-            now.into(),
-            shard.into(),
-            (now - window).into(),
-        ];
-        b.push(ADD_COUNTED, args);
+        let shard = add_counted_in(&mut b, bucket, window, now);
         let rows = self.run(b)?;
         let count = rows.first().ok_or(sqlx::Error::RowNotFound)?.int(0)?;
         let slot = Slot {
@@ -359,7 +367,7 @@ impl Places for writer::Tx<'_> {
 
     async fn events(&mut self, bucket: &str, window: i64, now: i64) -> Result<i64, sqlx::Error> {
         let mut b = Batch::new();
-        b.push(COUNT, vec![bucket.into(), (now - window).into()]);
+        count_in(&mut b, bucket, window, now);
         let rows = self.run(b)?;
         Ok(rows
             .first()
