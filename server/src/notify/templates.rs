@@ -274,75 +274,87 @@ impl Templates {
             browser: "Firefox on Linux".into(),
             ip: "203.0.113.9".into(),
         };
-        let link = "https://portal.example.com/reset?token=sample";
-        for lang in [Lang::En, Lang::Sv] {
-            let mut emails = Vec::new();
-            emails.push(self.try_email(
-                "reset_code",
-                &ResetCode::new(lang, "Ann", "123456", link, 600, "2026-01-15 10:10"),
-            ));
-            emails.push(self.try_email(
-                "admin_reset",
-                &AdminReset::new(lang, "Ann", "Olle", link, 3600, "2026-01-15 11:00"),
-            ));
-            for reset in [true, false] {
-                let m = PasswordChanged {
-                    lang: lang.as_str(),
-                    name: "Ann",
+        let (name, link, until) = ("Ann", "https://portal.example.com/r", "2026-01-15 10:10");
+        let mut samples = vec![
+            Message::ResetCodeSms {
+                code: "123456",
+                valid_secs: 600,
+                host: "portal.example.com",
+            },
+            Message::ResetCode {
+                name,
+                code: "123456",
+                link,
+                valid_secs: 600,
+                expires_utc: until,
+            },
+            Message::AdminReset {
+                name,
+                admin: "Olle",
+                link,
+                valid_secs: 3600,
+                expires_utc: until,
+            },
+        ];
+        for yes in [true, false] {
+            samples.extend([
+                Message::PasswordChanged {
+                    name,
                     origin: &origin,
-                    reset,
+                    reset: yes,
                     reset_url: link,
-                };
-                emails.push(self.try_email("password_changed", &m));
-            }
-            for must_change in [true, false] {
-                let m = AdminChanged {
-                    lang: lang.as_str(),
-                    name: "Ann",
+                },
+                Message::AdminChanged {
+                    name,
                     admin: "Olle",
-                    when_utc: "2026-01-15 10:00",
-                    must_change,
+                    when_utc: until,
+                    must_change: yes,
                     reset_url: link,
-                };
-                emails.push(self.try_email("admin_changed", &m));
-            }
-            for recovery in [Some("https://accounts.google.com/signin/recovery"), None] {
-                let m = SsoNotice {
-                    lang: lang.as_str(),
-                    name: "Ann",
+                },
+                Message::SsoNotice {
+                    name,
                     provider: "Google",
-                    recovery,
-                };
-                emails.push(self.try_email("sso_notice", &m));
-            }
-            for email in emails {
-                let email = email?;
-                if email.subject.trim().is_empty() {
+                    recovery: yes.then_some("https://accounts.google.com/signin/recovery"),
+                },
+            ]);
+        }
+        for lang in [Lang::En, Lang::Sv] {
+            for m in &samples {
+                let r = self.try_render(lang, m)?;
+                if m.is_email() && r.subject.trim().is_empty() {
                     return Err(
                         "a text form must begin with its 'Subject: ' line and a blank line".into(),
                     );
                 }
             }
-            self.try_render(
-                "reset_code_sms.txt",
-                &ResetCodeSms::new(lang, "123456", 600, "portal.example.com"),
-            )?;
         }
         Ok(())
     }
 
-    fn try_render(&self, name: &str, m: &impl Serialize) -> Result<String, String> {
+    fn try_form(&self, name: &str, values: &Values) -> Result<String, String> {
         self.env
             .get_template(name)
-            .and_then(|t| t.render(context! { m => Value::from(Serde(m)) }))
+            .and_then(|t| t.render(context! { m => Value::from(Serde(values)) }))
             .map_err(|e| one_line(&e, name))
     }
 
-    /// An email from its text and HTML forms. The text form begins with a `Subject:` line and a
-    /// blank line, as a message does, so the subject is written beside the words it sums up.
-    fn try_email(&self, message: &str, m: &impl Serialize) -> Result<Rendered, String> {
-        let text = self.try_render(&format!("{message}.txt"), m)?;
-        let html = self.try_render(&format!("{message}.html"), m)?;
+    /// A message from its text form and, for an email, its HTML form. An email's text form
+    /// begins with a `Subject:` line and a blank line, as a message does, so the subject is
+    /// written beside the words it sums up.
+    fn try_render(&self, lang: Lang, m: &Message) -> Result<Rendered, String> {
+        let values = Values {
+            lang: lang.as_str(),
+            validity: m.valid_secs().map(|secs| validity(lang, secs)),
+            message: m,
+        };
+        let text = self.try_form(&format!("{}.txt", m.name()), &values)?;
+        if !m.is_email() {
+            return Ok(Rendered {
+                text,
+                ..Rendered::default()
+            });
+        }
+        let html = self.try_form(&format!("{}.html", m.name()), &values)?;
         let (subject, body) = text
             .strip_prefix("Subject: ")
             .and_then(|t| t.split_once("\n\n"))
@@ -354,132 +366,16 @@ impl Templates {
         })
     }
 
-    /// An email; an override that fails for these values is logged and the built-in one sent.
-    fn email(&self, message: &str, m: &impl Serialize) -> Rendered {
-        self.try_email(message, m).unwrap_or_else(|e| {
-            tracing::error!("template {message}: {e}; the built-in one was used");
-            match &self.fallback {
-                Some(built_in) => built_in.email(message, m),
-                None => Rendered::default(),
-            }
-        })
-    }
-
-    fn text(&self, name: &str, m: &impl Serialize) -> String {
-        self.try_render(name, m).unwrap_or_else(|e| {
-            tracing::error!("template {name}: {e}; the built-in one was used");
+    /// A message in the user's language; an override that fails for these values is logged and
+    /// the built-in one sent.
+    pub fn render(&self, lang: Lang, m: &Message) -> Rendered {
+        self.try_render(lang, m).unwrap_or_else(|e| {
+            tracing::error!("template {}: {e}; the built-in one was used", m.name());
             self.fallback
                 .as_ref()
-                .map(|b| b.text(name, m))
+                .map(|built_in| built_in.render(lang, m))
                 .unwrap_or_default()
         })
-    }
-
-    /// The verification code email: the code, the link, when both expire, and that it can be
-    /// ignored.
-    pub fn reset_code_email(
-        &self,
-        lang: Lang,
-        name: &str,
-        code: &str,
-        link: &str,
-        valid_secs: u64,
-        expires_utc: &str,
-    ) -> Rendered {
-        self.email(
-            "reset_code",
-            &ResetCode::new(lang, name, code, link, valid_secs, expires_utc),
-        )
-    }
-
-    /// An administrator started a reset for the user: the link only. The flow belongs to no
-    /// browser, so a code would have nowhere to be typed; the link carries everything. The
-    /// administrator is named so the user can tell a real request from a phishing copy (OWASP
-    /// Forgot Password Cheat Sheet: say who asked, how long the link lives, and what to do if it
-    /// was unexpected).
-    pub fn admin_reset_email(
-        &self,
-        lang: Lang,
-        name: &str,
-        admin: &str,
-        link: &str,
-        valid_secs: u64,
-        expires_utc: &str,
-    ) -> Rendered {
-        self.email(
-            "admin_reset",
-            &AdminReset::new(lang, name, admin, link, valid_secs, expires_utc),
-        )
-    }
-
-    /// The SMS: short, the code, the validity, and the Web OTP line (`@host #code`) last so
-    /// browsers can offer to fill the code in.
-    pub fn reset_code_sms(&self, lang: Lang, code: &str, valid_secs: u64, host: &str) -> Rendered {
-        Rendered {
-            subject: String::new(),
-            text: self.text(
-                "reset_code_sms.txt",
-                &ResetCodeSms::new(lang, code, valid_secs, host),
-            ),
-            html: String::new(),
-        }
-    }
-
-    /// The confirmation after a self-service reset or a change of a remembered password.
-    pub fn password_changed_email(
-        &self,
-        lang: Lang,
-        name: &str,
-        origin: &Origin,
-        reset: bool,
-        reset_url: &str,
-    ) -> Rendered {
-        let m = PasswordChanged {
-            lang: lang.as_str(),
-            name,
-            origin,
-            reset,
-            reset_url,
-        };
-        self.email("password_changed", &m)
-    }
-
-    /// An administrator set the user's password.
-    pub fn admin_changed_email(
-        &self,
-        lang: Lang,
-        name: &str,
-        admin: &str,
-        when_utc: &str,
-        must_change: bool,
-        reset_url: &str,
-    ) -> Rendered {
-        let m = AdminChanged {
-            lang: lang.as_str(),
-            name,
-            admin,
-            when_utc,
-            must_change,
-            reset_url,
-        };
-        self.email("admin_changed", &m)
-    }
-
-    /// Sent instead of a code when account existence is hidden and the account uses a provider.
-    pub fn sso_notice_email(
-        &self,
-        lang: Lang,
-        name: &str,
-        provider: &str,
-        recovery: Option<&str>,
-    ) -> Rendered {
-        let m = SsoNotice {
-            lang: lang.as_str(),
-            name,
-            provider,
-            recovery,
-        };
-        self.email("sso_notice", &m)
     }
 }
 
@@ -517,110 +413,100 @@ fn files(dir: &Path) -> Result<Vec<(String, std::path::PathBuf)>, String> {
     Ok(out)
 }
 
-#[derive(Serialize)]
-struct ResetCode<'a> {
-    lang: &'static str,
-    name: &'a str,
-    code: &'a str,
-    link: &'a str,
-    validity: String,
-    expires_utc: &'a str,
-}
-
-impl<'a> ResetCode<'a> {
-    fn new(
-        lang: Lang,
+/// A message and the values its templates read (`m.code`, `m.name`, …, besides `m.lang`, and
+/// `m.validity` where the message has a lifetime).
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+pub enum Message<'a> {
+    /// The verification code email: the code, the link, when both expire, and that it can be
+    /// ignored.
+    ResetCode {
         name: &'a str,
         code: &'a str,
         link: &'a str,
+        #[serde(skip)]
         valid_secs: u64,
         expires_utc: &'a str,
-    ) -> Self {
-        Self {
-            lang: lang.as_str(),
-            name,
-            code,
-            link,
-            validity: validity(lang, valid_secs),
-            expires_utc,
-        }
-    }
-}
-
-#[derive(Serialize)]
-struct AdminReset<'a> {
-    lang: &'static str,
-    name: &'a str,
-    admin: &'a str,
-    link: &'a str,
-    validity: String,
-    expires_utc: &'a str,
-}
-
-impl<'a> AdminReset<'a> {
-    fn new(
-        lang: Lang,
+    },
+    /// An administrator started a reset for the user: the link only. The flow belongs to no
+    /// browser, so a code would have nowhere to be typed; the link carries everything. The
+    /// administrator is named so the user can tell a real request from a phishing copy (OWASP
+    /// Forgot Password Cheat Sheet: say who asked, how long the link lives, and what to do if it
+    /// was unexpected).
+    AdminReset {
         name: &'a str,
         admin: &'a str,
         link: &'a str,
+        #[serde(skip)]
         valid_secs: u64,
         expires_utc: &'a str,
-    ) -> Self {
-        Self {
-            lang: lang.as_str(),
-            name,
-            admin,
-            link,
-            validity: validity(lang, valid_secs),
-            expires_utc,
+    },
+    /// The SMS: short, the code, the validity, and the Web OTP line (`@host #code`) last so
+    /// browsers can offer to fill the code in.
+    ResetCodeSms {
+        code: &'a str,
+        #[serde(skip)]
+        valid_secs: u64,
+        host: &'a str,
+    },
+    /// The confirmation after a self-service reset or a change of a remembered password.
+    PasswordChanged {
+        name: &'a str,
+        origin: &'a Origin,
+        reset: bool,
+        reset_url: &'a str,
+    },
+    /// An administrator set the user's password.
+    AdminChanged {
+        name: &'a str,
+        admin: &'a str,
+        when_utc: &'a str,
+        must_change: bool,
+        reset_url: &'a str,
+    },
+    /// Sent instead of a code when account existence is hidden and the account uses a provider.
+    SsoNotice {
+        name: &'a str,
+        provider: &'a str,
+        recovery: Option<&'a str>,
+    },
+}
+
+impl Message<'_> {
+    /// Its templates' name, without the language and the form.
+    fn name(&self) -> &'static str {
+        match self {
+            Self::ResetCode { .. } => "reset_code",
+            Self::AdminReset { .. } => "admin_reset",
+            Self::ResetCodeSms { .. } => "reset_code_sms",
+            Self::PasswordChanged { .. } => "password_changed",
+            Self::AdminChanged { .. } => "admin_changed",
+            Self::SsoNotice { .. } => "sso_notice",
+        }
+    }
+
+    fn is_email(&self) -> bool {
+        !matches!(self, Self::ResetCodeSms { .. })
+    }
+
+    fn valid_secs(&self) -> Option<u64> {
+        match self {
+            Self::ResetCode { valid_secs, .. }
+            | Self::AdminReset { valid_secs, .. }
+            | Self::ResetCodeSms { valid_secs, .. } => Some(*valid_secs),
+            _ => None,
         }
     }
 }
 
+/// What a template sees as `m`: the message's values, its language and its lifetime in words.
 #[derive(Serialize)]
-struct ResetCodeSms<'a> {
+struct Values<'a> {
     lang: &'static str,
-    code: &'a str,
-    validity: String,
-    host: &'a str,
-}
-
-impl<'a> ResetCodeSms<'a> {
-    fn new(lang: Lang, code: &'a str, valid_secs: u64, host: &'a str) -> Self {
-        Self {
-            lang: lang.as_str(),
-            code,
-            validity: validity(lang, valid_secs),
-            host,
-        }
-    }
-}
-
-#[derive(Serialize)]
-struct PasswordChanged<'a> {
-    lang: &'static str,
-    name: &'a str,
-    origin: &'a Origin,
-    reset: bool,
-    reset_url: &'a str,
-}
-
-#[derive(Serialize)]
-struct AdminChanged<'a> {
-    lang: &'static str,
-    name: &'a str,
-    admin: &'a str,
-    when_utc: &'a str,
-    must_change: bool,
-    reset_url: &'a str,
-}
-
-#[derive(Serialize)]
-struct SsoNotice<'a> {
-    lang: &'static str,
-    name: &'a str,
-    provider: &'a str,
-    recovery: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    validity: Option<String>,
+    #[serde(flatten)]
+    message: &'a Message<'a>,
 }
 
 /// A short description of a browser from its User-Agent, for the confirmation email.
@@ -666,7 +552,12 @@ mod tests {
 
     #[test]
     fn the_sms_ends_with_the_web_otp_line() {
-        let r = t().reset_code_sms(Lang::En, "123456", 600, "portal.example.com");
+        let m = Message::ResetCodeSms {
+            code: "123456",
+            valid_secs: 600,
+            host: "portal.example.com",
+        };
+        let r = t().render(Lang::En, &m);
         assert!(r.text.ends_with("\n@portal.example.com #123456"));
         assert!(r.text.contains("10 minutes"));
         assert!(r.text.len() < 160, "{}", r.text.len());
@@ -676,14 +567,14 @@ mod tests {
     fn the_admin_reset_email_has_the_link_and_no_code_in_both_languages() {
         let link = "https://portal.example.com/reset?token=abc_DEF-123";
         for (lang, words) in [(Lang::En, "24 hours"), (Lang::Sv, "24 timmar")] {
-            let r = t().admin_reset_email(
-                lang,
-                "Maja",
-                "Ada <Admin>",
+            let m = Message::AdminReset {
+                name: "Maja",
+                admin: "Ada <Admin>",
                 link,
-                86_400,
-                "2026-01-16 10:00",
-            );
+                valid_secs: 86_400,
+                expires_utc: "2026-01-16 10:00",
+            };
+            let r = t().render(lang, &m);
             assert!(
                 r.text.contains(link) && r.text.contains(words),
                 "{}",
@@ -702,14 +593,14 @@ mod tests {
 
     #[test]
     fn the_code_email_has_its_subject_and_paragraphs_in_order() {
-        let r = t().reset_code_email(
-            Lang::Sv,
-            "Maja",
-            "123456",
-            "https://portal.example.com/reset?token=abc",
-            600,
-            "2026-01-16 10:00",
-        );
+        let m = Message::ResetCode {
+            name: "Maja",
+            code: "123456",
+            link: "https://portal.example.com/reset?token=abc",
+            valid_secs: 600,
+            expires_utc: "2026-01-16 10:00",
+        };
+        let r = t().render(Lang::Sv, &m);
         assert_eq!(r.subject, "Din kod för lösenordsåterställning: 123456");
         assert_eq!(
             r.text,
@@ -732,17 +623,18 @@ mod tests {
 
     #[test]
     fn names_are_escaped_in_html() {
-        let r = t().password_changed_email(
-            Lang::En,
-            "<script>x</script>",
-            &Origin {
-                when_utc: "now".into(),
-                browser: "b".into(),
-                ip: "1".into(),
-            },
-            true,
-            "u",
-        );
+        let origin = Origin {
+            when_utc: "now".into(),
+            browser: "b".into(),
+            ip: "1".into(),
+        };
+        let m = Message::PasswordChanged {
+            name: "<script>x</script>",
+            origin: &origin,
+            reset: true,
+            reset_url: "u",
+        };
+        let r = t().render(Lang::En, &m);
         assert!(!r.html.contains("<script>"));
         assert!(r.text.contains("<script>"));
     }
@@ -797,14 +689,14 @@ mod tests {
             "<p>ACME Corp</p><p>{{ m.name }}: <b>{{ m.code }}</b> ({{ m.validity }})</p>",
         )]);
         let t = Templates::load(Some(&dir)).unwrap_or_else(|e| panic!("{e}"));
-        let en = t.reset_code_email(
-            Lang::En,
-            "<i>Ann</i>",
-            "123456",
-            "https://x.test/r",
-            600,
-            "x",
-        );
+        let code = |name| Message::ResetCode {
+            name,
+            code: "123456",
+            link: "https://x.test/r",
+            valid_secs: 600,
+            expires_utc: "x",
+        };
+        let en = t.render(Lang::En, &code("<i>Ann</i>"));
         assert!(
             en.html.contains(
                 "<p>ACME Corp</p><p>&lt;i&gt;Ann&lt;/i&gt;: <b>123456</b> (10 minutes)</p>"
@@ -821,7 +713,7 @@ mod tests {
             en.subject, "Your password reset code: 123456",
             "the text form is the built-in one"
         );
-        let sv = t.reset_code_email(Lang::Sv, "Ann", "123456", "https://x.test/r", 600, "x");
+        let sv = t.render(Lang::Sv, &code("Ann"));
         assert!(!sv.html.contains("ACME"), "only the file given is replaced");
     }
 

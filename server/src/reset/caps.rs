@@ -48,7 +48,7 @@ pub async fn refused(
     Ok(refusal(st, capped))
 }
 
-fn cap(name: &'static str, bucket: String, max: u32, window: i64, counts: bool) -> Cap {
+pub(super) fn cap(name: &'static str, bucket: String, max: u32, window: i64, counts: bool) -> Cap {
     Cap {
         name,
         bucket,

@@ -9,7 +9,7 @@
 use super::Outcome;
 use crate::auth::signin_bucket;
 use crate::crypto::{new_token, Hasher, Keys};
-use crate::notify::templates::{Lang, Origin, Templates};
+use crate::notify::templates::{Lang, Message, Origin, Templates};
 use crate::store::outbox::{self, Channel, NewMessage};
 use crate::store::users::{self, User};
 use crate::store::{audit, limits, reset as flows, sessions, Conn, Store};
@@ -103,36 +103,29 @@ pub async fn change_password(
                 browser: String::new(),
                 ip: String::new(),
             };
-            ch.templates.password_changed_email(
-                ch.lang,
-                &user.name,
-                ch.origin.unwrap_or(&fallback),
-                matches!(ch.by, ChangedBy::Reset { .. }),
-                &reset_url,
-            )
+            let m = Message::PasswordChanged {
+                name: &user.name,
+                origin: ch.origin.unwrap_or(&fallback),
+                reset: matches!(ch.by, ChangedBy::Reset { .. }),
+                reset_url: &reset_url,
+            };
+            ch.templates.render(ch.lang, &m)
         }
-        ChangedBy::Admin {
-            actor,
-            require_change,
-        } => ch.templates.admin_changed_email(
-            ch.lang,
-            &user.name,
-            &actor.name,
-            &when,
-            require_change,
-            &reset_url,
-        ),
-        ChangedBy::Operator { require_change } => ch.templates.admin_changed_email(
-            ch.lang,
-            &user.name,
-            match ch.lang {
-                Lang::En => "An administrator",
-                Lang::Sv => "En administratör",
-            },
-            &when,
-            require_change,
-            &reset_url,
-        ),
+        ChangedBy::Admin { require_change, .. } | ChangedBy::Operator { require_change } => {
+            let admin = match (ch.by, ch.lang) {
+                (ChangedBy::Admin { actor, .. }, _) => actor.name.as_str(),
+                (_, Lang::En) => "An administrator",
+                (_, Lang::Sv) => "En administratör",
+            };
+            let m = Message::AdminChanged {
+                name: &user.name,
+                admin,
+                when_utc: &when,
+                must_change: require_change,
+                reset_url: &reset_url,
+            };
+            ch.templates.render(ch.lang, &m)
+        }
     };
     outbox::enqueue(
         tx,

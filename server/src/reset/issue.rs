@@ -6,7 +6,7 @@ use super::Outcome;
 use crate::crypto::{new_code, new_token};
 use crate::domain::client::Client;
 use crate::domain::reset::{after, cooldown_secs};
-use crate::notify::templates::Lang;
+use crate::notify::templates::{Lang, Message};
 use crate::state::AppState;
 use crate::store::batch::Batch;
 use crate::store::limits::{self, Capped};
@@ -126,30 +126,37 @@ fn prepare(st: &AppState, issue: &Issue<'_>, ttl: u64, now: i64) -> Outcome<Prep
     let (code_hash, msg) = match issue.strategy {
         Strategy::Code => {
             let code = new_code();
-            let msg = match delivery.channel {
-                Channel::Email => {
-                    let name = issue.user.map_or("", |u| u.name.as_str());
-                    st.templates
-                        .reset_code_email(issue.lang, name, &code, &link_url, ttl, &until)
-                }
-                Channel::Sms => {
-                    st.templates
-                        .reset_code_sms(issue.lang, &code, ttl, &st.config.public_host())
-                }
+            let host = st.config.public_host();
+            let m = match delivery.channel {
+                Channel::Email => Message::ResetCode {
+                    name: issue.user.map_or("", |u| u.name.as_str()),
+                    code: &code,
+                    link: &link_url,
+                    valid_secs: ttl,
+                    expires_utc: &until,
+                },
+                Channel::Sms => Message::ResetCodeSms {
+                    code: &code,
+                    valid_secs: ttl,
+                    host: &host,
+                },
             };
+            let msg = st.templates.render(issue.lang, &m);
             (st.keys.code_hash(user_id, &code), msg)
         }
         // The row needs a code hash; this one is of a 256-bit token, which no 6-digit code can
         // match, so nothing but the link opens this reset.
         Strategy::Link { actor } => (
             st.keys.code_hash(user_id, &new_token()),
-            st.templates.admin_reset_email(
+            st.templates.render(
                 issue.lang,
-                issue.user.map_or("", |u| u.name.as_str()),
-                &actor.name,
-                &link_url,
-                ttl,
-                &until,
+                &Message::AdminReset {
+                    name: issue.user.map_or("", |u| u.name.as_str()),
+                    admin: &actor.name,
+                    link: &link_url,
+                    valid_secs: ttl,
+                    expires_utc: &until,
+                },
             ),
         ),
     };

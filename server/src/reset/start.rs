@@ -9,13 +9,14 @@ use crate::crypto::new_token;
 use crate::domain::client::Client;
 use crate::domain::identifier::Identifier;
 use crate::domain::reset::{answer, Answer, FlowStep, MAX_ATTEMPTS};
-use crate::notify::templates::Lang;
+use crate::notify::templates::{Lang, Message};
 use crate::state::AppState;
-use crate::store::limits::{self, Verdict};
+use crate::store::audit;
+use crate::store::batch::Batch;
+use crate::store::limits;
 use crate::store::outbox::{self, Channel, NewMessage};
 use crate::store::reset::Flow;
 use crate::store::users::{self, User};
-use crate::store::{audit, Conn};
 
 pub struct StartRequest<'a> {
     pub identifier: Identifier,
@@ -69,7 +70,16 @@ pub async fn start(st: &AppState, req: &StartRequest<'_>, now: i64) -> Outcome<S
             return Err(Refusal::ManagedByProvider(user.sign_in_method).into());
         }
         (Answer::DecoyAndTellOwner, Some(user)) => {
-            tell_owner(st, &mut conn, &user, req.lang, &ident_key, now).await?;
+            // Off the answer's path: the answer waits for the decoy's steps only, as an unknown
+            // address's does, so its time tells nothing (OWASP Forgot Password Cheat Sheet:
+            // "consistent response times").
+            let (st, client, lang) = (st.clone(), req.client.clone(), req.lang);
+            let key = ident_key.clone();
+            tokio::spawn(async move {
+                if let Err(e) = tell_owner(&st, &user, &client, lang, &key, now).await {
+                    tracing::error!("provider notice for user {}: {e}", user.id);
+                }
+            });
             None
         }
         (Answer::NotFound, _) => return Err(Refusal::AccountNotFound.into()),
@@ -144,36 +154,53 @@ fn delivery(ident: &Identifier, user: Option<&User>, ident_key: &str) -> Deliver
 }
 
 /// Hidden mode and a provider's user: no code, but the owner of the address learns by email
-/// where to reset (at most three such emails a day).
+/// where to reset (at most three such emails a day), and the request is audited as outside
+/// hidden mode, with the notice in the same commit.
 async fn tell_owner(
     st: &AppState,
-    conn: &mut Conn,
     user: &User,
+    client: &Client,
     lang: Lang,
     ident_key: &str,
     now: i64,
-) -> Outcome<()> {
-    let bucket = format!("sso_notice:{ident_key}");
-    if limits::hit(conn, &bucket, 3, 86_400, now).await? != Verdict::Allowed {
-        return Ok(());
-    }
-    let m = st.templates.sso_notice_email(
-        lang,
-        &user.name,
-        user.sign_in_method.display_name(),
-        user.sign_in_method.recovery_url(),
+) -> Result<(), sqlx::Error> {
+    let cap = caps::cap(
+        "sso_notice",
+        format!("sso_notice:{ident_key}"),
+        3,
+        86_400,
+        true,
     );
-    let message = NewMessage {
-        idempotency_key: new_token(),
-        channel: Channel::Email,
-        recipient: user.email.clone(),
-        subject: m.subject,
-        body_text: m.text,
-        body_html: m.html,
-        account_id: Some(user.account_id),
-        user_id: Some(user.id),
+    let mut b = Batch::new();
+    let provider = user.sign_in_method;
+    let detail = match limits::hits(&st.store, vec![cap], now).await? {
+        Ok(()) => {
+            let m = st.templates.render(
+                lang,
+                &Message::SsoNotice {
+                    name: &user.name,
+                    provider: provider.display_name(),
+                    recovery: provider.recovery_url(),
+                },
+            );
+            let message = NewMessage {
+                idempotency_key: new_token(),
+                channel: Channel::Email,
+                recipient: user.email.clone(),
+                subject: m.subject,
+                body_text: m.text,
+                body_html: m.html,
+                account_id: Some(user.account_id),
+                user_id: Some(user.id),
+            };
+            outbox::insert(&mut b, outbox::seal(&st.keys, message)?, now);
+            format!("{}; owner emailed", provider.as_str())
+        }
+        Err(_) => format!("{}; no email, three sent today", provider.as_str()),
     };
-    outbox::enqueue(conn, &st.keys, message, now).await?;
+    let e = caps::event("reset_refused_sso", user, client, Some(&detail));
+    audit::queue(&mut b, &e, now);
+    st.store.apply(b, |_| true).await?;
     st.outbox_wake.notify_one();
     Ok(())
 }

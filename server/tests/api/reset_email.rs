@@ -129,6 +129,54 @@ async fn hidden_mode_decoy_flows_refuse_every_code_like_a_real_one() {
 }
 
 #[tokio::test]
+async fn in_hidden_mode_a_provider_account_is_answered_like_an_unknown_one_and_its_owner_told_where_to_reset_three_times_a_day(
+) {
+    let app = spawn_app_with(|c| {
+        c.set("hide_account_existence", "true");
+        c.set("codes_per_hour", "100");
+        c.set("codes_per_day", "100");
+    })
+    .await;
+    app.add_user("gg@example.com", "member", None, SignInMethod::Google)
+        .await;
+    for _ in 0..4 {
+        let sso = app.start_reset(&browser(), "gg@example.com").await;
+        let unknown = app.start_reset(&browser(), "xx@example.com").await;
+        assert_eq!(sso.status(), StatusCode::OK);
+        assert_eq!(sso.status(), unknown.status());
+        let (mut s, mut u) = (json(sso).await, json(unknown).await);
+        assert_eq!(s["masked_destination"], "g•••@example.com");
+        s["masked_destination"] = json!("");
+        u["masked_destination"] = json!("");
+        assert_eq!(s, u);
+    }
+    // Each start is audited with its notice in one commit, off the answer's path: once four
+    // are, every notice that was queued is in the outbox.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while app.audit_count("reset_refused_sso").await < 4 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the starts were never audited"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    app.wait_outbox_settled().await;
+    let mails = app.mail.to("gg@example.com");
+    assert_eq!(mails.len(), 3, "at most three notices a day");
+    for m in &mails {
+        assert_eq!(m.subject, "About your password reset request");
+        assert!(m.text.contains("you sign in with Google"), "{}", m.text);
+        assert!(
+            m.text.contains("https://accounts.google.com/"),
+            "{}",
+            m.text
+        );
+        assert!(!m.text.contains("code"), "no code: {}", m.text);
+    }
+    assert!(app.mail.to("xx@example.com").is_empty());
+}
+
+#[tokio::test]
 async fn sso_users_are_sent_to_their_provider_and_get_no_code() {
     let app = spawn_app().await;
     app.add_user("gg@example.com", "member", None, SignInMethod::Google)
