@@ -51,6 +51,7 @@ pub async fn start(st: &AppState, req: &StartRequest<'_>, now: i64) -> Outcome<S
     // The per-identity caps are keyed by what was typed, so a decoy answer does the same work.
     let ident_key = st.keys.mac(&["ident", &ident.canonical()]);
     let delivery = delivery(ident, found.as_ref(), &ident_key);
+    let mut provider_user = None;
     let user = match (
         answer(
             found.as_ref().map(|u| u.sign_in_method),
@@ -70,16 +71,7 @@ pub async fn start(st: &AppState, req: &StartRequest<'_>, now: i64) -> Outcome<S
             return Err(Refusal::ManagedByProvider(user.sign_in_method).into());
         }
         (Answer::DecoyAndTellOwner, Some(user)) => {
-            // Off the answer's path: the answer waits for the decoy's steps only, as an unknown
-            // address's does, so its time tells nothing (OWASP Forgot Password Cheat Sheet:
-            // "consistent response times").
-            let (st, client, lang) = (st.clone(), req.client.clone(), req.lang);
-            let key = ident_key.clone();
-            tokio::spawn(async move {
-                if let Err(e) = tell_owner(&st, &user, &client, lang, &key, now).await {
-                    tracing::error!("provider notice for user {}: {e}", user.id);
-                }
-            });
+            provider_user = Some(user);
             None
         }
         (Answer::NotFound, _) => return Err(Refusal::AccountNotFound.into()),
@@ -125,6 +117,18 @@ pub async fn start(st: &AppState, req: &StartRequest<'_>, now: i64) -> Outcome<S
         grant_expires_at: None,
         ident_key: Some(ident_key),
     };
+    if let Some(user) = provider_user {
+        // Once the decoy's steps are done, and off the answer's path: the answer waits for the
+        // decoy's steps only, as an unknown address's does, so its time tells nothing (OWASP
+        // Forgot Password Cheat Sheet: "consistent response times").
+        let (st, client, lang) = (st.clone(), req.client.clone(), req.lang);
+        let key = flow.ident_key.clone().unwrap_or_default();
+        tokio::spawn(async move {
+            if let Err(e) = tell_owner(&st, &user, &client, lang, &key, now).await {
+                tracing::error!("provider notice for user {}: {e}", user.id);
+            }
+        });
+    }
     let live = Some((issued.ttl_secs, MAX_ATTEMPTS));
     Ok(Started {
         flow: super::flow::view(&st.config, &flow, FlowStep::Verify, live, None, now),
