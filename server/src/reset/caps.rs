@@ -144,30 +144,15 @@ pub fn blocked(st: &AppState, wait: u64) -> Refusal {
 }
 
 /// Codes entered from one client address in an hour (an IPv6 client's /64), then the block
-/// after too many wrong codes (`key`, see [`block_key`]), counted in one call
-/// ([`limits::hits`]).
-pub async fn per_guess(st: &AppState, client: &Client, key: &str, now: i64) -> Outcome<()> {
+/// after too many wrong codes (`key`, see [`block_key`]).
+fn guess_caps(st: &AppState, client: &Client, key: &str) -> Vec<Cap> {
     let max = st.config.ip_verifications_per_hour.get();
-    let caps = vec![
-        cap(
-            "verify_ip",
-            format!("verify_ip:{}", client.rate_key),
-            max,
-            HOUR,
-            true,
-        ),
-        cap(
-            "reset_blocked",
-            format!("reset_block:{key}"),
-            1,
-            block_secs(),
-            false,
-        ),
-    ];
-    match limits::hits(&st.store, caps, now).await? {
-        Ok(()) => Ok(()),
-        Err(capped) => Err(refusal(st, capped).into()),
-    }
+    let ip = format!("verify_ip:{}", client.rate_key);
+    let block = format!("reset_block:{key}");
+    vec![
+        cap("verify_ip", ip, max, HOUR, true),
+        cap("reset_blocked", block, 1, block_secs(), false),
+    ]
 }
 
 fn block_secs() -> i64 {
@@ -181,26 +166,40 @@ pub struct Guess {
     pub last: bool,
 }
 
-/// The guessing bound (NIST SP 800-63B-4 3.2.2: limit failed attempts): 10 wrong codes per
-/// account (or, for a decoy, per identifier) in 24 hours, then resets pause for an hour; after
-/// that one guess an hour, each wrong one pausing another hour. `None` when no guess is left.
+/// A code entered: first the caps on guessing ([`guess_caps`]), counted for every code entered,
+/// live or not; then, for a `live` code, its place under the guessing bound (NIST SP 800-63B-4
+/// 3.2.2: limit failed attempts): 10 wrong codes per account (or, for a decoy, per identifier)
+/// in 24 hours, then resets pause for an hour; after that one guess an hour, each wrong one
+/// pausing another hour. `None`: the code is not live, or no guess is left.
 ///
 /// The guess takes its place before the code is compared, so parallel guesses cannot all pass a
 /// count that is only raised afterwards. The places are handed out one guess at a time (on
-/// PostgreSQL, one transaction under a lock on the account's key): the bound is exact under any burst, neither
-/// exceeded nor left part unused, and the guess that takes the tenth place is the one that
-/// starts the block. (Counted without the lock, five parallel guesses could all see each
-/// other's places and all be refused, or a refused one could make another believe it was the
-/// tenth and start the block after nine.)
-pub async fn take_guess(st: &AppState, key: &str, now: i64) -> Outcome<Option<Guess>> {
+/// SQLite the caps and the place are one job of the writer, whose jobs run one at a time; on
+/// PostgreSQL the place is one transaction under a lock on the account's key): the bound is
+/// exact under any burst, neither exceeded nor left part unused, and the guess that takes the
+/// tenth place is the one that starts the block. (Counted without the lock, five parallel
+/// guesses could all see each other's places and all be refused, or a refused one could make
+/// another believe it was the tenth and start the block after nine.)
+pub async fn guess(
+    st: &AppState,
+    client: &Client,
+    key: &str,
+    live: bool,
+    now: i64,
+) -> Outcome<Option<Guess>> {
+    let caps = guess_caps(st, client, key);
     let bucket = format!("verify_fail:{key}");
-    // SQLite: one job of the writer, whose jobs run one at a time, so the places are handed out
-    // in turn without a lock.
     if st.store.backend == Backend::Sqlite {
         let key = key.to_string();
-        let guess = st
+        let guessed = st
             .store
             .write(move |tx| {
+                if let Err(capped) = limits::hits_in(tx, &caps, now)? {
+                    return Ok(Err(capped));
+                }
+                if !live {
+                    return Ok(Ok(None));
+                }
                 // Every step on the writer's transaction is ready at once.
                 next_guess(tx, &bucket, &key, now)
                     .now_or_never()
@@ -209,9 +208,16 @@ pub async fn take_guess(st: &AppState, key: &str, now: i64) -> Outcome<Option<Gu
                             "a step of the guessing bound waited on the writer's thread".into(),
                         ))
                     })
+                    .map(Ok)
             })
             .await?;
-        return Ok(guess);
+        return guessed.map_err(|capped| refusal(st, capped).into());
+    }
+    if let Err(capped) = limits::hits(&st.store, caps, now).await? {
+        return Err(refusal(st, capped).into());
+    }
+    if !live {
+        return Ok(None);
     }
     let mut conn = st.store.conn().await?;
     let mut tx = st.store.begin_on(&mut conn).await?;

@@ -33,31 +33,25 @@ pub async fn verify(st: &AppState, req: &VerifyRequest<'_>, now: i64) -> Outcome
     let code = normalize_code(req.code).ok_or(Refusal::InvalidCodeFormat)?;
     let ident_key = super::resend::ident_key(st, &flow);
     let key = caps::block_key(flow.user_id, &ident_key);
-    // No pooled connection is held while a request waits for the writer (reset/issue.rs).
-    drop(conn);
-    caps::per_guess(st, client, &key, now).await?;
-    let mut conn = st.store.conn().await?;
     let user = match flow.user_id {
         Some(uid) => users::by_id(&mut conn, uid).await?,
         None => None,
     };
-    let stored = store::latest_code(&mut conn, flow.id)
-        .await?
-        .ok_or(Refusal::CodeExpired)?;
-    match code_state(
-        stored.expires_at,
-        stored.attempts,
-        stored.consumed,
-        stored.revoked,
-        now,
-    ) {
-        CodeState::Live { .. } => {}
-        CodeState::Exhausted => return Err(Refusal::CodeExhausted.into()),
-        CodeState::Expired | CodeState::Used => return Err(Refusal::CodeExpired.into()),
-    }
-    // The guess's place is a write (on SQLite a job of the writer): no connection is held.
+    let stored = store::latest_code(&mut conn, flow.id).await?;
+    let state = stored
+        .as_ref()
+        .map(|c| code_state(c.expires_at, c.attempts, c.consumed, c.revoked, now));
+    // No pooled connection is held while a request waits for the writer (reset/issue.rs). The
+    // caps come first, whatever the code's state; then the code's state; then the guess's place.
     drop(conn);
-    let Some(Guess { slot, last }) = caps::take_guess(st, &key, now).await? else {
+    let live = matches!(state, Some(CodeState::Live { .. }));
+    let guess = caps::guess(st, client, &key, live, now).await?;
+    let stored = match (stored, state) {
+        (Some(stored), Some(CodeState::Live { .. })) => stored,
+        (_, Some(CodeState::Exhausted)) => return Err(Refusal::CodeExhausted.into()),
+        (_, _) => return Err(Refusal::CodeExpired.into()),
+    };
+    let Some(Guess { slot, last }) = guess else {
         // No place left in the window, or other guesses hold the last places right now: this
         // one is not compared. Only a wrong answer within the allowance starts the block, so a
         // burst of right codes (a double click) never blocks anyone.
