@@ -6,9 +6,11 @@ use super::{Outcome, Refusal};
 use crate::domain::client::Client;
 use crate::domain::reset as rules;
 use crate::state::AppState;
+use crate::store::batch::Batch;
 use crate::store::limits::{self, Cap, Capped, Places, Slot};
 use crate::store::reset as store;
 use crate::store::users::User;
+use crate::store::writer::Row;
 use crate::store::{audit, Backend, Conn};
 use futures_util::FutureExt as _;
 
@@ -166,65 +168,135 @@ pub struct Guess {
     pub last: bool,
 }
 
-/// A code entered: first the caps on guessing ([`guess_caps`]), counted for every code entered,
-/// live or not; then, for a `live` code, its place under the guessing bound (NIST SP 800-63B-4
+/// A code entered, and what it came to.
+pub struct Entry {
+    /// The code's row, and whether it can still be used.
+    pub code_id: i64,
+    pub live: bool,
+    /// Whether the code entered is this one (compared beforehand, acted on only here).
+    pub right: bool,
+    /// A right code's writes besides taking the code and giving back the guess's place.
+    pub on_right: Batch,
+    /// A wrong code's writes; their first row is the code's attempts used, absent when the code
+    /// died meanwhile.
+    pub on_wrong: Batch,
+}
+
+/// What entering a code came to, once the caps let it be looked at.
+pub enum Entered {
+    /// The code was dead already: nothing but the caps was written.
+    NotLive,
+    /// No place under the guessing bound: the code was not looked at.
+    NoPlace,
+    Right,
+    /// Right, but another request took the code first: nothing of this one was written.
+    Lost,
+    Wrong {
+        used: Option<i64>,
+        last: bool,
+    },
+}
+
+/// Enters a code: first the caps on guessing ([`guess_caps`]), counted for every code entered,
+/// live or not; then, for a live code, its place under the guessing bound (NIST SP 800-63B-4
 /// 3.2.2: limit failed attempts): 10 wrong codes per account (or, for a decoy, per identifier)
 /// in 24 hours, then resets pause for an hour; after that one guess an hour, each wrong one
-/// pausing another hour. `None`: the code is not live, or no guess is left.
+/// pausing another hour; then the right code's or the wrong code's writes.
 ///
-/// The guess takes its place before the code is compared, so parallel guesses cannot all pass a
-/// count that is only raised afterwards. The places are handed out one guess at a time (on
-/// SQLite the caps and the place are one job of the writer, whose jobs run one at a time; on
-/// PostgreSQL the place is one transaction under a lock on the account's key): the bound is
-/// exact under any burst, neither exceeded nor left part unused, and the guess that takes the
-/// tenth place is the one that starts the block. (Counted without the lock, five parallel
+/// The guess takes its place before the answer is acted on, so parallel guesses cannot all pass
+/// a count that is only raised afterwards. The places are handed out one guess at a time: the
+/// bound is exact under any burst, neither exceeded nor left part unused, and the guess that
+/// takes the tenth place is the one that starts the block. (Counted without that, five parallel
 /// guesses could all see each other's places and all be refused, or a refused one could make
-/// another believe it was the tenth and start the block after nine.)
-pub async fn guess(
+/// another believe it was the tenth and start the block after nine.) On SQLite all of it is one
+/// job of the writer, whose jobs run one at a time; on PostgreSQL the caps commit first, the
+/// place is one transaction under a lock on the account's key, and the writes a third.
+pub async fn enter(
     st: &AppState,
     client: &Client,
     key: &str,
-    live: bool,
+    entry: Entry,
     now: i64,
-) -> Outcome<Option<Guess>> {
+) -> Outcome<Entered> {
     let caps = guess_caps(st, client, key);
     let bucket = format!("verify_fail:{key}");
     if st.store.backend == Backend::Sqlite {
         let key = key.to_string();
-        let guessed = st
+        let entered = st
             .store
             .write(move |tx| {
                 if let Err(capped) = limits::hits_in(tx, &caps, now)? {
                     return Ok(Err(capped));
                 }
-                if !live {
-                    return Ok(Ok(None));
+                if !entry.live {
+                    return Ok(Ok(Entered::NotLive));
                 }
                 // Every step on the writer's transaction is ready at once.
-                next_guess(tx, &bucket, &key, now)
+                let guess = next_guess(tx, &bucket, &key, now)
                     .now_or_never()
                     .unwrap_or_else(|| {
                         Err(sqlx::Error::Protocol(
                             "a step of the guessing bound waited on the writer's thread".into(),
                         ))
-                    })
-                    .map(Ok)
+                    })?;
+                let Some(Guess { slot, last }) = guess else {
+                    return Ok(Ok(Entered::NoPlace));
+                };
+                if !entry.right {
+                    let rows = tx.run(entry.on_wrong)?;
+                    let used = rows.first().map(|r| r.int(0)).transpose()?.flatten();
+                    return Ok(Ok(Entered::Wrong { used, last }));
+                }
+                // The code first: a request that finds it taken writes nothing more.
+                let mut take = Batch::new();
+                store::consume_code_in(&mut take, entry.code_id, rules::MAX_ATTEMPTS, now);
+                if tx.run(take)?.is_empty() {
+                    return Ok(Ok(Entered::Lost));
+                }
+                let mut rest = entry.on_right;
+                limits::release_in(&mut rest, &slot);
+                tx.run(rest)?;
+                Ok(Ok(Entered::Right))
             })
             .await?;
-        return guessed.map_err(|capped| refusal(st, capped).into());
+        return entered.map_err(|capped| refusal(st, capped).into());
     }
     if let Err(capped) = limits::hits(&st.store, caps, now).await? {
         return Err(refusal(st, capped).into());
     }
-    if !live {
-        return Ok(None);
+    if !entry.live {
+        return Ok(Entered::NotLive);
     }
-    let mut conn = st.store.conn().await?;
-    let mut tx = st.store.begin_on(&mut conn).await?;
-    limits::serialize(&mut tx, &bucket).await?;
-    let guess = next_guess(&mut **tx, &bucket, key, now).await?;
-    tx.commit().await?;
-    Ok(guess)
+    let guess = {
+        let mut conn = st.store.conn().await?;
+        let mut tx = st.store.begin_on(&mut conn).await?;
+        limits::serialize(&mut tx, &bucket).await?;
+        let guess = next_guess(&mut **tx, &bucket, key, now).await?;
+        tx.commit().await?;
+        guess
+    };
+    let Some(Guess { slot, last }) = guess else {
+        return Ok(Entered::NoPlace);
+    };
+    if !entry.right {
+        let rows = st.store.apply(entry.on_wrong, |_| true).await?;
+        let used = match rows.as_deref().and_then(<[Row]>::first) {
+            Some(row) => row.int(0)?,
+            None => None,
+        };
+        return Ok(Entered::Wrong { used, last });
+    }
+    let mut batch = Batch::new();
+    limits::release_in(&mut batch, &slot);
+    batch.extend(entry.on_right);
+    // Last, so the batch's one row is its answer: was the code still live? If another request
+    // took it first, the rest is undone.
+    store::consume_code_in(&mut batch, entry.code_id, rules::MAX_ATTEMPTS, now);
+    let took = |rows: &[Row]| !rows.is_empty();
+    Ok(match st.store.apply(batch, took).await? {
+        Some(_) => Entered::Right,
+        None => Entered::Lost,
+    })
 }
 
 async fn next_guess<P: Places>(

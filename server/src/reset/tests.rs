@@ -456,3 +456,47 @@ async fn a_new_code_finds_the_live_one_to_kill_by_index_for_a_real_account_and_a
         );
     }
 }
+
+/// Two requests that both read the code as live: the one whose turn comes second finds it
+/// taken and writes nothing of a right code (no grant, no event), whatever it read before.
+/// (The API's fifty parallel verifications reach this race only now and then.)
+#[tokio::test]
+async fn a_right_code_that_another_request_took_first_writes_nothing() {
+    let p = portal(|_| {}).await;
+    p.add_user("lo@example.com", None, SignInMethod::Password)
+        .await;
+    let started = p.start("lo@example.com", T0).await.unwrap();
+    let code = code_in(&p.take_messages(T0).await[0].1);
+    let c = client();
+    let req = VerifyRequest {
+        flow_token: Some(started.token.as_str()),
+        code: &code,
+        client: &c,
+    };
+    verify(&p.st, &req, T0 + 5).await.unwrap();
+    let mut conn = p.st.store.conn().await.unwrap();
+    let code_id: i64 = sqlx::query_scalar("SELECT MAX(id) FROM reset_codes")
+        .fetch_one(&mut *conn)
+        .await
+        .unwrap();
+    drop(conn);
+    // What the second request read before the first one's turn: a live code, entered right.
+    let mut on_right = Batch::new();
+    crate::store::limits::queue_record(&mut on_right, "written_after_a_lost_race", T0 + 5);
+    let entry = super::caps::Entry {
+        code_id,
+        live: true,
+        right: true,
+        on_right,
+        on_wrong: Batch::new(),
+    };
+    let entered = super::caps::enter(&p.st, &c, "user:lost-race", entry, T0 + 5)
+        .await
+        .unwrap();
+    assert!(matches!(entered, super::caps::Entered::Lost));
+    let mut conn = p.st.store.conn().await.unwrap();
+    let written = crate::store::limits::count(&mut conn, "written_after_a_lost_race", 60, T0 + 5)
+        .await
+        .unwrap();
+    assert_eq!(written, 0);
+}

@@ -4,16 +4,14 @@
 use app::ident::normalize_code;
 use app::wire::ResetFlow;
 
-use super::caps::{self, Guess};
+use super::caps;
 use super::{Outcome, Refusal};
 use crate::crypto::same;
 use crate::domain::client::Client;
 use crate::domain::reset::{self as rules, after, code_state, CodeState, FlowStep};
 use crate::state::AppState;
 use crate::store::batch::Batch;
-use crate::store::limits;
 use crate::store::reset as store;
-use crate::store::writer::Row;
 use crate::store::{audit, users};
 
 pub struct VerifyRequest<'a> {
@@ -41,74 +39,73 @@ pub async fn verify(st: &AppState, req: &VerifyRequest<'_>, now: i64) -> Outcome
     let state = stored
         .as_ref()
         .map(|c| code_state(c.expires_at, c.attempts, c.consumed, c.revoked, now));
-    // No pooled connection is held while a request waits for the writer (reset/issue.rs). The
-    // caps come first, whatever the code's state; then the code's state; then the guess's place.
+    // No pooled connection is held while a request waits for the writer (reset/issue.rs).
     drop(conn);
-    let live = matches!(state, Some(CodeState::Live { .. }));
-    let guess = caps::guess(st, client, &key, live, now).await?;
-    let stored = match (stored, state) {
-        (Some(stored), Some(CodeState::Live { .. })) => stored,
-        (_, Some(CodeState::Exhausted)) => return Err(Refusal::CodeExhausted.into()),
-        (_, _) => return Err(Refusal::CodeExpired.into()),
+    let mut entry = caps::Entry {
+        code_id: stored.as_ref().map_or(0, |c| c.id),
+        live: matches!(state, Some(CodeState::Live { .. })),
+        // Compared now, acted on only once the guess has its place.
+        right: stored
+            .as_ref()
+            .is_some_and(|c| same(&st.keys.code_hash(c.user_id, &code), &c.code_hash)),
+        on_right: Batch::new(),
+        on_wrong: Batch::new(),
     };
-    let Some(Guess { slot, last }) = guess else {
-        // No place left in the window, or other guesses hold the last places right now: this
-        // one is not compared. Only a wrong answer within the allowance starts the block, so a
-        // burst of right codes (a double click) never blocks anyone.
-        st.metrics.refused("verify_account");
-        return Err(Refusal::TooMany { retry_after: 1 }.into());
-    };
-    if same(&st.keys.code_hash(stored.user_id, &code), &stored.code_hash) {
-        // Read before the writes, which are then one call to the database.
-        let policy = match &user {
-            Some(user) => {
-                let mut conn = st.store.conn().await?;
-                Some(super::password::policy_for(&mut conn, user).await?)
-            }
-            None => None,
-        };
-        let mut batch = Batch::new();
-        limits::release_in(&mut batch, &slot);
-        store::grant(&mut batch, flow.id, after(now, rules::GRANT_TTL_SECS));
-        if let Some(user) = &user {
-            audit::queue(
-                &mut batch,
-                &caps::event("code_verified", user, client, None),
-                now,
-            );
-        }
-        // Last, so the batch's one row is its answer: was the code still live? If another
-        // request took it first, the rest is undone.
-        store::consume_code_in(&mut batch, stored.id, rules::MAX_ATTEMPTS, now);
-        let took = |rows: &[Row]| !rows.is_empty();
-        if st.store.apply(batch, took).await?.is_none() {
-            return Err(Refusal::CodeExpired.into());
-        }
-        let step = FlowStep::NewPassword;
-        return Ok(super::flow::view(
-            &st.config, &flow, step, None, policy, now,
-        ));
-    }
-    // A wrong guess: count it on the code (5 per code) and, above, in the account's day.
-    let mut batch = Batch::new();
-    store::wrong_guess_in(&mut batch, stored.id, rules::MAX_ATTEMPTS);
+    store::grant(
+        &mut entry.on_right,
+        flow.id,
+        after(now, rules::GRANT_TTL_SECS),
+    );
+    // A wrong guess: counted on the code (5 per code) and, by its place, in the account's day.
+    store::wrong_guess_in(&mut entry.on_wrong, entry.code_id, rules::MAX_ATTEMPTS);
     if let Some(user) = &user {
-        let e = caps::event("code_verification_failed", user, client, None);
-        audit::queue(&mut batch, &e, now);
+        let right = caps::event("code_verified", user, client, None);
+        audit::queue(&mut entry.on_right, &right, now);
+        let wrong = caps::event("code_verification_failed", user, client, None);
+        audit::queue(&mut entry.on_wrong, &wrong, now);
     }
-    let rows = st.store.apply(batch, |_| true).await?;
-    // The first row is the attempts used, absent when the code was dead meanwhile.
-    let used = match rows.as_deref().and_then(<[Row]>::first) {
-        Some(row) => row.int(0)?.and_then(|n| u32::try_from(n).ok()),
-        None => None,
+    // The caps come first, whatever the code's state; then the code's state; then the place.
+    let entered = caps::enter(st, client, &key, entry, now).await?;
+    match state {
+        Some(CodeState::Live { .. }) => {}
+        Some(CodeState::Exhausted) => return Err(Refusal::CodeExhausted.into()),
+        _ => return Err(Refusal::CodeExpired.into()),
     }
-    .unwrap_or(rules::MAX_ATTEMPTS);
+    let (used, last) = match entered {
+        caps::Entered::Right => {
+            // Read for a right code only: a decoy, which has none, reads nothing here either.
+            let policy = match &user {
+                Some(user) => {
+                    let mut conn = st.store.conn().await?;
+                    Some(super::password::policy_for(&mut conn, user).await?)
+                }
+                None => None,
+            };
+            let step = FlowStep::NewPassword;
+            return Ok(super::flow::view(
+                &st.config, &flow, step, None, policy, now,
+            ));
+        }
+        caps::Entered::NotLive | caps::Entered::Lost => return Err(Refusal::CodeExpired.into()),
+        // No place in the window, or other guesses hold the last places right now: this one is
+        // not looked at. Only a wrong answer within the allowance starts the block, so a burst
+        // of right codes (a double click) never blocks anyone.
+        caps::Entered::NoPlace => {
+            st.metrics.refused("verify_account");
+            return Err(Refusal::TooMany { retry_after: 1 }.into());
+        }
+        caps::Entered::Wrong { used, last } => (used, last),
+    };
     if last {
         let decoy_ident = flow.ident_key.as_deref();
         let mut conn = st.store.conn().await?;
         caps::block(st, &mut conn, decoy_ident, user.as_ref(), &key, client, now).await?;
         return Err(caps::blocked(st, rules::ACCOUNT_BLOCK_SECS).into());
     }
+    // The attempts used, absent when the code died meanwhile.
+    let used = used
+        .and_then(|n| u32::try_from(n).ok())
+        .unwrap_or(rules::MAX_ATTEMPTS);
     match rules::MAX_ATTEMPTS.saturating_sub(used) {
         0 => Err(Refusal::CodeExhausted.into()),
         attempts_left => Err(Refusal::WrongCode { attempts_left }.into()),

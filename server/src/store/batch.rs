@@ -75,6 +75,12 @@ impl Batch {
         self
     }
 
+    /// Adds `other`'s statements after these.
+    pub fn extend(&mut self, other: Batch) -> &mut Self {
+        self.statements.extend(other.statements);
+        self
+    }
+
     /// The statements and their parameters, in order (for the SQLite writer, store/writer.rs).
     pub fn into_statements(self) -> Vec<(Sql, Vec<Value>)> {
         self.statements
