@@ -96,6 +96,16 @@ pub async fn change_password(
     limits::clear(tx, &signin_bucket(keys, &user.email.to_lowercase())).await?;
     let reset_url = format!("{}/forgot_password", ch.public_origin);
     let when = crate::auth::utc(now);
+    let admin_changed = |admin: &str, must_change: bool| {
+        let m = Message::AdminChanged {
+            name: &user.name,
+            admin,
+            when_utc: &when,
+            must_change,
+            reset_url: &reset_url,
+        };
+        ch.templates.render(ch.lang, &m)
+    };
     let mail = match ch.by {
         ChangedBy::Reset { .. } | ChangedBy::Owner => {
             let fallback = Origin {
@@ -111,20 +121,16 @@ pub async fn change_password(
             };
             ch.templates.render(ch.lang, &m)
         }
-        ChangedBy::Admin { require_change, .. } | ChangedBy::Operator { require_change } => {
-            let admin = match (ch.by, ch.lang) {
-                (ChangedBy::Admin { actor, .. }, _) => actor.name.as_str(),
-                (_, Lang::En) => "An administrator",
-                (_, Lang::Sv) => "En administratör",
+        ChangedBy::Admin {
+            actor,
+            require_change,
+        } => admin_changed(&actor.name, require_change),
+        ChangedBy::Operator { require_change } => {
+            let admin = match ch.lang {
+                Lang::En => "An administrator",
+                Lang::Sv => "En administratör",
             };
-            let m = Message::AdminChanged {
-                name: &user.name,
-                admin,
-                when_utc: &when,
-                must_change: require_change,
-                reset_url: &reset_url,
-            };
-            ch.templates.render(ch.lang, &m)
+            admin_changed(admin, require_change)
         }
     };
     outbox::enqueue(
