@@ -149,6 +149,7 @@ impl Application {
             outbox_wake: Arc::new(Notify::new()),
             metrics: Metrics::new(),
             templates: Arc::new(templates),
+            tasks: tokio_util::task::TaskTracker::new(),
         };
         Ok(Self {
             state,
@@ -166,8 +167,9 @@ impl Application {
         self.listener.local_addr()
     }
 
-    /// Serves until `shutdown` resolves: in-flight requests finish, then the outbox workers finish
-    /// the message in hand and the pruner its batch, and they stop.
+    /// Serves until `shutdown` resolves: in-flight requests finish, then the work they left
+    /// running, then the outbox workers finish the message in hand and the pruner its batch, and
+    /// they stop.
     pub async fn run(
         self,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
@@ -201,6 +203,8 @@ impl Application {
         )
         .with_graceful_shutdown(shutdown)
         .await;
+        self.state.tasks.close();
+        self.state.tasks.wait().await;
         let _ = stop_tx.send(true);
         let _ = workers.await;
         let _ = pruner.await;

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use tokio::sync::Notify;
+use tokio_util::task::TaskTracker;
 
 use crate::clock::Clock;
 use crate::config::Config;
@@ -24,6 +25,9 @@ pub struct AppState {
     /// The email and SMS templates: built in, or the operator's where `PORTAL_TEMPLATE_DIR` has
     /// them.
     pub templates: Arc<Templates>,
+    /// Work a request leaves running after its answer (a provider account's notice in hidden
+    /// mode): a graceful shutdown waits for it, so what the answer promised is not dropped.
+    pub tasks: TaskTracker,
 }
 
 impl AppState {

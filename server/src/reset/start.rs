@@ -123,7 +123,7 @@ pub async fn start(st: &AppState, req: &StartRequest<'_>, now: i64) -> Outcome<S
         // Forgot Password Cheat Sheet: "consistent response times").
         let (st, client, lang) = (st.clone(), req.client.clone(), req.lang);
         let key = flow.ident_key.clone().unwrap_or_default();
-        tokio::spawn(async move {
+        st.tasks.clone().spawn(async move {
             if let Err(e) = tell_owner(&st, &user, &client, lang, &key, now).await {
                 tracing::error!("provider notice for user {}: {e}", user.id);
             }

@@ -62,6 +62,7 @@ async fn portal(tweak: impl FnOnce(&mut RawConfig)) -> Portal {
         outbox_wake: Arc::new(Notify::new()),
         metrics: Metrics::new(),
         templates: Arc::new(crate::notify::templates::Templates::built_in()),
+        tasks: tokio_util::task::TaskTracker::new(),
     };
     Portal { st, account }
 }
@@ -333,6 +334,27 @@ async fn hidden_mode_answers_an_unknown_address_like_a_known_one_and_delivers_no
         recipients.contains(&""),
         "the decoy's message has no recipient"
     );
+}
+
+#[tokio::test]
+async fn in_hidden_mode_a_provider_accounts_notice_is_work_a_shutdown_waits_for() {
+    let p = portal(|raw| {
+        raw.set("hide_account_existence", "true");
+    })
+    .await;
+    p.add_user("sso@example.com", None, SignInMethod::Google)
+        .await;
+    p.start("sso@example.com", T0).await.unwrap();
+    // The notice is sent after the answer: it must be tracked, or a shutdown right after the
+    // answer would drop the email the owner was promised.
+    assert_eq!(p.st.tasks.len(), 1, "the notice runs as tracked work");
+    p.st.tasks.close();
+    p.st.tasks.wait().await;
+    let queued = p.take_messages(T0).await;
+    let to_owner: Vec<&(String, String)> =
+        queued.iter().filter(|m| m.0 == "sso@example.com").collect();
+    assert_eq!(to_owner.len(), 1, "the owner is told where to reset");
+    assert!(to_owner[0].1.contains("Google"));
 }
 
 #[tokio::test]
