@@ -345,47 +345,26 @@ async fn allow_role_change(
         }
         RoleChange::Delete { id } => format!("delete role {id}"),
     };
-    audit::record(
-        c,
-        &event("role_change_refused", u, client, Some(&detail)),
-        st.now(),
-    )
-    .await?;
+    record(st, c, u, client, "role_change_refused", &detail, None).await?;
     Err(ApiError::forbidden(why))
 }
 
-/// One audit event for a role that was created, changed or deleted.
-async fn audit_role(
+/// Audits what the signed-in administrator `u` did (to `target`, when it was done to a user).
+async fn record(
     st: &AppState,
     c: &mut Conn,
     u: &AuthUser,
     client: &Client,
     kind: &str,
     detail: &str,
+    target: Option<i64>,
 ) -> ApiResult<()> {
-    audit::record(c, &event(kind, u, client, Some(detail)), st.now()).await?;
-    Ok(())
-}
-
-/// An audit event by the signed-in administrator `u`.
-fn event<'a>(
-    kind: &'a str,
-    u: &AuthUser,
-    client: &'a Client,
-    detail: Option<&'a str>,
-) -> audit::Event<'a> {
-    audit::Event::by_client(kind, u.user.account_id, client)
+    let mut event = audit::Event::by_client(kind, u.user.account_id, client)
         .actor(u.user.id)
-        .detail(detail)
-}
-
-fn role_exists() -> ApiError {
-    ApiError::new(
-        StatusCode::CONFLICT,
-        "role_exists",
-        "A role with that name exists.",
-    )
-    .field("name")
+        .detail(Some(detail));
+    event.target_user_id = target;
+    audit::record(c, &event, st.now()).await?;
+    Ok(())
 }
 
 fn role_not_found() -> ApiError {
@@ -399,30 +378,8 @@ pub(crate) async fn create_role(
     client: Client,
     Json(req): Json<RoleRequest>,
 ) -> ApiResult<Response> {
-    let (name, perms) = valid_role_request(&req)?;
-    let mut c = st.store.conn().await?;
-    let change = RoleChange::Create {
-        permissions: &perms,
-    };
-    allow_role_change(&st, &mut c, &u, &client, &change).await?;
-    let mut tx = st.store.begin_on(&mut c).await?;
-    let id = match admin::insert_role(&mut tx, u.user.account_id, &name, &perms).await {
-        Ok(id) => id,
-        Err(e) if crate::store::is_unique_violation(&e) => return Err(role_exists()),
-        Err(e) => return Err(e.into()),
-    };
-    let detail = format!("{name}: {}", perms.join(","));
-    audit_role(&st, &mut tx, &u, &client, "role_created", &detail).await?;
-    tx.commit().await?;
-    Ok((
-        StatusCode::CREATED,
-        axum::Json(WireRole {
-            id,
-            name,
-            permissions: perms,
-        }),
-    )
-        .into_response())
+    let role = save_role(&st, &u, &client, None, &req).await?;
+    Ok((StatusCode::CREATED, axum::Json(role)).into_response())
 }
 
 #[utoipa::path(put, path = "/api/admin/roles/{id}", tag = "admin", request_body = app::wire::RoleRequest, params(("id" = i64, Path)), responses((status = 200, description = "OK", body = app::wire::Role), (status = 400, description = "Invalid input", body = app::wire::ErrorBody), (status = 401, description = "Not signed in", body = app::wire::ErrorBody), (status = 403, description = "Not allowed", body = app::wire::ErrorBody), (status = 404, description = "No such role", body = app::wire::ErrorBody), (status = 409, description = "Name taken", body = app::wire::ErrorBody)))]
@@ -433,29 +390,63 @@ pub(crate) async fn update_role(
     Path(id): Path<i64>,
     Json(req): Json<RoleRequest>,
 ) -> ApiResult<Response> {
-    let (name, perms) = valid_role_request(&req)?;
+    let role = save_role(&st, &u, &client, Some(id), &req).await?;
+    Ok(axum::Json(role).into_response())
+}
+
+/// Creates a custom role, or changes role `id`, and audits it in the same transaction.
+async fn save_role(
+    st: &AppState,
+    u: &AuthUser,
+    client: &Client,
+    id: Option<i64>,
+    req: &RoleRequest,
+) -> ApiResult<WireRole> {
+    let (name, perms) = valid_role_request(req)?;
     let mut c = st.store.conn().await?;
-    let change = RoleChange::Update {
-        id,
-        permissions: &perms,
+    let change = match id {
+        None => RoleChange::Create {
+            permissions: &perms,
+        },
+        Some(id) => RoleChange::Update {
+            id,
+            permissions: &perms,
+        },
     };
-    allow_role_change(&st, &mut c, &u, &client, &change).await?;
+    allow_role_change(st, &mut c, u, client, &change).await?;
     let mut tx = st.store.begin_on(&mut c).await?;
-    match admin::update_role(&mut tx, u.user.account_id, id, &name, &perms).await {
-        Ok(true) => {}
-        Ok(false) => return Err(role_not_found()),
-        Err(e) if crate::store::is_unique_violation(&e) => return Err(role_exists()),
+    let account = u.user.account_id;
+    let saved = match id {
+        None => admin::insert_role(&mut tx, account, &name, &perms)
+            .await
+            .map(Some),
+        Some(id) => admin::update_role(&mut tx, account, id, &name, &perms)
+            .await
+            .map(|found| found.then_some(id)),
+    };
+    let id = match saved {
+        Ok(Some(id)) => id,
+        Ok(None) => return Err(role_not_found()),
+        Err(e) if crate::store::is_unique_violation(&e) => {
+            let message = "A role with that name exists.";
+            return Err(ApiError::new(StatusCode::CONFLICT, "role_exists", message).field("name"));
+        }
         Err(e) => return Err(e.into()),
-    }
-    let detail = format!("role {id} is now {name}: {}", perms.join(","));
-    audit_role(&st, &mut tx, &u, &client, "role_changed", &detail).await?;
+    };
+    let (kind, detail) = match change {
+        RoleChange::Create { .. } => ("role_created", format!("{name}: {}", perms.join(","))),
+        _ => (
+            "role_changed",
+            format!("role {id} is now {name}: {}", perms.join(",")),
+        ),
+    };
+    record(st, &mut tx, u, client, kind, &detail, None).await?;
     tx.commit().await?;
-    Ok(axum::Json(WireRole {
+    Ok(WireRole {
         id,
         name,
         permissions: perms,
     })
-    .into_response())
 }
 
 #[utoipa::path(delete, path = "/api/admin/roles/{id}", tag = "admin", params(("id" = i64, Path)), responses((status = 204, description = "Deleted"), (status = 401, description = "Not signed in", body = app::wire::ErrorBody), (status = 403, description = "Not allowed", body = app::wire::ErrorBody), (status = 404, description = "No such role", body = app::wire::ErrorBody)))]
@@ -471,15 +462,8 @@ pub(crate) async fn delete_role(
     if !admin::delete_role(&mut tx, u.user.account_id, id).await? {
         return Err(role_not_found());
     }
-    audit_role(
-        &st,
-        &mut tx,
-        &u,
-        &client,
-        "role_deleted",
-        &format!("role {id}"),
-    )
-    .await?;
+    let detail = format!("role {id}");
+    record(&st, &mut tx, &u, &client, "role_deleted", &detail, None).await?;
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
@@ -527,9 +511,16 @@ pub(crate) async fn assign_role(
     may_assign_role(&actor(&u), &target_of(&t), &role).map_err(ApiError::forbidden)?;
     users::set_role(&mut c, t.id, stored, custom_id).await?;
     let detail = format!("role set to {}", role.name());
-    let mut event = event("role_assigned", &u, &client, Some(&detail));
-    event.target_user_id = Some(t.id);
-    audit::record(&mut c, &event, st.now()).await?;
+    record(
+        &st,
+        &mut c,
+        &u,
+        &client,
+        "role_assigned",
+        &detail,
+        Some(t.id),
+    )
+    .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -586,11 +577,7 @@ pub(crate) async fn put_settings(
     })?;
     let mut c = st.store.conn().await?;
     users::set_account_policy(&mut c, u.user.account_id, &req.policy).await?;
-    audit::record(
-        &mut c,
-        &event("settings_changed", &u, &client, Some("password policy")),
-        st.now(),
-    )
-    .await?;
+    let detail = "password policy";
+    record(&st, &mut c, &u, &client, "settings_changed", detail, None).await?;
     Ok(axum::Json(req).into_response())
 }
