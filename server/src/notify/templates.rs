@@ -154,24 +154,6 @@ impl std::fmt::Debug for Templates {
     }
 }
 
-/// `&`, `<`, `>`, `"` and `'` as entities, as markupsafe does; unlike minijinja's own
-/// escaping, `/` stays as it is, so a link in a mail reads as the link it is (entity-encoded URLs
-/// look like obfuscation to spam filters).
-fn escape_html(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 fn environment(sources: BTreeMap<String, String>) -> Result<Environment<'static>, String> {
     let mut env = Environment::new();
     // A misspelled field is an error, found when the templates are checked at start-up.
@@ -181,7 +163,11 @@ fn environment(sources: BTreeMap<String, String>) -> Result<Environment<'static>
             let text = value
                 .as_str()
                 .map_or_else(|| value.to_string(), str::to_string);
-            out.write_str(&escape_html(&text)).map_err(|e| {
+            // `&`, `<`, `>`, `"` and `'` as entities, as markupsafe does; unlike minijinja's own
+            // escaping, `/` stays as it is, so a link in a mail reads as the link it is
+            // (entity-encoded URLs look like obfuscation to spam filters).
+            let escaped = html_escape::encode_quoted_attribute(&text);
+            out.write_str(&escaped).map_err(|e| {
                 minijinja::Error::new(minijinja::ErrorKind::WriteFailure, e.to_string())
             })
         } else {
