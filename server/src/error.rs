@@ -116,14 +116,6 @@ impl ApiError {
             .field("confirm_password")
     }
 
-    pub fn unavailable() -> Self {
-        Self::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "unavailable",
-            "The service is briefly unavailable. Please try again in a moment.",
-        )
-    }
-
     /// Any failure the client cannot act on. Logged once, answered opaquely.
     pub fn internal(err: impl std::fmt::Display) -> Self {
         tracing::error!(error = %err, "internal error");
@@ -144,11 +136,7 @@ pub fn human_duration(secs: u64) -> String {
     } else {
         (secs.max(1), "second")
     };
-    if n == 1 {
-        format!("1 {unit}")
-    } else {
-        format!("{n} {unit}s")
-    }
+    format!("{n} {unit}{}", if n == 1 { "" } else { "s" })
 }
 
 impl From<sqlx::Error> for ApiError {
@@ -160,7 +148,11 @@ impl From<sqlx::Error> for ApiError {
             | sqlx::Error::Io(_)
             | sqlx::Error::Tls(_) => {
                 tracing::warn!(error = %err, "database unavailable");
-                Self::unavailable()
+                Self::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "unavailable",
+                    "The service is briefly unavailable. Please try again in a moment.",
+                )
             }
             _ => Self::internal(err),
         }
@@ -172,9 +164,8 @@ impl IntoResponse for ApiError {
         let retry = self.body.retry_after_secs;
         let mut res = (self.status, axum::Json(*self.body)).into_response();
         if let Some(secs) = retry {
-            if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
-                res.headers_mut().insert(header::RETRY_AFTER, v);
-            }
+            res.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
         res
     }

@@ -1,7 +1,7 @@
 //! The portal's own extractors: a JSON body whose rejection is an [`ApiError`], the client's
 //! address and browser, and the signed-in user with the permissions a handler needs.
 
-use std::net::SocketAddr;
+use std::net::{Ipv4Addr, SocketAddr};
 
 use axum::extract::{ConnectInfo, FromRef, FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
@@ -113,8 +113,7 @@ where
         let peer = parts
             .extensions
             .get::<ConnectInfo<SocketAddr>>()
-            .map(|c| c.0.ip())
-            .unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
+            .map_or(Ipv4Addr::UNSPECIFIED.into(), |c| c.0.ip());
         let name = match st.config.client_ip_header {
             ClientIpHeader::XForwardedFor => "x-forwarded-for",
             ClientIpHeader::Forwarded => "forwarded",
@@ -320,17 +319,15 @@ where
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        if let Some(l) = cookies::read(&parts.headers, cookies::LANG_COOKIE) {
-            return Ok(Self(Lang::parse(&l)));
-        }
-        Ok(Self(
-            parts
+        let lang = match cookies::read(&parts.headers, cookies::LANG_COOKIE) {
+            Some(l) => Lang::parse(&l),
+            None => parts
                 .headers
                 .get(header::ACCEPT_LANGUAGE)
                 .and_then(|v| v.to_str().ok())
-                .map(Lang::from_accept_language)
-                .unwrap_or(Lang::En),
-        ))
+                .map_or(Lang::En, Lang::from_accept_language),
+        };
+        Ok(Self(lang))
     }
 }
 

@@ -101,35 +101,6 @@ impl AsyncTokioStream for Tls {
     }
 }
 
-/// An SMTP error as the outbox sees it: 5xx answers are permanent (bad mailbox); connection
-/// trouble and 4xx are not.
-fn failure(host: &str, e: &lettre::transport::smtp::Error) -> SendError {
-    let message = format!("smtp {host}: {e}");
-    if e.is_permanent() {
-        SendError::permanent(message)
-    } else {
-        SendError::transient(message)
-    }
-}
-
-async fn within<T, E: std::fmt::Display>(
-    what: &str,
-    f: impl std::future::Future<Output = Result<T, E>>,
-) -> Result<T, String> {
-    match tokio::time::timeout(TIMEOUT, f).await {
-        Ok(Ok(v)) => Ok(v),
-        Ok(Err(e)) => Err(format!("{what}: {e}")),
-        Err(_) => Err(format!("{what}: timed out after {} s", TIMEOUT.as_secs())),
-    }
-}
-
-/// Why a connection was not used.
-enum ConnectError {
-    Failed(String),
-    /// STARTTLS is required and the server did not offer it.
-    NoTls,
-}
-
 impl Smtp {
     /// `tls` applies to `smtp://`; `smtps://` is always TLS from the first byte. `ca` holds
     /// certificate authorities trusted besides the public ones (a company's own relay).
@@ -183,15 +154,18 @@ impl Smtp {
             }
             _ => None,
         };
+        // `smtps://` is TLS already: no STARTTLS.
+        let (port, policy) = match implicit {
+            Some(_) => (465, SmtpTls::None),
+            None => (25, tls),
+        };
         Ok(Self {
-            port: u
-                .port()
-                .unwrap_or(if implicit.is_some() { 465 } else { 25 }),
+            port: u.port().unwrap_or(port),
             implicit,
             starttls: starttls
                 .build_rustls()
                 .map_err(|e| format!("SMTP_URL: {e}"))?,
-            policy: tls,
+            policy,
             credentials,
             hello: ClientId::Domain(public_host.to_string()),
             from: from.parse().map_err(|e| format!("MAIL_FROM: {e}"))?,
@@ -200,32 +174,43 @@ impl Smtp {
         })
     }
 
-    async fn connect(&self) -> Result<AsyncSmtpConnection, ConnectError> {
-        let conn = self.open().await.map_err(ConnectError::Failed)?;
-        self.secure(conn).await
+    /// A failure that trying again may cure.
+    fn transient(&self, e: impl std::fmt::Display) -> SendError {
+        SendError::transient(format!("smtp {}: {e}", self.host))
+    }
+
+    /// One step with the server, `what` in its error, given [`TIMEOUT`].
+    async fn within<T, E: std::fmt::Display>(
+        &self,
+        what: &str,
+        f: impl std::future::Future<Output = Result<T, E>>,
+    ) -> Result<T, SendError> {
+        match tokio::time::timeout(TIMEOUT, f).await {
+            Ok(Ok(v)) => Ok(v),
+            Ok(Err(e)) => Err(self.transient(format_args!("{what}: {e}"))),
+            Err(_) => Err(self.transient(format_args!(
+                "{what}: timed out after {} s",
+                TIMEOUT.as_secs()
+            ))),
+        }
     }
 
     /// The TCP connection (and for `smtps://` the TLS handshake), then the server's greeting.
-    async fn open(&self) -> Result<AsyncSmtpConnection, String> {
-        let stream = within(
-            "connect",
-            tokio::net::TcpStream::connect((self.host.as_str(), self.port)),
-        )
-        .await?;
+    async fn open(&self) -> Result<AsyncSmtpConnection, SendError> {
+        let connect = tokio::net::TcpStream::connect((self.host.as_str(), self.port));
+        let stream = self.within("connect", connect).await?;
         stream
             .set_nodelay(true)
-            .map_err(|e| format!("connect: {e}"))?;
+            .map_err(|e| self.transient(format_args!("connect: {e}")))?;
         let transport: Box<dyn AsyncTokioStream> = match &self.implicit {
             Some((tls, name)) => {
-                Box::new(Tls(within("TLS", tls.connect(name.clone(), stream)).await?))
+                let handshake = tls.connect(name.clone(), stream);
+                Box::new(Tls(self.within("TLS", handshake).await?))
             }
             None => Box::new(stream),
         };
-        within(
-            "greeting",
-            AsyncSmtpConnection::connect_with_transport(transport, &self.hello),
-        )
-        .await
+        let greeting = AsyncSmtpConnection::connect_with_transport(transport, &self.hello);
+        self.within("greeting", greeting).await
     }
 
     /// STARTTLS as the policy says (`smtp://` only), then AUTH: credentials go only where the
@@ -233,52 +218,16 @@ impl Smtp {
     async fn secure(
         &self,
         mut conn: AsyncSmtpConnection,
-    ) -> Result<AsyncSmtpConnection, ConnectError> {
-        let policy = match self.implicit {
-            Some(_) => SmtpTls::None,
-            None => self.policy,
-        };
-        match (policy, conn.can_starttls()) {
+    ) -> Result<AsyncSmtpConnection, SendError> {
+        match (self.policy, conn.can_starttls()) {
             (SmtpTls::Required | SmtpTls::Opportunistic, true) => {
-                within(
-                    "STARTTLS",
-                    conn.starttls(self.starttls.clone(), &self.hello),
-                )
-                .await
-                .map_err(ConnectError::Failed)?;
+                let starttls = conn.starttls(self.starttls.clone(), &self.hello);
+                self.within("STARTTLS", starttls).await?;
             }
-            // Dropped without QUIT, like any connection that will not be used.
-            (SmtpTls::Required, false) => return Err(ConnectError::NoTls),
-            (SmtpTls::Opportunistic, false) | (SmtpTls::None, _) => {}
-        }
-        if let Some(c) = &self.credentials {
-            within("AUTH", conn.auth(&[Mechanism::Plain, Mechanism::Login], c))
-                .await
-                .map_err(ConnectError::Failed)?;
-        }
-        Ok(conn)
-    }
-
-    /// A kept connection that still answers, or a new one.
-    async fn connection(&self) -> Result<AsyncSmtpConnection, SendError> {
-        let kept = self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
-        // A kept connection may have been closed by the server while idle: NOOP tells.
-        if let Some(mut c) = kept {
-            if matches!(
-                tokio::time::timeout(TIMEOUT, c.test_connected()).await,
-                Ok(true)
-            ) {
-                return Ok(c);
-            }
-        }
-        match self.connect().await {
-            Ok(c) => Ok(c),
-            Err(ConnectError::Failed(e)) => {
-                Err(SendError::transient(format!("smtp {}: {e}", self.host)))
-            }
-            // Transient: a stripping attacker may go away, and a relay fixed by its operator
-            // should get the queued codes while they are still valid. Each refusal is loud.
-            Err(ConnectError::NoTls) => {
+            // Dropped without QUIT, like any connection that will not be used. Transient: a
+            // stripping attacker may go away, and a relay fixed by its operator should get the
+            // queued codes while they are still valid. Each refusal is loud.
+            (SmtpTls::Required, false) => {
                 let message = format!(
                     "smtp {}:{}: the server did not offer STARTTLS; nothing was sent \
                      (PORTAL_SMTP_TLS=required{})",
@@ -291,9 +240,31 @@ impl Smtp {
                     }
                 );
                 tracing::error!(host = %self.host, port = self.port, "{message}");
-                Err(SendError::transient(message).alert(TLS_REFUSED))
+                return Err(SendError::transient(message).alert(TLS_REFUSED));
+            }
+            (SmtpTls::Opportunistic, false) | (SmtpTls::None, _) => {}
+        }
+        if let Some(c) = &self.credentials {
+            let auth = conn.auth(&[Mechanism::Plain, Mechanism::Login], c);
+            self.within("AUTH", auth).await?;
+        }
+        Ok(conn)
+    }
+
+    /// A kept connection that still answers, or a new one.
+    async fn connection(&self) -> Result<AsyncSmtpConnection, SendError> {
+        let kept = self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
+        // A kept connection may have been closed by the server while idle: NOOP tells.
+        if let Some(mut c) = kept {
+            if tokio::time::timeout(TIMEOUT, c.test_connected())
+                .await
+                .unwrap_or(false)
+            {
+                return Ok(c);
             }
         }
+        let conn = self.open().await?;
+        self.secure(conn).await
     }
 
     fn build(&self, msg: &Outgoing) -> Result<Message, SendError> {
@@ -335,12 +306,14 @@ impl Sender for Smtp {
                 // A connection that failed is dropped (closed) without a QUIT: a server that
                 // answered 421 may never answer again, and waiting for it would hold this worker
                 // and its message.
-                Ok(Err(e)) => Err(failure(&self.host, &e)),
-                Err(_) => Err(SendError::transient(format!(
-                    "smtp {}: no answer within {} s",
-                    self.host,
-                    TIMEOUT.as_secs()
-                ))),
+                // 5xx answers are permanent (bad mailbox); connection trouble and 4xx are not.
+                Ok(Err(e)) if e.is_permanent() => {
+                    Err(SendError::permanent(format!("smtp {}: {e}", self.host)))
+                }
+                Ok(Err(e)) => Err(self.transient(e)),
+                Err(_) => {
+                    Err(self.transient(format_args!("no answer within {} s", TIMEOUT.as_secs())))
+                }
             }
         })
     }

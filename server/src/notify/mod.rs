@@ -6,10 +6,7 @@ pub mod sms;
 pub mod templates;
 pub mod worker;
 
-use std::future::Future;
-use std::pin::Pin;
-
-pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+pub use futures_util::future::BoxFuture;
 
 /// A message on its way out.
 #[derive(Debug, Clone)]
@@ -44,8 +41,7 @@ impl SendError {
     pub fn permanent(message: impl Into<String>) -> Self {
         Self {
             permanent: true,
-            message: message.into(),
-            alert: None,
+            ..Self::transient(message)
         }
     }
 

@@ -46,22 +46,18 @@ impl Twilio {
 impl Sender for Twilio {
     fn send<'a>(&'a self, msg: &'a Outgoing) -> BoxFuture<'a, Result<(), SendError>> {
         Box::pin(async move {
-            let form = url::form_urlencoded::Serializer::new(String::new())
-                .append_pair("To", &msg.recipient)
-                .append_pair("From", &self.from)
-                .append_pair("Body", &msg.body_text)
-                .finish();
+            let form = [
+                ("To", &msg.recipient),
+                ("From", &self.from),
+                ("Body", &msg.body_text),
+            ];
             let res = self
                 .client
                 .post(self.endpoint.clone())
                 .basic_auth(&self.account_sid, Some(self.auth_token.expose_secret()))
                 // Twilio's own idempotency header: a retried request is not sent twice.
                 .header("I-Twilio-Idempotency-Token", &msg.idempotency_key)
-                .header(
-                    reqwest::header::CONTENT_TYPE,
-                    "application/x-www-form-urlencoded",
-                )
-                .body(form)
+                .form(&form)
                 .send()
                 .await
                 .map_err(|e| SendError::transient(format!("twilio: {e}")))?;
@@ -77,10 +73,11 @@ impl Sender for Twilio {
                 .take(300)
                 .collect();
             // 429 and 5xx may pass; any other 4xx (invalid number, unverified sender) will not.
-            if status.as_u16() == 429 || status.is_server_error() {
-                Err(SendError::transient(format!("twilio {status}: {body}")))
+            let message = format!("twilio {status}: {body}");
+            if status == reqwest::StatusCode::TOO_MANY_REQUESTS || status.is_server_error() {
+                Err(SendError::transient(message))
             } else {
-                Err(SendError::permanent(format!("twilio {status}: {body}")))
+                Err(SendError::permanent(message))
             }
         })
     }

@@ -51,9 +51,8 @@ pub struct Outbox {
 /// Backoff before attempt `n + 1`: 2 s doubling, capped at 10 minutes, with ±25 % jitter so a
 /// recovering server is not hit by every message at the same instant.
 pub fn backoff_secs(attempts: u32, jitter: f64) -> i64 {
-    let base = 2f64 * 2f64.powi(i32::try_from(attempts.saturating_sub(1).min(12)).unwrap_or(12));
-    let capped = base.min(600.0);
-    (capped * (1.0 + jitter.clamp(-0.25, 0.25)))
+    let capped = (2u32 << attempts.saturating_sub(1).min(12)).min(600);
+    (f64::from(capped) * (1.0 + jitter.clamp(-0.25, 0.25)))
         .round()
         .max(1.0) as i64
 }
@@ -61,12 +60,9 @@ pub fn backoff_secs(attempts: u32, jitter: f64) -> i64 {
 impl Outbox {
     /// Runs `workers` loops until `shutdown` turns true; each finishes the message in hand first.
     pub async fn run(self, workers: usize, shutdown: watch::Receiver<bool>) {
-        let mut handles = Vec::new();
-        for _ in 0..workers {
-            let me = self.clone();
-            let sd = shutdown.clone();
-            handles.push(tokio::spawn(async move { me.worker(sd).await }));
-        }
+        let handles: Vec<_> = (0..workers)
+            .map(|_| tokio::spawn(self.clone().worker(shutdown.clone())))
+            .collect();
         for h in handles {
             let _ = h.await;
         }
@@ -146,8 +142,8 @@ impl Outbox {
                 tracing::debug!(id = m.id, "decoy message discarded");
                 continue;
             }
-            self.metrics.notification(m.channel.as_str(), "sent");
             let channel = m.channel.as_str();
+            self.metrics.notification(channel, "sent");
             tracing::info!(id = m.id, channel, via, "notification sent");
         }
         unsettled.map(|()| batch.len())
@@ -182,37 +178,33 @@ impl Outbox {
     /// A failed send: retried after a backoff, or given up and audited.
     async fn settle(&self, m: &Claimed, via: &str, e: SendError) -> Result<(), sqlx::Error> {
         let now = self.clock.now();
+        let (channel, attempts) = (m.channel.as_str(), m.attempts);
         let mut conn = self.store.conn().await?;
         // The row's new state and its audit events commit together: whoever sees the message
         // failed (an administrator, a test) sees why in the audit log too.
         let mut c = self.store.begin_on(&mut conn).await?;
         if let Some(kind) = e.alert {
-            let detail = format!("{} via {via}: {}", m.channel.as_str(), e.message);
+            let detail = format!("{channel} via {via}: {}", e.message);
             record(&mut c, m, kind, &detail, now).await?;
         }
-        let failed = e.permanent || m.attempts >= MAX_ATTEMPTS;
-        match e {
-            e if failed => {
-                outbox::mark_failed(&mut c, m.id, now, &e.message).await?;
-                tracing::warn!(id = m.id, channel = m.channel.as_str(), attempts = m.attempts, error = %e.message, "notification failed for good");
-                let detail = format!(
-                    "{} via {via} after {} attempt(s): {}",
-                    m.channel.as_str(),
-                    m.attempts,
-                    e.message
-                );
-                record(&mut c, m, "notification_failed", &detail, now).await?;
-            }
-            e => {
-                let jitter = rand::thread_rng().gen_range(-0.25..=0.25);
-                let next = now + backoff_secs(m.attempts, jitter);
-                outbox::mark_retry(&mut c, m.id, next, &e.message).await?;
-                tracing::info!(id = m.id, channel = m.channel.as_str(), attempts = m.attempts, error = %e.message, "notification will be retried");
-            }
+        let failed = e.permanent || attempts >= MAX_ATTEMPTS;
+        if failed {
+            outbox::mark_failed(&mut c, m.id, now, &e.message).await?;
+            tracing::warn!(id = m.id, channel, attempts, error = %e.message, "notification failed for good");
+            let detail = format!(
+                "{channel} via {via} after {attempts} attempt(s): {}",
+                e.message
+            );
+            record(&mut c, m, "notification_failed", &detail, now).await?;
+        } else {
+            let jitter = rand::thread_rng().gen_range(-0.25..=0.25);
+            let next = now + backoff_secs(attempts, jitter);
+            outbox::mark_retry(&mut c, m.id, next, &e.message).await?;
+            tracing::info!(id = m.id, channel, attempts, error = %e.message, "notification will be retried");
         }
         c.commit().await?;
         let outcome = if failed { "failed" } else { "retried" };
-        self.metrics.notification(m.channel.as_str(), outcome);
+        self.metrics.notification(channel, outcome);
         Ok(())
     }
 }

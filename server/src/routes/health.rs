@@ -1,12 +1,14 @@
 //! Liveness, readiness and metrics: `GET /healthz`, `GET /readyz`, `GET /metrics`.
 
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Json, Router};
+use secrecy::ExposeSecret;
 use serde_json::json;
 
+use crate::error::ApiError;
 use crate::state::AppState;
 use crate::store::outbox;
 
@@ -24,7 +26,7 @@ pub fn router() -> Router<AppState> {
 async fn readyz(State(st): State<AppState>) -> impl IntoResponse {
     let db = st.store.ping().await;
     let migrated = db && st.store.is_ready().await;
-    let status = if db && migrated {
+    let status = if migrated {
         StatusCode::OK
     } else {
         StatusCode::SERVICE_UNAVAILABLE
@@ -32,7 +34,7 @@ async fn readyz(State(st): State<AppState>) -> impl IntoResponse {
     (
         status,
         Json(json!({
-            "status": if status == StatusCode::OK { "ready" } else { "not ready" },
+            "status": if migrated { "ready" } else { "not ready" },
             "database": if db { "reachable" } else { "unreachable" },
             "migrations": if migrated { "applied" } else { "pending" },
         })),
@@ -45,18 +47,17 @@ async fn readyz(State(st): State<AppState>) -> impl IntoResponse {
 /// token; without one, hidden mode serves no metrics at all.
 async fn metrics(
     State(st): State<AppState>,
-    headers: axum::http::HeaderMap,
-) -> Result<impl IntoResponse, crate::error::ApiError> {
-    use secrecy::ExposeSecret;
+    headers: HeaderMap,
+) -> Result<impl IntoResponse, ApiError> {
     match &st.config.metrics_token {
         Some(token) => {
             let given = headers
-                .get(axum::http::header::AUTHORIZATION)
+                .get(header::AUTHORIZATION)
                 .and_then(|v| v.to_str().ok())
                 .and_then(|v| v.strip_prefix("Bearer "))
                 .unwrap_or_default();
             if !crate::crypto::same(given, token.expose_secret()) {
-                return Err(crate::error::ApiError::new(
+                return Err(ApiError::new(
                     StatusCode::UNAUTHORIZED,
                     "unauthenticated",
                     "Send the metrics token as Authorization: Bearer <PORTAL_METRICS_TOKEN>.",
@@ -64,7 +65,7 @@ async fn metrics(
             }
         }
         None if st.config.hide_account_existence => {
-            return Err(crate::error::ApiError::not_found(
+            return Err(ApiError::not_found(
                 "not_found",
                 "Metrics are served only with PORTAL_METRICS_TOKEN set when account existence is hidden.",
             ));
@@ -72,13 +73,11 @@ async fn metrics(
         None => {}
     }
     let now = st.now();
-    let (depth, oldest) = match st.store.conn().await {
-        Ok(mut conn) => outbox::depth(&mut conn, now).await.unwrap_or((-1, -1)),
-        Err(_) => (-1, -1),
-    };
+    let depth = async { outbox::depth(&mut *st.store.conn().await?, now).await };
+    let (depth, oldest) = depth.await.unwrap_or((-1, -1));
     Ok((
         [(
-            axum::http::header::CONTENT_TYPE,
+            header::CONTENT_TYPE,
             "application/openmetrics-text; version=1.0.0; charset=utf-8",
         )],
         st.metrics.render(depth, oldest),

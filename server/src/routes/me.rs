@@ -1,10 +1,11 @@
 //! The signed-in user: `GET /api/me`, `GET /api/me/policy`, `POST /api/me/password`,
 //! `GET /api/meetings`, and `POST /api/password/strength`.
 
-use app::wire::{ChangePasswordRequest, MeetingList, StrengthRequest, StrengthResponse};
+use app::wire::{
+    ChangePasswordRequest, Me, MeetingList, PolicyResponse, StrengthRequest, StrengthResponse,
+};
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 
@@ -14,6 +15,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::extract::{AuthUser, Client, Json, Now, PendingUser};
 use crate::notify::templates::Lang;
 use crate::reset::change::{set_new_password, Change, ChangedBy};
+use crate::reset::password::policy_for;
 use crate::reset::sign_in::check_current_password;
 use crate::state::AppState;
 use crate::store::meetings;
@@ -31,35 +33,31 @@ pub fn router() -> Router<AppState> {
 pub(crate) async fn me(
     State(st): State<AppState>,
     PendingUser(signed_in): PendingUser,
-) -> ApiResult<Response> {
+) -> ApiResult<axum::Json<Me>> {
     let mut conn = st.store.conn().await?;
-    Ok(axum::Json(auth::me(&mut conn, &signed_in.user).await?).into_response())
+    Ok(axum::Json(auth::me(&mut conn, &signed_in.user).await?))
 }
 
 #[utoipa::path(get, path = "/api/me/policy", tag = "me", responses((status = 200, description = "OK", body = app::wire::PolicyResponse), (status = 401, description = "Not signed in", body = app::wire::ErrorBody)))]
 pub(crate) async fn policy(
     State(st): State<AppState>,
     PendingUser(signed_in): PendingUser,
-) -> ApiResult<Response> {
+) -> ApiResult<axum::Json<PolicyResponse>> {
     let mut conn = st.store.conn().await?;
-    Ok(
-        axum::Json(crate::reset::password::policy_for(&mut conn, &signed_in.user).await?)
-            .into_response(),
-    )
+    Ok(axum::Json(policy_for(&mut conn, &signed_in.user).await?))
 }
 
 #[utoipa::path(get, path = "/api/meetings", tag = "me", responses((status = 200, description = "OK", body = app::wire::MeetingList), (status = 401, description = "Not signed in", body = app::wire::ErrorBody), (status = 403, description = "Not allowed", body = app::wire::ErrorBody)))]
 pub(crate) async fn list_meetings(
     State(st): State<AppState>,
     signed_in: AuthUser,
-) -> ApiResult<Response> {
+) -> ApiResult<axum::Json<MeetingList>> {
     let mut conn = st.store.conn().await?;
-    let list = meetings::upcoming(&mut conn, signed_in.user.id, st.now()).await?;
+    let meetings = meetings::upcoming(&mut conn, signed_in.user.id, st.now()).await?;
     Ok(axum::Json(MeetingList {
-        time_zone: signed_in.user.time_zone.clone(),
-        meetings: list,
-    })
-    .into_response())
+        time_zone: signed_in.user.time_zone,
+        meetings,
+    }))
 }
 
 /// Changes a remembered password. The session that asks stays signed in; every other session of
@@ -73,7 +71,7 @@ pub(crate) async fn change_password(
     client: Client,
     Now(now): Now,
     Json(req): Json<ChangePasswordRequest>,
-) -> ApiResult<Response> {
+) -> ApiResult<StatusCode> {
     let user = &signed_in.user;
     if !user.must_change_password {
         check_current_password(&st, user, &client, &req.current_password, now).await?;
@@ -92,13 +90,15 @@ pub(crate) async fn change_password(
     let (new, confirm) = (&req.new_password, &req.confirm_password);
     set_new_password(&st.store, &st.hasher, &st.keys, &change, new, confirm, now).await?;
     st.outbox_wake.notify_one();
-    Ok(StatusCode::NO_CONTENT.into_response())
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// A strength estimate for the meter under the password field. Needs no session (the reset page
 /// uses it), stores nothing, logs nothing.
 #[utoipa::path(post, path = "/api/password/strength", tag = "me", request_body = app::wire::StrengthRequest, responses((status = 200, description = "OK", body = app::wire::StrengthResponse), (status = 400, description = "Invalid input", body = app::wire::ErrorBody)))]
-pub(crate) async fn password_strength(Json(req): Json<StrengthRequest>) -> ApiResult<Response> {
+pub(crate) async fn password_strength(
+    Json(req): Json<StrengthRequest>,
+) -> ApiResult<axum::Json<StrengthResponse>> {
     if req.password.len() > 1024 {
         return Err(
             ApiError::bad_request("too_long", "The password is too long.").field("password"),
@@ -108,6 +108,5 @@ pub(crate) async fn password_strength(Json(req): Json<StrengthRequest>) -> ApiRe
     Ok(axum::Json(StrengthResponse {
         score: strength(&pw, &[]),
         blocklisted: is_common_password(&pw),
-    })
-    .into_response())
+    }))
 }
