@@ -110,13 +110,6 @@ async fn run(command: Command, config: Config) -> Result<String, String> {
     }
     let store = Store::open(&config.database_url).await?;
     let hasher = Hasher::new(1)?;
-    let password = |given: Option<String>, stdin: bool| -> Result<Option<String>, String> {
-        if stdin {
-            cli::read_stdin_line().map(Some)
-        } else {
-            Ok(given)
-        }
-    };
     match command {
         Command::Serve { .. } | Command::Migrate | Command::Config => Ok(String::new()),
         Command::Demo => {
@@ -138,7 +131,7 @@ async fn run(command: Command, config: Config) -> Result<String, String> {
             role,
             sso,
         }) => {
-            let pw = password(pw, password_stdin)?;
+            let pw = cli::password(pw, password_stdin)?;
             cli::users::add(
                 &store,
                 &hasher,
@@ -159,7 +152,7 @@ async fn run(command: Command, config: Config) -> Result<String, String> {
             password_stdin,
             require_change,
         }) => {
-            let pw = password(pw, password_stdin)?
+            let pw = cli::password(pw, password_stdin)?
                 .ok_or("--password or --password-stdin is required")?;
             let keys = server::crypto::Keys::new(&server::startup::load_secret(&config)?);
             let templates =

@@ -160,13 +160,16 @@ impl Cli {
     }
 }
 
-/// Reads one line from standard input (for `--password-stdin`).
-pub fn read_stdin_line() -> Result<String, String> {
+/// The `--password` given, or with `--password-stdin` the first line of standard input.
+pub fn password(given: Option<String>, stdin: bool) -> Result<Option<String>, String> {
+    if !stdin {
+        return Ok(given);
+    }
     let mut s = String::new();
     std::io::stdin()
         .read_line(&mut s)
         .map_err(|e| format!("cannot read standard input: {e}"))?;
-    Ok(s.trim_end_matches(['\n', '\r']).to_string())
+    Ok(Some(s.trim_end_matches(['\n', '\r']).to_string()))
 }
 
 #[cfg(test)]

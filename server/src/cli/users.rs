@@ -1,5 +1,6 @@
 //! Operator commands without a browser: add users, set passwords, manage custom roles.
 
+use app::policy::Violation;
 use app::wire::{permission, SignInMethod};
 
 use crate::crypto::{Hasher, Keys};
@@ -12,6 +13,12 @@ use crate::store::{admin, audit, reset, sessions, Store};
 
 fn db<E: std::fmt::Display>(e: E) -> String {
     format!("database error: {e}")
+}
+
+/// A password the policy refuses, with every rule it breaks.
+fn refused_password(v: &[Violation]) -> String {
+    let rules: Vec<String> = v.iter().map(Violation::message).collect();
+    format!("--password: {}", rules.join(" "))
 }
 
 async fn account(store: &Store, now: i64) -> Result<i64, String> {
@@ -47,14 +54,8 @@ async fn checked_hash(
         .await
         .map_err(db)?;
     let words = app::policy::forbidden_words(name, email);
-    let pw = NewPassword::parse(&policy, password, password, &words, is_common_password).map_err(
-        |v| {
-            format!(
-                "--password: {}",
-                v.iter().map(|v| v.message()).collect::<Vec<_>>().join(" ")
-            )
-        },
-    )?;
+    let pw = NewPassword::parse(&policy, password, password, &words, is_common_password)
+        .map_err(|v| refused_password(&v))?;
     hasher.hash(&pw).await
 }
 
@@ -72,24 +73,17 @@ pub async fn add(
     now: i64,
 ) -> Result<String, String> {
     let email = EmailAddress::parse(email).ok_or("--email: not a valid email address")?;
-    let phone = match phone {
-        Some(p) => Some(PhoneNumber::parse(p, region).ok_or("--phone: not a valid phone number")?),
-        None => None,
-    };
+    let phone = phone
+        .map(|p| PhoneNumber::parse(p, region).ok_or("--phone: not a valid phone number"))
+        .transpose()?;
     let method = match sso {
         None => SignInMethod::Password,
         Some(s) => SignInMethod::parse(s)
             .filter(|m| *m != SignInMethod::Password)
             .ok_or("--sso: one of google, apple, facebook, microsoft, saml")?,
     };
-    let name = name.map(str::to_string).unwrap_or_else(|| {
-        email
-            .as_str()
-            .split('@')
-            .next()
-            .unwrap_or_default()
-            .to_string()
-    });
+    let local_part = email.as_str().split('@').next().unwrap_or_default();
+    let name = name.unwrap_or(local_part).to_string();
     let account_id = account(store, now).await?;
     let mut c = store.conn().await.map_err(db)?;
     let (stored_role, custom) = match role {
@@ -111,10 +105,7 @@ pub async fn add(
             admin::list_users(&mut c, account_id, "", admin::Sort::Name, false, 1000, 0)
                 .await
                 .map_err(db)?;
-        if owners
-            .iter()
-            .any(|u| u.role == crate::domain::permissions::Role::Owner)
-        {
+        if owners.iter().any(|u| u.role == Role::Owner) {
             return Err("--role: the account already has an owner (there is exactly one)".into());
         }
     }
@@ -123,7 +114,6 @@ pub async fn add(
         (SignInMethod::Password, Some(p)) => {
             Some(checked_hash(store, hasher, account_id, &name, email.as_str(), &p).await?)
         }
-        (SignInMethod::Password, None) => None,
         (_, Some(_)) => return Err("--password: SSO users have no password here".into()),
         (_, None) => None,
     };
@@ -199,10 +189,9 @@ pub async fn set_password(
     set_new_password(store, hasher, keys, &change, password, password, now)
         .await
         .map_err(|e| match e {
-            crate::reset::Error::Refused(crate::reset::Refusal::Password(v)) => format!(
-                "--password: {}",
-                v.iter().map(|v| v.message()).collect::<Vec<_>>().join(" ")
-            ),
+            crate::reset::Error::Refused(crate::reset::Refusal::Password(v)) => {
+                refused_password(&v)
+            }
             crate::reset::Error::Refused(r) => format!("refused: {r:?}"),
             crate::reset::Error::Store(e) => db(e),
             crate::reset::Error::Internal(e) => e,
@@ -261,7 +250,7 @@ pub async fn role_assign(store: &Store, email: &str, role: &str) -> Result<Strin
         return Err("--role: must not be blank".into());
     }
     let user = user_by_email(store, email).await?;
-    if user.role == crate::domain::permissions::Role::Owner {
+    if user.role == Role::Owner {
         return Err("--email: the owner's role cannot be changed".into());
     }
     let mut c = store.conn().await.map_err(db)?;
@@ -356,8 +345,11 @@ pub async fn set_active(
     if !active && user.role == Role::Owner {
         return Err("--email: the owner cannot be deactivated".into());
     }
+    let (state, kind) = match active {
+        true => ("active", "user_activated"),
+        false => ("deactivated", "user_deactivated"),
+    };
     if user.active == active {
-        let state = if active { "active" } else { "deactivated" };
         return Ok(format!("<{}> is already {state}", user.email));
     }
     let mut conn = store.conn().await.map_err(db)?;
@@ -375,11 +367,7 @@ pub async fn set_active(
             .map_err(db)?;
     }
     let event = audit::Event {
-        kind: if active {
-            "user_activated"
-        } else {
-            "user_deactivated"
-        },
+        kind,
         account_id: Some(user.account_id),
         target_user_id: Some(user.id),
         detail: Some("from the command line"),
@@ -397,12 +385,12 @@ pub async fn set_active(
 /// `portal role list`.
 pub async fn role_list(store: &Store) -> Result<String, String> {
     let mut c = store.conn().await.map_err(db)?;
-    let Some(account_id) = users::first_account(&mut c).await.map_err(db)? else {
-        return Ok("no custom roles (built in: owner, admin, member)".into());
+    let roles = match users::first_account(&mut c).await.map_err(db)? {
+        Some(account_id) => admin::roles_with_holders(&mut c, account_id)
+            .await
+            .map_err(db)?,
+        None => Vec::new(),
     };
-    let roles = admin::roles_with_holders(&mut c, account_id)
-        .await
-        .map_err(db)?;
     if roles.is_empty() {
         return Ok("no custom roles (built in: owner, admin, member)".into());
     }

@@ -1,13 +1,12 @@
 //! Meetings, for the "My Meetings" page.
 
 use app::wire::Meeting;
-use sqlx::Row;
 
 use super::Conn;
 
 /// The user's meetings that have not ended yet, soonest first.
 pub async fn upcoming(c: &mut Conn, user_id: i64, now: i64) -> Result<Vec<Meeting>, sqlx::Error> {
-    let rows = sqlx::query(
+    let rows: Vec<(String, String, i64, i64)> = sqlx::query_as(
         "SELECT meeting_id, topic, starts_at, duration_minutes FROM meetings \
          WHERE host_user_id = $1 AND starts_at + duration_minutes * 60 > $2 ORDER BY starts_at LIMIT 100",
     )
@@ -15,17 +14,15 @@ pub async fn upcoming(c: &mut Conn, user_id: i64, now: i64) -> Result<Vec<Meetin
     .bind(now)
     .fetch_all(&mut *c)
     .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(Meeting {
-                meeting_id: r.try_get("meeting_id")?,
-                topic: r.try_get("topic")?,
-                starts_at: r.try_get("starts_at")?,
-                duration_minutes: u32::try_from(r.try_get::<i64, _>("duration_minutes")?)
-                    .unwrap_or(0),
-            })
+    Ok(rows
+        .into_iter()
+        .map(|(meeting_id, topic, starts_at, minutes)| Meeting {
+            meeting_id,
+            topic,
+            starts_at,
+            duration_minutes: u32::try_from(minutes).unwrap_or(0),
         })
-        .collect()
+        .collect())
 }
 
 pub async fn insert(

@@ -9,7 +9,6 @@
 
 use base64::Engine;
 use serde::{Deserialize, Serialize};
-use sqlx::Row as _;
 
 use super::batch::{Batch, Value};
 use super::writer::Row;
@@ -208,27 +207,29 @@ fn claimed_from(keys: &Keys, r: &Row) -> Result<Claimed, sqlx::Error> {
     })
 }
 
-/// `$first, $first+1, …` for `n` values: an `IN (…)` list both backends read.
-fn placeholders(first: usize, n: usize) -> String {
-    (first..first + n)
+/// Pushes `sql`, which ends in `id IN`, with `args` and then the list of `ids` (placeholders both
+/// backends read); nothing when `ids` is empty.
+fn push_for_ids(b: &mut Batch, sql: &str, mut args: Vec<Value>, ids: &[i64]) {
+    if ids.is_empty() {
+        return;
+    }
+    let first = args.len() + 1;
+    let list: Vec<String> = (first..first + ids.len())
         .map(|i| format!("${i}"))
-        .collect::<Vec<_>>()
-        .join(", ")
+        .collect();
+    args.extend(ids.iter().map(|&id| Value::from(id)));
+    b.push(format!("{sql} ({})", list.join(", ")), args);
 }
 
 /// Sent, each of `ids` (one statement for a batch): the content (which may hold a code) is
 /// erased, the row stays as a record.
 pub fn mark_sent_in(b: &mut Batch, ids: &[i64], now: i64) {
-    if ids.is_empty() {
-        return;
-    }
-    let sql = format!(
-        "UPDATE outbox SET sent_at = $1, locked_until = NULL, payload = NULL, subject = '', body_text = '', body_html = '', last_error = NULL WHERE id IN ({})",
-        placeholders(2, ids.len())
+    push_for_ids(
+        b,
+        "UPDATE outbox SET sent_at = $1, locked_until = NULL, payload = NULL, subject = '', body_text = '', body_html = '', last_error = NULL WHERE id IN",
+        vec![now.into()],
+        ids,
     );
-    let mut args = vec![now.into()];
-    args.extend(ids.iter().map(|id| Value::from(*id)));
-    b.push(sql, args);
 }
 
 pub async fn mark_retry(
@@ -261,23 +262,21 @@ pub async fn mark_failed(c: &mut Conn, id: i64, now: i64, error: &str) -> Result
 
 /// Gives claimed messages back unsent (shutdown came before their turn in the batch).
 pub fn release_in(b: &mut Batch, ids: &[i64]) {
-    if ids.is_empty() {
-        return;
-    }
-    let sql = format!(
-        "UPDATE outbox SET locked_until = NULL, attempts = attempts - 1 WHERE sent_at IS NULL AND id IN ({})",
-        placeholders(1, ids.len())
+    push_for_ids(
+        b,
+        "UPDATE outbox SET locked_until = NULL, attempts = attempts - 1 WHERE sent_at IS NULL AND id IN",
+        Vec::new(),
+        ids,
     );
-    b.push(sql, ids.iter().map(|id| Value::from(*id)).collect());
 }
 
 /// Pending messages and the age of the oldest, for metrics.
 pub async fn depth(c: &mut Conn, now: i64) -> Result<(i64, i64), sqlx::Error> {
-    let r = sqlx::query("SELECT COUNT(*) AS n, MIN(created_at) AS oldest FROM outbox WHERE sent_at IS NULL AND failed_at IS NULL")
-        .fetch_one(&mut *c)
-        .await?;
-    let n: i64 = r.try_get("n")?;
-    let oldest: Option<i64> = r.try_get("oldest")?;
+    let (n, oldest): (i64, Option<i64>) = sqlx::query_as(
+        "SELECT COUNT(*), MIN(created_at) FROM outbox WHERE sent_at IS NULL AND failed_at IS NULL",
+    )
+    .fetch_one(&mut *c)
+    .await?;
     Ok((n, oldest.map(|o| now - o).unwrap_or(0)))
 }
 

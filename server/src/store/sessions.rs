@@ -1,10 +1,8 @@
 //! Sessions: stored by the hash of their token, revocable one by one and all at once.
 
-use sqlx::Row;
-
 use super::Conn;
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Session {
     pub id: i64,
     pub user_id: i64,
@@ -41,7 +39,7 @@ pub async fn live(
     now: i64,
     idle_secs: i64,
 ) -> Result<Option<Session>, sqlx::Error> {
-    let row = sqlx::query(
+    sqlx::query_as(
         "SELECT id, user_id, last_seen_at FROM sessions WHERE token_hash = $1 AND revoked_at IS NULL \
          AND expires_at > $2 AND last_seen_at > $3",
     )
@@ -49,15 +47,7 @@ pub async fn live(
     .bind(now)
     .bind(now - idle_secs)
     .fetch_optional(&mut *c)
-    .await?;
-    row.map(|r| {
-        Ok(Session {
-            id: r.try_get("id")?,
-            user_id: r.try_get("user_id")?,
-            last_seen_at: r.try_get("last_seen_at")?,
-        })
-    })
-    .transpose()
+    .await
 }
 
 pub async fn touch(c: &mut Conn, id: i64, now: i64) -> Result<(), sqlx::Error> {

@@ -49,18 +49,15 @@ pub(crate) struct RoleColumns {
 
 impl From<RoleColumns> for Role {
     fn from(c: RoleColumns) -> Self {
-        match c.role.as_str() {
-            "owner" => Self::Owner,
-            "admin" => Self::Admin,
-            "custom" => match (c.custom_id, c.custom_name) {
-                (Some(id), Some(name)) => Self::Custom {
-                    id,
-                    name,
-                    permissions: c.custom_permissions.map(Vec::from).unwrap_or_default(),
-                },
-                // A deleted custom role leaves its users as members.
-                _ => Self::Member,
+        match (c.role.as_str(), c.custom_id, c.custom_name) {
+            ("owner", ..) => Self::Owner,
+            ("admin", ..) => Self::Admin,
+            ("custom", Some(id), Some(name)) => Self::Custom {
+                id,
+                name,
+                permissions: c.custom_permissions.map(Vec::from).unwrap_or_default(),
             },
+            // A deleted custom role leaves its users as members.
             _ => Self::Member,
         }
     }
