@@ -100,14 +100,8 @@ pub async fn add(
             }
         },
     };
-    if stored_role == "owner" {
-        let (owners, _) =
-            admin::list_users(&mut c, account_id, "", admin::Sort::Name, false, 1000, 0)
-                .await
-                .map_err(db)?;
-        if owners.iter().any(|u| u.role == Role::Owner) {
-            return Err("--role: the account already has an owner (there is exactly one)".into());
-        }
+    if stored_role == "owner" && users::has_owner(&mut c, account_id).await.map_err(db)? {
+        return Err("--role: the account already has an owner (there is exactly one)".into());
     }
     drop(c);
     let hash = match (method, password) {

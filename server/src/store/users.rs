@@ -186,6 +186,16 @@ pub async fn insert(c: &mut Conn, u: &NewUser<'_>, now: i64) -> Result<i64, sqlx
     Ok(id)
 }
 
+/// Whether the account has its owner (there is exactly one).
+pub async fn has_owner(c: &mut Conn, account_id: i64) -> Result<bool, sqlx::Error> {
+    let owners: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE account_id = $1 AND role = 'owner'")
+            .bind(account_id)
+            .fetch_one(&mut *c)
+            .await?;
+    Ok(owners > 0)
+}
+
 pub async fn count(c: &mut Conn) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar("SELECT COUNT(*) FROM users")
         .fetch_one(&mut *c)

@@ -464,3 +464,34 @@ async fn an_operators_templates_brand_the_mail_and_a_broken_one_stops_start_up()
         "{err}"
     );
 }
+
+#[tokio::test]
+async fn a_second_owner_is_refused_however_many_users_sort_before_the_first() {
+    use crate::helpers::spawn_app;
+    use app::wire::SignInMethod;
+    let app = spawn_app().await;
+    // A thousand members whose names sort before the owner's ("Bulk User" < "Test owner"): the
+    // check once read the first page of the name-sorted list and missed an owner past it.
+    app.add_users_bulk("m", 1000).await;
+    app.add_user("owner@example.com", "owner", None, SignInMethod::Password)
+        .await;
+    let dir = std::env::temp_dir().join(format!("portal-cli-{:x}", rand::random::<u64>()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let db = app.raw.get("database_url").unwrap().to_string();
+    let args = [
+        "user",
+        "add",
+        "--email",
+        "second@example.com",
+        "--role",
+        "owner",
+        "--sso",
+        "google",
+    ];
+    let out = portal_command(&db, &dir, None).args(args).output().unwrap();
+    assert!(!out.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).trim(),
+        "--role: the account already has an owner (there is exactly one)"
+    );
+}
