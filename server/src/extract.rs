@@ -81,6 +81,77 @@ where
     }
 }
 
+/// `Path<T>` with the portal's error shape: a parameter of the wrong type (`/users/abc`) is a
+/// 400 naming it, not axum's plain-text rejection.
+pub struct Path<T>(pub T);
+
+impl<S, T> FromRequestParts<S> for Path<T>
+where
+    T: DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        use axum::extract::path::ErrorKind;
+        use axum::extract::rejection::PathRejection;
+        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(value)) => Ok(Self(value)),
+            Err(PathRejection::FailedToDeserializePathParams(e)) => {
+                let mut err = ApiError::bad_request(
+                    "invalid_path",
+                    format!("The address is not valid: {}.", e.kind()),
+                );
+                err.body.field = match e.kind() {
+                    ErrorKind::ParseErrorAtKey { key, .. }
+                    | ErrorKind::InvalidUtf8InPathParam { key }
+                    | ErrorKind::DeserializeError { key, .. } => Some(key.clone()),
+                    // A single value (`Path<i64>`) is reported without its name: the route's
+                    // one parameter is the one.
+                    _ => axum::extract::RawPathParams::from_request_parts(parts, state)
+                        .await
+                        .ok()
+                        .and_then(|params| match params.iter().collect::<Vec<_>>()[..] {
+                            [(key, _)] => Some(key.to_string()),
+                            _ => None,
+                        }),
+                };
+                Err(err)
+            }
+            // A route without the parameters its handler reads: the server's mistake.
+            Err(e) => Err(ApiError::internal(e)),
+        }
+    }
+}
+
+/// `Query<T>` with the portal's error shape: a parameter of the wrong type (`?page=-1`) is a 400
+/// naming it, not axum's plain-text rejection.
+pub struct Query<T>(pub T);
+
+impl<S, T> FromRequestParts<S> for Query<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let query = parts.uri.query().unwrap_or_default();
+        let pairs = url::form_urlencoded::parse(query.as_bytes());
+        serde_path_to_error::deserialize(serde_urlencoded::Deserializer::new(pairs))
+            .map(Self)
+            .map_err(|e| {
+                let mut err = ApiError::bad_request(
+                    "invalid_query",
+                    format!("The query is not valid: {}.", e.inner()),
+                );
+                let path = e.path().to_string();
+                err.body.field = (path != ".").then_some(path);
+                err
+            })
+    }
+}
+
 /// The field a rejected body got wrong, as a path (`policy.kind`, `roles[0].name`). A value of
 /// the wrong type or out of range is found at its own path. A missing field is reported by serde
 /// at the object that lacks it, with the field's name only in its message (``missing field `x` ``,

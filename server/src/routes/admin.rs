@@ -6,7 +6,7 @@ use app::wire::{
     permission, AccountSettings, AdminSetPasswordRequest, AdminUser, AssignRoleRequest,
     Role as WireRole, RoleRequest, UserPage,
 };
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
@@ -19,8 +19,8 @@ use crate::domain::permissions::{
 };
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{
-    AuditView, AuthUser, Client, Json, Now, RequirePermission, RolesManage, SettingsEdit,
-    UsersEdit, UsersView,
+    AuditView, AuthUser, Client, Json, Now, Path, Query, RequirePermission, RolesManage,
+    SettingsEdit, UsersEdit, UsersView,
 };
 use crate::notify::templates::Lang;
 use crate::reset::admin::ByAdmin;

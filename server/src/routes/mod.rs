@@ -6,6 +6,7 @@ pub mod me;
 pub mod reset;
 pub mod session;
 
+use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::Router;
 
@@ -25,6 +26,15 @@ pub fn api_router() -> Router<AppState> {
             res.extensions_mut().insert(UnknownApiRoute);
             res
         })
+        // Last: it applies to the routes registered before it. axum adds the `Allow` header.
+        .method_not_allowed_fallback(|| async {
+            let message = "This endpoint does not take that method.";
+            ApiError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                message,
+            )
+        })
 }
 
 /// Marks the answer of the API's 404 fallback, so metrics do not label it by the raw path.
@@ -37,7 +47,6 @@ impl From<crate::reset::Error> for ApiError {
     fn from(e: crate::reset::Error) -> Self {
         use crate::error::human_duration;
         use crate::reset::{Error, Refusal};
-        use axum::http::StatusCode;
         let r = match e {
             Error::Refused(r) => r,
             Error::Store(e) => return e.into(),

@@ -89,6 +89,55 @@ async fn unknown_api_paths_are_json_404s_not_the_spa() {
 }
 
 #[tokio::test]
+async fn a_bad_path_or_query_parameter_and_a_wrong_method_get_json_errors_naming_the_field() {
+    let app = spawn_app().await;
+    let admin = "admin@example.com";
+    app.add_user(admin, "admin", None, app::wire::SignInMethod::Password)
+        .await;
+    let b = browser();
+    assert_eq!(app.sign_in(&b, admin, PASSWORD).await.status(), 200);
+    let cases = [
+        (
+            b.post(app.api("/api/admin/users/abc/reset")),
+            400,
+            "invalid_path",
+            Some("id"),
+        ),
+        (
+            b.get(app.api("/api/admin/users?page=-1")),
+            400,
+            "invalid_query",
+            Some("page"),
+        ),
+        (
+            b.get(app.api("/api/admin/audit?page=x")),
+            400,
+            "invalid_query",
+            Some("page"),
+        ),
+        (
+            b.delete(app.api("/api/reset/start")),
+            405,
+            "method_not_allowed",
+            None,
+        ),
+    ];
+    for (req, status, code, field) in cases {
+        let r = req.send().await.unwrap();
+        assert_eq!(r.status().as_u16(), status, "{code}");
+        let ct = r.headers()["content-type"].to_str().unwrap().to_string();
+        assert!(ct.starts_with("application/json"), "{code}: {ct}");
+        if status == 405 {
+            assert_eq!(r.headers()["allow"], "POST");
+        }
+        let body = json(r).await;
+        assert_eq!(body["error"], code);
+        assert!(body["message"].as_str().is_some_and(|m| !m.is_empty()));
+        assert_eq!(body["field"].as_str(), field, "{code}");
+    }
+}
+
+#[tokio::test]
 async fn health_and_readiness_answer() {
     let app = spawn_app().await;
     let r = reqwest::get(app.api("/healthz")).await.unwrap();
