@@ -155,6 +155,32 @@ async fn sessions_end_after_the_idle_timeout_and_the_absolute_lifetime() {
 }
 
 #[tokio::test]
+async fn a_short_idle_timeout_keeps_a_user_who_keeps_working_signed_in() {
+    let app = spawn_app_with(|c| {
+        c.set("session_idle_secs", "30");
+    })
+    .await;
+    app.add_user("sy@example.com", "member", None, SignInMethod::Password)
+        .await;
+    let b = browser();
+    app.sign_in(&b, "sy@example.com", PASSWORD).await;
+    for second in (10..=120).step_by(10) {
+        app.clock.advance(10);
+        let status = app.get(&b, "/api/me").await.status();
+        assert_eq!(
+            status,
+            StatusCode::OK,
+            "a request every 10 s, at {second} s"
+        );
+    }
+    app.clock.advance(31);
+    assert_eq!(
+        app.get(&b, "/api/me").await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+#[tokio::test]
 async fn signing_out_revokes_the_session_server_side() {
     let app = spawn_app().await;
     app.add_user("ed@example.com", "member", None, SignInMethod::Password)
