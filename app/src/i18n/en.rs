@@ -34,6 +34,7 @@ pub fn text(key: Msg) -> &'static str {
         ErrCodeExpired => "This code has expired. Request a new code.",
         ErrCodeExhausted => "Too many wrong codes. Request a new code.",
         ErrGrantExpired => "Your reset session has expired. Please start again.",
+        ErrUserDeactivated => "This user is deactivated: a reset link would not work.",
         ErrPasswordMismatch => "The passwords do not match.",
         ErrWrongPassword => "Your current password is incorrect.",
         ErrForbidden => "You are not allowed to do that.",

@@ -35,6 +35,7 @@ pub fn text(key: Msg) -> &'static str {
         ErrCodeExpired => "Koden har upphört att gälla. Begär en ny kod.",
         ErrCodeExhausted => "För många felaktiga koder. Begär en ny kod.",
         ErrGrantExpired => "Din återställning har upphört att gälla. Börja om.",
+        ErrUserDeactivated => "Användaren är avaktiverad: en återställningslänk skulle inte fungera.",
         ErrPasswordMismatch => "Lösenorden stämmer inte överens.",
         ErrWrongPassword => "Ditt nuvarande lösenord är fel.",
         ErrForbidden => "Du har inte behörighet att göra det.",

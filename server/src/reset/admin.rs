@@ -26,6 +26,11 @@ pub async fn send_reset(st: &AppState, act: &ByAdmin<'_>, now: i64) -> Outcome<(
         target,
         client,
     } = *act;
+    // The link opens nothing for a deactivated user (`link::live` reads active users only): an
+    // email promising a reset that then says "expired" would only confuse them.
+    if !target.active {
+        return Err(Refusal::Deactivated.into());
+    }
     let ident_key = st.keys.mac(&["ident", &target.email.to_lowercase()]);
     let delivery = Delivery {
         channel: Channel::Email,

@@ -64,6 +64,8 @@ pub enum Refusal {
     CodeExhausted,
     LinkExpired,
     GrantExpired,
+    /// An administrator's reset for a deactivated user, whose link would be dead on arrival.
+    Deactivated,
     /// Sign-in: one answer for a wrong email and a wrong password.
     InvalidCredentials,
     /// Sign-in: the account's password sign-in is locked for a while.

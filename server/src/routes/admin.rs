@@ -256,7 +256,7 @@ pub(crate) async fn unlock(
 /// Starts a reset for a user: they get a link by email (same caps and lifetime as if they had
 /// asked, and their previous code dies). No code is sent: the flow belongs to no browser, so
 /// there is no page where one could be typed.
-#[utoipa::path(post, path = "/api/admin/users/{id}/reset", tag = "admin", params(("id" = i64, Path)), responses((status = 204, description = "Sent"), (status = 401, description = "Not signed in", body = app::wire::ErrorBody), (status = 403, description = "Not allowed", body = app::wire::ErrorBody), (status = 409, description = "Signs in with a provider", body = app::wire::ErrorBody), (status = 429, description = "Rate limited (Retry-After)", body = app::wire::ErrorBody)))]
+#[utoipa::path(post, path = "/api/admin/users/{id}/reset", tag = "admin", params(("id" = i64, Path)), responses((status = 204, description = "Sent"), (status = 401, description = "Not signed in", body = app::wire::ErrorBody), (status = 403, description = "Not allowed", body = app::wire::ErrorBody), (status = 409, description = "Signs in with a provider, or is deactivated", body = app::wire::ErrorBody), (status = 429, description = "Rate limited (Retry-After)", body = app::wire::ErrorBody)))]
 pub(crate) async fn send_reset(
     State(st): State<AppState>,
     u: AuthUser,

@@ -118,6 +118,11 @@ impl From<crate::reset::Error> for ApiError {
             Refusal::CodeExhausted => ApiError::gone("code_exhausted", CODE_EXHAUSTED),
             Refusal::LinkExpired => ApiError::gone("link_expired", LINK_EXPIRED),
             Refusal::GrantExpired => ApiError::gone("grant_expired", GRANT_EXPIRED),
+            Refusal::Deactivated => ApiError::new(
+                StatusCode::CONFLICT,
+                "user_deactivated",
+                "This user is deactivated: a reset link would not work. Reactivate them first.",
+            ),
             Refusal::InvalidCredentials => ApiError::new(
                 StatusCode::UNAUTHORIZED,
                 "invalid_credentials",

@@ -503,3 +503,29 @@ async fn stored_users_roles_and_policies_read_back_typed() {
     let (_, policy) = users::account_policy(&mut c, app.account_id).await.unwrap();
     assert_eq!(policy, classic);
 }
+
+#[tokio::test]
+async fn a_reset_for_a_deactivated_user_is_refused_and_sends_nothing() {
+    let w = world().await;
+    let app = &w.app;
+    {
+        let mut c = app.store.conn().await.unwrap();
+        server::store::users::set_active(&mut c, w.member, false)
+            .await
+            .unwrap();
+    }
+    let admin = browser();
+    app.sign_in(&admin, "admin@a.test", PASSWORD).await;
+    let r = app
+        .post(
+            &admin,
+            &format!("/api/admin/users/{}/reset", w.member),
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::CONFLICT);
+    assert_eq!(json(r).await["error"], "user_deactivated");
+    assert_eq!(app.audit_count("admin_reset_sent").await, 0);
+    app.wait_outbox_settled().await;
+    assert!(app.mail.to("member@a.test").is_empty());
+}
