@@ -49,11 +49,6 @@ pub fn session_cookie(st: &AppState, token: &str) -> HeaderValue {
     cookies::set(ServerCookie::Session, token, max_age, &st.config)
 }
 
-/// Deletes the session cookie.
-pub fn end_session_cookie(st: &AppState) -> HeaderValue {
-    cookies::clear(ServerCookie::Session, &st.config)
-}
-
 /// What `GET /api/me` says about a user.
 pub async fn me(conn: &mut Conn, user: &User) -> Result<Me, sqlx::Error> {
     let (account_name, _) = users::account_policy(conn, user.account_id).await?;

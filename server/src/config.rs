@@ -408,17 +408,14 @@ impl FromText for DatabaseUrl {
         {
             return Err(format!("'{u}' is an in-memory database, whose data would vanish: name a file, e.g. sqlite://data/portal.db"));
         }
-        if ["postgres://", "postgresql://", "sqlite:"]
+        if !["postgres://", "postgresql://", "sqlite:"]
             .iter()
             .any(|p| u.starts_with(p))
         {
-            Ok(Self(u.to_string()))
-        } else {
-            Err(format!(
-                "'{}' must start with postgres:// or sqlite:",
-                redact_url(u)
-            ))
+            let u = redact_url(u);
+            return Err(format!("'{u}' must start with postgres:// or sqlite:"));
         }
+        Ok(Self(u.to_string()))
     }
 }
 
@@ -528,10 +525,10 @@ pub struct MailFrom(String);
 
 impl FromText for MailFrom {
     fn from_text(s: &str) -> Result<Self, String> {
-        match s.trim().parse::<lettre::message::Mailbox>() {
-            Ok(_) => Ok(Self(s.trim().to_string())),
-            Err(_) => Err(format!("'{s}' is not an email address")),
-        }
+        let from = s.trim();
+        from.parse::<lettre::message::Mailbox>()
+            .map(|_| Self(from.to_string()))
+            .map_err(|_| format!("'{s}' is not an email address"))
     }
 }
 
@@ -607,10 +604,9 @@ pub struct HostName(String);
 
 impl FromText for HostName {
     fn from_text(h: &str) -> Result<Self, String> {
-        match HostPort::parse(h, 0) {
-            Some(_) => Ok(Self(h.to_string())),
-            None => Err(format!("'{h}' is not a host name or host:port")),
-        }
+        HostPort::parse(h, 0)
+            .map(|_| Self(h.to_string()))
+            .ok_or_else(|| format!("'{h}' is not a host name or host:port"))
     }
 }
 
@@ -784,10 +780,9 @@ impl RawConfig {
 
     /// Where the value of a setting was given, or its variable if it was not.
     fn origin(&self, key: &str) -> String {
-        match self.values.get(key) {
-            Some((_, origin)) => origin.clone(),
-            None => env_name(key),
-        }
+        self.values
+            .get(key)
+            .map_or_else(|| env_name(key), |(_, origin)| origin.clone())
     }
 
     /// One setting, read into its type.
@@ -816,7 +811,7 @@ impl RawConfig {
     /// and passwords in URLs masked, for `portal config`. With the parsed `config`, an unset
     /// setting whose value follows from others shows that value.
     pub fn describe(&self, config: Option<&Config>) -> String {
-        let lines: Vec<String> = SETTINGS
+        SETTINGS
             .iter()
             .map(|s| {
                 let (text, from) = match self.values.get(s.key) {
@@ -832,8 +827,8 @@ impl RawConfig {
                 };
                 format!("{} = {shown}  ({from})", s.var)
             })
-            .collect();
-        lines.join("\n")
+            .collect::<Vec<_>>()
+            .join("\n")
     }
 
     /// Reads every setting into its type and checks them together, naming the first that is
@@ -866,20 +861,18 @@ impl Config {
             }
         };
         let cap = "an hourly cap above the daily one is never reached";
-        let (hour, day) = (s.codes_per_hour.get(), s.codes_per_day.get());
         at_most(
             "codes_per_hour",
-            hour.into(),
+            s.codes_per_hour.get().into(),
             "codes_per_day",
-            day.into(),
+            s.codes_per_day.get().into(),
             cap,
         )?;
-        let (hour, day) = (s.sms_per_number_hour.get(), s.sms_per_number_day.get());
         at_most(
             "sms_per_number_hour",
-            hour.into(),
+            s.sms_per_number_hour.get().into(),
             "sms_per_number_day",
-            day.into(),
+            s.sms_per_number_day.get().into(),
             cap,
         )?;
         at_most(
@@ -996,9 +989,8 @@ impl Config {
 
     /// The names this deployment answers to (`Host`) and its own origins (`Origin`).
     pub fn hosts(&self) -> Hosts<'_> {
-        let scheme = self.public_url.scheme();
         Hosts {
-            scheme,
+            scheme: self.public_url.scheme(),
             public: HostPort::new(
                 &self.public_host(),
                 self.public_url.port_or_known_default().unwrap_or(80),

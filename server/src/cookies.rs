@@ -89,18 +89,14 @@ pub fn read(parts_headers: &HeaderMap, name: &str) -> Option<String> {
 /// and `SameSite` of [`ServerCookie`] (ASVS 5.0 3.3.1-3.3.4: Secure, `__Host-`, SameSite,
 /// HttpOnly).
 pub fn set(which: ServerCookie, value: &str, max_age: Option<u64>, config: &Config) -> HeaderValue {
-    let mut s = format!(
-        "{}={value}; Path={}; HttpOnly; SameSite={}",
+    let s = format!(
+        "{}={value}; Path={}; HttpOnly; SameSite={}{}{}",
         which.name(config),
         which.path(config),
-        which.same_site()
+        which.same_site(),
+        max_age.map_or_else(String::new, |age| format!("; Max-Age={age}")),
+        if config.is_https() { "; Secure" } else { "" },
     );
-    if let Some(age) = max_age {
-        s.push_str(&format!("; Max-Age={age}"));
-    }
-    if config.is_https() {
-        s.push_str("; Secure");
-    }
     HeaderValue::from_str(&s).unwrap_or_else(|_| HeaderValue::from_static("invalid=; Max-Age=0"))
 }
 

@@ -67,69 +67,65 @@ impl Default for Metrics {
 
 impl Metrics {
     pub fn new() -> Self {
+        let m = Self {
+            registry: Arc::default(),
+            requests: Family::default(),
+            latency: Family::new_with_constructor(|| {
+                Histogram::new([
+                    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+                ])
+            }),
+            notifications: Family::default(),
+            refusals: Family::default(),
+            outbox_depth: Gauge::default(),
+            outbox_oldest: Gauge::default(),
+            pruned: Family::default(),
+            prune_runs: Counter::default(),
+        };
         let mut r = Registry::with_prefix("portal");
-        let requests = Family::<RouteLabels, Counter>::default();
-        let latency = Family::<LatencyLabels, Histogram>::new_with_constructor(|| {
-            Histogram::new([
-                0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
-            ])
-        });
-        let notifications = Family::<NotifyLabels, Counter>::default();
-        let refusals = Family::<LimitLabels, Counter>::default();
-        let outbox_depth = Gauge::default();
-        let outbox_oldest = Gauge::default();
-        let pruned = Family::<TableLabels, Counter>::default();
-        let prune_runs = Counter::default();
         r.register(
             "http_requests",
             "HTTP requests by route and status",
-            requests.clone(),
+            m.requests.clone(),
         );
         r.register(
             "http_request_duration_seconds",
             "HTTP request latency by route",
-            latency.clone(),
+            m.latency.clone(),
         );
         r.register(
             "notifications",
             "Notifications by channel and outcome",
-            notifications.clone(),
+            m.notifications.clone(),
         );
         r.register(
             "rate_limit_refusals",
             "Requests refused by a rate limit",
-            refusals.clone(),
+            m.refusals.clone(),
         );
         r.register(
             "outbox_depth",
             "Messages waiting in the outbox",
-            outbox_depth.clone(),
+            m.outbox_depth.clone(),
         );
         r.register(
             "outbox_oldest_age_seconds",
             "Age of the oldest waiting message",
-            outbox_oldest.clone(),
+            m.outbox_oldest.clone(),
         );
         r.register(
             "pruned_rows",
             "Rows the pruner deleted, by table",
-            pruned.clone(),
+            m.pruned.clone(),
         );
         r.register(
             "prune_runs",
             "Completed passes of the pruner",
-            prune_runs.clone(),
+            m.prune_runs.clone(),
         );
         Self {
             registry: Arc::new(Mutex::new(r)),
-            requests,
-            latency,
-            notifications,
-            refusals,
-            outbox_depth,
-            outbox_oldest,
-            pruned,
-            prune_runs,
+            ..m
         }
     }
 

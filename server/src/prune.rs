@@ -154,10 +154,7 @@ pub struct Pruner {
 impl Pruner {
     /// A pass at start-up, then one every `interval`, until `shutdown` turns true.
     pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
-        loop {
-            if *shutdown.borrow() {
-                return;
-            }
+        while !*shutdown.borrow() {
             let now = self.clock.now();
             match prune_once(&self.store, now, self.session_idle_secs, &shutdown).await {
                 Ok(p) => {

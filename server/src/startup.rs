@@ -29,6 +29,7 @@ use crate::notify::templates::Templates;
 use crate::notify::worker::Outbox;
 use crate::notify::Sender;
 use crate::prune::Pruner;
+use crate::routes::UnknownApiRoute;
 use crate::state::AppState;
 use crate::store::Store;
 
@@ -45,19 +46,16 @@ pub fn load_secret(config: &Config) -> Result<SecretString, String> {
             path.display()
         )),
         Err(_) => {
-            crate::files::private_dir(&config.data_dir).map_err(|e| {
+            let fail = |what: &str, p: &Path, e: std::io::Error| {
                 format!(
-                    "configuration error: PORTAL_DATA_DIR: cannot create {}: {e}",
-                    config.data_dir.display()
+                    "configuration error: PORTAL_DATA_DIR: cannot {what} {}: {e}",
+                    p.display()
                 )
-            })?;
+            };
+            let dir = &config.data_dir;
+            crate::files::private_dir(dir).map_err(|e| fail("create", dir, e))?;
             let s = new_secret();
-            write_private(&path, &s).map_err(|e| {
-                format!(
-                    "configuration error: PORTAL_DATA_DIR: cannot write {}: {e}",
-                    path.display()
-                )
-            })?;
+            write_private(&path, &s).map_err(|e| fail("write", &path, e))?;
             tracing::info!(file = %path.display(), "generated a new server secret");
             Ok(SecretString::from(s))
         }
@@ -313,19 +311,17 @@ async fn known_host(State(st): State<AppState>, mut req: Request, next: Next) ->
     let port = hosts.default_port();
     let mut values = req.headers().get_all(header::HOST).iter();
     let header_host = match (values.next(), values.next()) {
-        (None, _) => None,
-        (Some(v), None) => match v.to_str().ok().and_then(|v| HostPort::parse(v, port)) {
-            Some(h) => Some(h),
-            None => return bad_host("The Host header is not a host name."),
-        },
         (Some(_), Some(_)) => return bad_host("The request names more than one host."),
+        (v, _) => v.map(|v| v.to_str().ok().and_then(|v| HostPort::parse(v, port))),
     };
-    let uri_host = match req.uri().authority() {
-        Some(a) => match HostPort::parse(a.as_str(), port) {
-            Some(h) => Some(h),
-            None => return bad_host("The request target is not a host name."),
-        },
-        None => None,
+    let uri_host = req
+        .uri()
+        .authority()
+        .map(|a| HostPort::parse(a.as_str(), port));
+    let (header_host, uri_host) = match (header_host, uri_host) {
+        (Some(None), _) => return bad_host("The Host header is not a host name."),
+        (_, Some(None)) => return bad_host("The request target is not a host name."),
+        (h, u) => (h.flatten(), u.flatten()),
     };
     if header_host.is_none() && uri_host.is_none() && req.version() > Version::HTTP_10 {
         return bad_host("The request must name its host (Host header).");
@@ -335,14 +331,11 @@ async fn known_host(State(st): State<AppState>, mut req: Request, next: Next) ->
         .flatten()
         .any(|h| !hosts.accepts(h))
     {
-        let mut res = ApiError::new(
+        return misdirected(ApiError::new(
             StatusCode::MISDIRECTED_REQUEST,
             "unknown_host",
             "This server does not answer to that host name.",
-        )
-        .into_response();
-        res.extensions_mut().insert(MisdirectedRequest);
-        return res;
+        ));
     }
     if let Some(h) = header_host.or(uri_host) {
         req.extensions_mut().insert(AddressedHost(h));
@@ -351,7 +344,11 @@ async fn known_host(State(st): State<AppState>, mut req: Request, next: Next) ->
 }
 
 fn bad_host(message: &str) -> Response {
-    let mut res = ApiError::bad_request("invalid_host", message).into_response();
+    misdirected(ApiError::bad_request("invalid_host", message))
+}
+
+fn misdirected(e: ApiError) -> Response {
+    let mut res = e.into_response();
     res.extensions_mut().insert(MisdirectedRequest);
     res
 }
@@ -371,29 +368,27 @@ async fn csrf(State(st): State<AppState>, req: Request, next: Next) -> Response 
         return next.run(req).await;
     }
     let h = req.headers();
-    let fetch_site = h.get("sec-fetch-site").and_then(|v| v.to_str().ok());
-    if let Some(site) = fetch_site {
-        if site != "same-origin" && site != "none" {
-            return forbidden_csrf();
-        }
-    }
-    if let Some(origin) = h.get(header::ORIGIN) {
-        let addressed = req.extensions().get::<AddressedHost>().map(|a| &a.0);
-        let own = origin
+    let cross_site = h
+        .get("sec-fetch-site")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|site| site != "same-origin" && site != "none");
+    let addressed = req.extensions().get::<AddressedHost>().map(|a| &a.0);
+    let foreign_origin = h.get(header::ORIGIN).is_some_and(|origin| {
+        !origin
             .to_str()
-            .is_ok_and(|o| st.config.hosts().is_own_origin(o, addressed));
-        if !own {
-            return forbidden_csrf();
-        }
+            .is_ok_and(|o| st.config.hosts().is_own_origin(o, addressed))
+    });
+    if cross_site || foreign_origin {
+        return ApiError::forbidden("The request did not come from this site.")
+            .code("csrf")
+            .into_response();
     }
     next.run(req).await
 }
 
-fn forbidden_csrf() -> Response {
-    ApiError::forbidden("The request did not come from this site.")
-        .code("csrf")
-        .into_response()
-}
+const CSP: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; \
+    img-src 'self' data:; font-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; \
+    form-action 'self'; object-src 'none'";
 
 /// Security headers on every response (OWASP Secure Headers; ASVS 5.0 3.4): a CSP that allows
 /// the wasm app and nothing inline, no framing, no sniffing, no referrer (pages can carry reset
@@ -403,30 +398,25 @@ async fn headers(State(st): State<AppState>, req: Request, next: Next) -> Respon
     let mut res = next.run(req).await;
     let ok = res.status() == StatusCode::OK;
     let h = res.headers_mut();
-    let set = |h: &mut axum::http::HeaderMap, k: &'static str, v: &'static str| {
+    let hsts = st.config.is_https().then_some((
+        "strict-transport-security",
+        "max-age=63072000; includeSubDomains",
+    ));
+    for (k, v) in [
+        ("content-security-policy", CSP),
+        ("x-content-type-options", "nosniff"),
+        ("x-frame-options", "DENY"),
+        ("referrer-policy", "no-referrer"),
+        ("cross-origin-opener-policy", "same-origin"),
+        (
+            "permissions-policy",
+            "camera=(), microphone=(), geolocation=(), otp-credentials=(self)",
+        ),
+    ]
+    .into_iter()
+    .chain(hsts)
+    {
         h.insert(k, HeaderValue::from_static(v));
-    };
-    set(
-        h,
-        "content-security-policy",
-        "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; img-src 'self' data:; \
-         font-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'; object-src 'none'",
-    );
-    set(h, "x-content-type-options", "nosniff");
-    set(h, "x-frame-options", "DENY");
-    set(h, "referrer-policy", "no-referrer");
-    set(h, "cross-origin-opener-policy", "same-origin");
-    set(
-        h,
-        "permissions-policy",
-        "camera=(), microphone=(), geolocation=(), otp-credentials=(self)",
-    );
-    if st.config.is_https() {
-        set(
-            h,
-            "strict-transport-security",
-            "max-age=63072000; includeSubDomains",
-        );
     }
     let cache = if path.starts_with("/api/")
         || path == "/metrics"
@@ -456,25 +446,19 @@ async fn observe(State(st): State<AppState>, req: Request, next: Next) -> Respon
     let res = next.run(req).await;
     let route = if res.extensions().get::<MisdirectedRequest>().is_some() {
         "misdirected".to_string()
+    } else if path.starts_with("/api/") && res.extensions().get::<UnknownApiRoute>().is_some() {
+        "/api/unknown".to_string()
     } else if path.starts_with("/api/") {
-        if res
-            .extensions()
-            .get::<crate::routes::UnknownApiRoute>()
-            .is_some()
-        {
-            "/api/unknown".to_string()
-        } else {
-            path.split('/')
-                .map(|s| {
-                    if !s.is_empty() && s.chars().all(|c| c.is_ascii_digit()) {
-                        "{id}"
-                    } else {
-                        s
-                    }
-                })
-                .collect::<Vec<_>>()
-                .join("/")
-        }
+        path.split('/')
+            .map(|s| {
+                if !s.is_empty() && s.chars().all(|c| c.is_ascii_digit()) {
+                    "{id}"
+                } else {
+                    s
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("/")
     } else if matches!(path.as_str(), "/healthz" | "/readyz" | "/metrics") {
         path
     } else {

@@ -29,11 +29,16 @@ pub enum Lang {
 
 impl Lang {
     pub fn parse(s: &str) -> Self {
-        if s.eq_ignore_ascii_case("sv") || s.to_lowercase().starts_with("sv-") {
-            Self::Sv
-        } else {
-            Self::En
-        }
+        Self::of_tag(s).unwrap_or(Self::En)
+    }
+
+    /// The language a tag names (`sv`, `sv-SE`, `EN-gb`), if it is one of ours.
+    fn of_tag(tag: &str) -> Option<Self> {
+        let primary = tag.to_lowercase();
+        let primary = primary.split('-').next();
+        [Self::En, Self::Sv]
+            .into_iter()
+            .find(|l| primary == Some(l.as_str()))
     }
 
     pub fn as_str(self) -> &'static str {
@@ -45,21 +50,10 @@ impl Lang {
 
     /// The first supported language in an `Accept-Language` header, by the order given.
     pub fn from_accept_language(header: &str) -> Self {
-        for part in header.split(',') {
-            let tag = part
-                .split(';')
-                .next()
-                .unwrap_or_default()
-                .trim()
-                .to_lowercase();
-            if tag == "sv" || tag.starts_with("sv-") {
-                return Self::Sv;
-            }
-            if tag == "en" || tag.starts_with("en-") {
-                return Self::En;
-            }
-        }
-        Self::En
+        header
+            .split(',')
+            .find_map(|part| Self::of_tag(part.split(';').next().unwrap_or_default().trim()))
+            .unwrap_or(Self::En)
     }
 }
 
@@ -141,6 +135,13 @@ const BUILT_IN: [(&str, &str); 34] = built_in![
     "sv/reset_code_sms.txt",
 ];
 
+fn built_in_sources() -> BTreeMap<String, String> {
+    BUILT_IN
+        .iter()
+        .map(|(n, s)| ((*n).to_string(), (*s).to_string()))
+        .collect()
+}
+
 /// The message templates, built in or overridden by the operator.
 pub struct Templates {
     env: Environment<'static>,
@@ -205,13 +206,9 @@ fn one_line(e: &minijinja::Error, template: &str) -> String {
 impl Templates {
     /// The templates built into the binary.
     pub fn built_in() -> Self {
-        let sources = BUILT_IN
-            .iter()
-            .map(|(n, s)| ((*n).to_string(), (*s).to_string()))
-            .collect();
         Self {
             // The built-in templates are checked by the tests below; they cannot fail here.
-            env: environment(sources).unwrap_or_default(),
+            env: environment(built_in_sources()).unwrap_or_default(),
             fallback: None,
         }
     }
@@ -223,10 +220,7 @@ impl Templates {
         let Some(dir) = dir else {
             return Ok(Self::built_in());
         };
-        let mut sources: BTreeMap<String, String> = BUILT_IN
-            .iter()
-            .map(|(n, s)| ((*n).to_string(), (*s).to_string()))
-            .collect();
+        let mut sources = built_in_sources();
         let mut overridden = 0;
         for (name, path) in files(dir)? {
             if !sources.contains_key(&name) {
@@ -377,19 +371,16 @@ fn files(dir: &Path) -> Result<Vec<(String, std::path::PathBuf)>, String> {
             })
             .collect::<Result<Vec<_>, String>>()
     };
+    let file_name = |p: &Path| {
+        p.file_name()
+            .map_or_else(String::new, |n| n.to_string_lossy().into())
+    };
     let mut out = Vec::new();
     for path in read(dir)? {
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
+        let name = file_name(&path);
         if path.is_dir() {
             for inner in read(&path)? {
-                let file = inner
-                    .file_name()
-                    .map(|n| n.to_string_lossy().into_owned())
-                    .unwrap_or_default();
-                out.push((format!("{name}/{file}"), inner));
+                out.push((format!("{name}/{}", file_name(&inner)), inner));
             }
         } else {
             out.push((name, path));
@@ -497,31 +488,29 @@ struct Values<'a> {
 
 /// A short description of a browser from its User-Agent, for the confirmation email.
 pub fn describe_browser(user_agent: &str) -> String {
-    let ua = user_agent;
-    let browser = if ua.contains("Edg/") {
-        "Edge"
-    } else if ua.contains("Firefox/") {
-        "Firefox"
-    } else if ua.contains("Chrome/") || ua.contains("Chromium/") {
-        "Chrome"
-    } else if ua.contains("Safari/") {
-        "Safari"
-    } else {
-        "a browser"
+    // The first mark the User-Agent contains, in this order (Edge's also says Chrome and Safari).
+    let first = |marks: &[(&str, &'static str)]| {
+        marks
+            .iter()
+            .find(|(mark, _)| user_agent.contains(mark))
+            .map(|(_, name)| *name)
     };
-    let os = if ua.contains("Windows") {
-        Some("Windows")
-    } else if ua.contains("iPhone") || ua.contains("iPad") {
-        Some("iOS")
-    } else if ua.contains("Mac OS") {
-        Some("macOS")
-    } else if ua.contains("Android") {
-        Some("Android")
-    } else if ua.contains("Linux") {
-        Some("Linux")
-    } else {
-        None
-    };
+    let browser = first(&[
+        ("Edg/", "Edge"),
+        ("Firefox/", "Firefox"),
+        ("Chrome/", "Chrome"),
+        ("Chromium/", "Chrome"),
+        ("Safari/", "Safari"),
+    ]);
+    let os = first(&[
+        ("Windows", "Windows"),
+        ("iPhone", "iOS"),
+        ("iPad", "iOS"),
+        ("Mac OS", "macOS"),
+        ("Android", "Android"),
+        ("Linux", "Linux"),
+    ]);
+    let browser = browser.unwrap_or("a browser");
     match os {
         Some(os) => format!("{browser} on {os}"),
         None => browser.to_string(),

@@ -135,11 +135,10 @@ pub(crate) async fn open_link(
 ) -> ApiResult<Response> {
     let token = req.token.trim();
     let opened = link::open(&st, token, cookies.flow.as_deref(), now).await?;
-    let max_age = Some(opened.max_age);
     let mut cookies = vec![cookies::set(
         ServerCookie::ResetLink,
         token,
-        max_age,
+        Some(opened.max_age),
         &st.config,
     )];
     if opened.forget_browser_flow {

@@ -8,7 +8,7 @@ use axum::routing::post;
 use axum::Router;
 
 use crate::auth;
-use crate::cookies::with_cookies;
+use crate::cookies::{self, with_cookies, ServerCookie};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Client, Json, Now, ServerCookies};
 use crate::reset::sign_in::{sign_in as sign_in_user, sign_out as end_session};
@@ -50,6 +50,6 @@ pub(crate) async fn sign_out(
     if let Some(token) = cookies.session {
         end_session(&st, &token, now).await?;
     }
-    let cookies = vec![auth::end_session_cookie(&st)];
+    let cookies = vec![cookies::clear(ServerCookie::Session, &st.config)];
     Ok(with_cookies(StatusCode::NO_CONTENT, (), cookies))
 }
