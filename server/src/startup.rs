@@ -6,7 +6,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
-use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::http::{header, HeaderValue, Method, StatusCode, Version};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -29,7 +29,6 @@ use crate::notify::templates::Templates;
 use crate::notify::worker::Outbox;
 use crate::notify::Sender;
 use crate::prune::Pruner;
-use crate::routes::UnknownApiRoute;
 use crate::state::AppState;
 use crate::store::Store;
 
@@ -225,6 +224,7 @@ pub fn router(state: AppState) -> Router {
                     "/openapi.json",
                     axum::routing::get(|| async { axum::Json(crate::openapi::document()) }),
                 )
+                .route_layer(middleware::from_fn(matched_route))
                 .layer(middleware::from_fn(run_to_completion)),
         )
         .merge(crate::routes::health::router());
@@ -437,36 +437,56 @@ async fn headers(State(st): State<AppState>, req: Request, next: Next) -> Respon
     res
 }
 
-/// Request metrics by route template: numeric path segments become `{id}` and unknown API paths
-/// share one label, so the label set stays bounded whatever clients send.
+/// The route template a request matched (`/api/admin/users/{id}/password`), carried on its
+/// response for [`observe`].
+#[derive(Debug, Clone)]
+struct MatchedRoute(MatchedPath);
+
+/// Tags an API response with the route it matched; a route layer, so it runs once routing has
+/// chosen a route and never for the 404 fallback.
+async fn matched_route(req: Request, next: Next) -> Response {
+    let matched = req.extensions().get::<MatchedPath>().cloned();
+    let mut res = next.run(req).await;
+    if let Some(m) = matched {
+        res.extensions_mut().insert(MatchedRoute(m));
+    }
+    res
+}
+
+/// Request metrics by route template and method. Each label value is one of a fixed set, so the
+/// series stay bounded whatever clients send (a label per raw path or method would let anyone grow
+/// the server's memory and `/metrics` without limit, OWASP API4:2023 unrestricted resource
+/// consumption): a matched route's template, `/api/unknown` for an API request no route took
+/// (unknown, or refused before routing), `misdirected`, the health paths, `static`; the standard
+/// methods, else `other`.
 async fn observe(State(st): State<AppState>, req: Request, next: Next) -> Response {
-    let method = req.method().as_str().to_string();
+    let method = match *req.method() {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::OPTIONS => "OPTIONS",
+        _ => "other",
+    };
     let path = req.uri().path().to_string();
     let start = Instant::now();
     let res = next.run(req).await;
     let route = if res.extensions().get::<MisdirectedRequest>().is_some() {
-        "misdirected".to_string()
-    } else if path.starts_with("/api/") && res.extensions().get::<UnknownApiRoute>().is_some() {
-        "/api/unknown".to_string()
+        "misdirected"
+    } else if let Some(MatchedRoute(m)) = res.extensions().get::<MatchedRoute>() {
+        m.as_str()
     } else if path.starts_with("/api/") {
-        path.split('/')
-            .map(|s| {
-                if !s.is_empty() && s.chars().all(|c| c.is_ascii_digit()) {
-                    "{id}"
-                } else {
-                    s
-                }
-            })
-            .collect::<Vec<_>>()
-            .join("/")
+        "/api/unknown"
     } else if matches!(path.as_str(), "/healthz" | "/readyz" | "/metrics") {
-        path
+        path.as_str()
     } else {
-        "static".to_string()
+        "static"
     };
     st.metrics.request(
-        &method,
-        &route,
+        method,
+        route,
         res.status().as_u16(),
         start.elapsed().as_secs_f64(),
     );

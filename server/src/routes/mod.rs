@@ -21,10 +21,7 @@ pub fn api_router() -> Router<AppState> {
         .merge(reset::router())
         .merge(admin::router())
         .fallback(|| async {
-            let mut res =
-                ApiError::not_found("not_found", "There is no such API endpoint.").into_response();
-            res.extensions_mut().insert(UnknownApiRoute);
-            res
+            ApiError::not_found("not_found", "There is no such API endpoint.").into_response()
         })
         // Last: it applies to the routes registered before it. axum adds the `Allow` header.
         .method_not_allowed_fallback(|| async {
@@ -36,10 +33,6 @@ pub fn api_router() -> Router<AppState> {
             )
         })
 }
-
-/// Marks the answer of the API's 404 fallback, so metrics do not label it by the raw path.
-#[derive(Debug, Clone, Copy)]
-pub struct UnknownApiRoute;
 
 /// How a use case's refusal reads to the page: one stable code each, with words a person can
 /// act on. Store and hasher failures stay opaque (`ApiError`'s own mapping).
