@@ -19,7 +19,8 @@ pub enum ClientIpHeader {
 /// the header read, right to left, each trusted hop skipped: the first untrusted address is the
 /// client, since everything left of it was written by someone no proxy vouches for (OWASP
 /// "IP address spoofing via X-Forwarded-For"). A malformed entry ends the walk at the last hop
-/// that could be read.
+/// that could be read. IPv4-mapped IPv6 addresses (`::ffff:1.2.3.4`) are the IPv4 client they
+/// carry ([`IpAddr::to_canonical`]).
 pub fn client_addr(
     peer: IpAddr,
     trusted: &[IpNet],
@@ -27,30 +28,22 @@ pub fn client_addr(
     header_values: &[&str],
 ) -> IpAddr {
     let is_trusted = |ip: &IpAddr| trusted.iter().any(|n| n.contains(ip));
-    let mut current = canonical(peer);
-    if !is_trusted(&current) {
-        return current;
-    }
-    let hops: Vec<&str> = header_values
+    let mut current = peer.to_canonical();
+    let hops = header_values
         .iter()
         .flat_map(|v| v.split(','))
         .map(str::trim)
-        .filter(|h| !h.is_empty())
-        .collect();
-    for hop in hops.iter().rev() {
+        .filter(|h| !h.is_empty());
+    for hop in hops.rev() {
+        if !is_trusted(&current) {
+            break;
+        }
         let parsed = match header {
             ClientIpHeader::XForwardedFor => parse_addr(hop),
             ClientIpHeader::Forwarded => forwarded_for(hop),
         };
-        match parsed {
-            Some(ip) => {
-                current = canonical(ip);
-                if !is_trusted(&current) {
-                    return current;
-                }
-            }
-            None => return current,
-        }
+        let Some(ip) = parsed else { break };
+        current = ip.to_canonical();
     }
     current
 }
@@ -79,18 +72,10 @@ fn parse_addr(s: &str) -> Option<IpAddr> {
     host.parse::<std::net::Ipv4Addr>().ok().map(IpAddr::V4)
 }
 
-/// IPv4-mapped IPv6 addresses (`::ffff:1.2.3.4`) are the IPv4 client they carry.
-fn canonical(ip: IpAddr) -> IpAddr {
-    match ip {
-        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
-        v4 => v4,
-    }
-}
-
 /// The key per-address limits count under: the address for IPv4, its /64 for IPv6, since one
 /// subscriber is routinely given a whole /64 and could otherwise rotate through 2^64 buckets.
 pub fn rate_key(ip: IpAddr) -> String {
-    match canonical(ip) {
+    match ip.to_canonical() {
         IpAddr::V4(v4) => v4.to_string(),
         IpAddr::V6(v6) => {
             let s = v6.segments();

@@ -98,14 +98,11 @@ impl PhoneNumber {
             .map(|c| {
                 if c.is_ascii_digit() {
                     seen += 1;
-                    if seen <= cc_len || seen > total.saturating_sub(2) {
-                        c
-                    } else {
-                        '•'
+                    if seen > cc_len && seen <= total.saturating_sub(2) {
+                        return '•';
                     }
-                } else {
-                    c
                 }
+                c
             })
             .collect()
     }
@@ -119,12 +116,12 @@ pub enum Identifier {
 }
 
 impl Identifier {
+    /// Each parser trims the input itself.
     pub fn parse(input: &str, default_region: Region) -> Option<Self> {
-        let s = input.trim();
-        if s.contains('@') {
-            EmailAddress::parse(s).map(Self::Email)
+        if input.contains('@') {
+            EmailAddress::parse(input).map(Self::Email)
         } else {
-            PhoneNumber::parse(s, default_region).map(Self::Phone)
+            PhoneNumber::parse(input, default_region).map(Self::Phone)
         }
     }
 

@@ -52,16 +52,15 @@ pub fn is_common_password(password: &str) -> bool {
     // Longer than anything among the 10,000 (l33t and reversed forms keep the length, and
     // lowercasing never shortens): no match is possible, so a passphrase skips the estimator,
     // about 1 ms of CPU a Save for 25 characters (bench/README.md, row 3).
-    if password.chars().count() > LONGEST_COMMON {
+    let len = password.chars().count();
+    if len > LONGEST_COMMON {
         return false;
     }
     let entropy = zxcvbn::zxcvbn(password, &[]);
-    let seq = entropy.sequence();
-    let len = password.chars().count();
-    match (seq, &*PASSWORDS_LIST) {
-        ([m], Some(passwords)) if m.i == 0 && m.j + 1 == len => match &m.pattern {
+    match (entropy.sequence(), &*PASSWORDS_LIST) {
+        ([m], Some(list)) if m.i == 0 && m.j + 1 == len => match &m.pattern {
             MatchPattern::Dictionary(d) => {
-                d.dictionary_name == passwords.dictionary_name && d.rank <= 10_000
+                d.dictionary_name == list.dictionary_name && d.rank <= 10_000
             }
             _ => false,
         },

@@ -142,21 +142,17 @@ pub enum RoleChange<'a> {
 /// mints a stronger role and has it assigned (OWASP ASVS 5.0 8.2.1, least privilege; OWASP
 /// Top 10 A01:2021, elevation of privilege).
 pub fn may_change_role(actor: &Role, change: &RoleChange<'_>) -> Result<(), &'static str> {
-    let Role::Custom { id: held, .. } = actor else {
-        return match actor {
-            Role::Owner | Role::Admin => Ok(()),
-            _ => Err("Your role does not allow managing roles."),
-        };
+    let held = match actor {
+        Role::Owner | Role::Admin => return Ok(()),
+        Role::Custom { id, .. } if actor.has(permission::ROLES_MANAGE) => *id,
+        _ => return Err("Your role does not allow managing roles."),
     };
-    if !actor.has(permission::ROLES_MANAGE) {
-        return Err("Your role does not allow managing roles.");
-    }
     let (target, granted) = match change {
         RoleChange::Create { permissions } => (None, *permissions),
         RoleChange::Update { id, permissions } => (Some(*id), *permissions),
         RoleChange::Delete { id } => (Some(*id), &[][..]),
     };
-    if target == Some(*held) {
+    if target == Some(held) {
         return Err("You cannot change or delete a role you hold.");
     }
     if granted.iter().any(|p| !actor.has(p)) {

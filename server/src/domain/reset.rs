@@ -44,12 +44,9 @@ impl FlowStep {
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "verify" => Some(Self::Verify),
-            "new_password" => Some(Self::NewPassword),
-            "done" => Some(Self::Done),
-            _ => None,
-        }
+        [Self::Verify, Self::NewPassword, Self::Done]
+            .into_iter()
+            .find(|step| step.as_str() == s)
     }
 
     pub fn to_wire(self) -> app::wire::ResetStep {
@@ -116,9 +113,8 @@ pub enum SaveTarget {
 /// `None` here, so it never blocks the code flow it sits beside.
 pub fn save_target(browser_flow: Option<(i64, bool)>, link_flow: Option<i64>) -> SaveTarget {
     match (browser_flow, link_flow) {
-        (Some((id, true)), Some(link)) if link != id => SaveTarget::Refused,
+        (Some((id, _)), Some(link)) if link != id => SaveTarget::Refused,
         (Some((id, true)), _) => SaveTarget::Grant { flow_id: id },
-        (Some((id, false)), Some(link)) if link != id => SaveTarget::Refused,
         (browser, Some(link)) => SaveTarget::Link {
             flow_id: link,
             signs_in: browser.is_some(),

@@ -19,46 +19,31 @@ pub enum Value {
     Text(Option<String>),
 }
 
-impl From<i64> for Value {
-    fn from(v: i64) -> Self {
-        Value::Int(Some(v))
-    }
+/// The types a statement binds, each as the variant it stands for.
+macro_rules! value_from {
+    ($($t:ty => |$v:ident| $value:expr,)*) => {$(
+        impl From<$t> for Value {
+            fn from($v: $t) -> Self {
+                $value
+            }
+        }
+    )*};
 }
 
-impl From<Option<i64>> for Value {
-    fn from(v: Option<i64>) -> Self {
-        Value::Int(v)
-    }
-}
-
-impl From<&str> for Value {
-    fn from(v: &str) -> Self {
-        Value::Text(Some(v.to_string()))
-    }
-}
-
-impl From<Option<&str>> for Value {
-    fn from(v: Option<&str>) -> Self {
-        Value::Text(v.map(str::to_string))
-    }
-}
-
-impl From<String> for Value {
-    fn from(v: String) -> Self {
-        Value::Text(Some(v))
-    }
-}
-
-impl From<Option<String>> for Value {
-    fn from(v: Option<String>) -> Self {
-        Value::Text(v)
-    }
+value_from! {
+    i64 => |v| Value::Int(Some(v)),
+    Option<i64> => |v| Value::Int(v),
+    &str => |v| Value::Text(Some(v.to_string())),
+    Option<&str> => |v| Value::Text(v.map(str::to_string)),
+    String => |v| Value::Text(Some(v)),
+    Option<String> => |v| Value::Text(v),
 }
 
 /// Statements, each with its own `$1..` parameters, run in the order they were pushed.
 #[derive(Debug, Default)]
 pub struct Batch {
-    statements: Vec<(Sql, Vec<Value>)>,
+    /// The statements and their parameters, in order (read by the SQLite writer, store/writer.rs).
+    pub(super) statements: Vec<(Sql, Vec<Value>)>,
 }
 
 /// A statement's text: written in the store, or built there for a list of `n` values.
@@ -81,14 +66,9 @@ impl Batch {
         self
     }
 
-    /// The statements and their parameters, in order (for the SQLite writer, store/writer.rs).
-    pub fn into_statements(self) -> Vec<(Sql, Vec<Value>)> {
-        self.statements
-    }
-
-    /// Runs every statement; returns the rows they produced, in the statements' order. A statement that fails stops the batch with
-    /// the ones before it done: a batch of more than one statement runs inside a transaction,
-    /// which the error then rolls back.
+    /// Runs every statement; returns the rows they produced, in the statements' order. A
+    /// statement that fails stops the batch with the ones before it done: a batch of more than
+    /// one statement runs inside a transaction, which the error then rolls back.
     pub async fn run(self, c: &mut Conn) -> Result<Vec<AnyRow>, sqlx::Error> {
         if c.backend_name() == "PostgreSQL" || self.statements.len() <= 1 {
             let mut rows = Vec::new();
@@ -108,7 +88,7 @@ impl Batch {
     }
 }
 
-type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
+pub(super) type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
 
 fn bind(mut q: AnyQuery<'_>, args: Vec<Value>) -> AnyQuery<'_> {
     for v in args {

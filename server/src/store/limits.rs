@@ -20,16 +20,6 @@ use super::{writer, Backend, Conn, Store};
 /// Rows per bucket and second that concurrent increments are spread over.
 const SHARDS: u32 = 4;
 
-/// The outcome of [`hit`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Verdict {
-    Allowed,
-    /// Refused; the caller may try again after this many seconds.
-    Refused {
-        retry_after: u64,
-    },
-}
-
 fn shard() -> i64 {
     i64::from(rand::random::<u32>() % SHARDS)
 }
@@ -119,8 +109,8 @@ pub struct Cap {
     /// The most events the window holds.
     pub max: u32,
     pub window: i64,
-    /// This request is an event of the bucket ([`hit`]); `false`: it only needs the bucket to have
-    /// room ([`check`], e.g. a block that is on).
+    /// This request is an event of the bucket ([`take`], refused ones taken back); `false`: it
+    /// only needs the bucket to have room (`check`, e.g. a block that is on).
     pub counts: bool,
 }
 
@@ -131,13 +121,13 @@ pub struct Capped {
     pub retry_after: u64,
 }
 
-/// Applies caps (of distinct buckets) in order, with the outcome of [`check`] and [`hit`] called
+/// Applies caps (of distinct buckets) in order, with the outcome of `check` and [`take`] called
 /// one after another: the first cap without room refuses, and neither it nor the caps after it
 /// keep an event of this request; the events of the caps before it stay.
 ///
 /// On SQLite the caps are one job of the writer thread ([`hits_in`]); on PostgreSQL each is its
-/// own statements in turn, as [`hit`] explains, on a pooled connection. The caller holds no
-/// connection meanwhile (a request that held one while it waits for the writer would keep the
+/// own statements in turn, as `add_counted` explains, on a pooled connection. The caller holds
+/// no connection meanwhile (a request that held one while it waits for the writer would keep the
 /// others out of SQLite's small pool).
 pub async fn hits(
     store: &Store,
@@ -149,11 +139,14 @@ pub async fn hits(
     }
     let mut c = store.conn().await?;
     for cap in &caps {
-        let verdict = match cap.counts {
-            true => hit(&mut c, &cap.bucket, cap.max, cap.window, now).await?,
-            false => check(&mut c, &cap.bucket, cap.max, cap.window, now).await?,
+        let (bucket, max, window) = (&cap.bucket, cap.max, cap.window);
+        let refused = match cap.counts {
+            true => take(&mut c, bucket, max, window, now, Refused::Forgotten)
+                .await?
+                .err(),
+            false => check(&mut c, bucket, max, window, now).await?,
         };
-        if let Verdict::Refused { retry_after } = verdict {
+        if let Some(retry_after) = refused {
             return Ok(Err(Capped {
                 name: cap.name,
                 retry_after,
@@ -190,13 +183,9 @@ pub fn hits_in(
     }
     let mut refused = None;
     for (i, (cap, row)) in caps.iter().zip(&rows).enumerate() {
-        let n = row.int(0)?.unwrap_or(0);
+        let (n, max) = (row.int(0)?.unwrap_or(0), i64::from(cap.max));
         // A hit's count includes its own event; a check's must leave room for one.
-        let room = if cap.counts {
-            n <= i64::from(cap.max)
-        } else {
-            n < i64::from(cap.max)
-        };
+        let room = if cap.counts { n <= max } else { n < max };
         if !room {
             refused = Some(i);
             break;
@@ -213,10 +202,7 @@ pub fn hits_in(
         .skip(i)
         .filter(|(cap, _)| cap.counts)
     {
-        back.push(
-            TAKE_BACK,
-            vec![cap.bucket.as_str().into(), now.into(), (*s).into()],
-        );
+        take_back_in(&mut back, &cap.bucket, now, *s);
     }
     back.push(
         RETRY_AFTER,
@@ -230,31 +216,7 @@ pub fn hits_in(
     }))
 }
 
-/// Records one event in `bucket` and allows it when at most `max` events fall in the last
-/// `window` seconds; a refused event is taken back again so refusals do not extend the block.
-pub async fn hit(
-    c: &mut Conn,
-    bucket: &str,
-    max: u32,
-    window: i64,
-    now: i64,
-) -> Result<Verdict, sqlx::Error> {
-    let (s, n) = add_counted(c, bucket, window, now).await?;
-    if n <= i64::from(max) {
-        return Ok(Verdict::Allowed);
-    }
-    sqlx::query(TAKE_BACK)
-        .bind(bucket)
-        .bind(now)
-        .bind(s)
-        .execute(&mut *c)
-        .await?;
-    Ok(Verdict::Refused {
-        retry_after: retry_after(c, bucket, max, window, now).await?,
-    })
-}
-
-/// One event counted by [`reserve`], which [`release`] can take back.
+/// One event counted by [`take`], which [`release`] can take back.
 #[derive(Debug, Clone)]
 pub struct Slot {
     bucket: String,
@@ -348,13 +310,11 @@ impl Places for writer::Tx<'_> {
     ) -> Result<Option<Slot>, sqlx::Error> {
         let mut b = Batch::new();
         let shard = add_counted_in(&mut b, bucket, window, now);
-        let rows = self.run(b)?;
-        let count = rows.first().ok_or(sqlx::Error::RowNotFound)?.int(0)?;
         let slot = Slot {
             bucket: bucket.to_string(),
             at: now,
             shard,
-            count: count.unwrap_or(0),
+            count: first_count(self, b)?,
         };
         if slot.count <= i64::from(max) {
             return Ok(Some(slot));
@@ -368,16 +328,21 @@ impl Places for writer::Tx<'_> {
     async fn events(&mut self, bucket: &str, window: i64, now: i64) -> Result<i64, sqlx::Error> {
         let mut b = Batch::new();
         count_in(&mut b, bucket, window, now);
-        let rows = self.run(b)?;
-        Ok(rows
-            .first()
-            .ok_or(sqlx::Error::RowNotFound)?
-            .int(0)?
-            .unwrap_or(0))
+        first_count(self, b)
     }
 }
 
-/// Takes back an event counted by [`reserve`] (the guarded work turned out not to be a failure).
+/// Runs a batch in the writer's transaction; the count its first row holds.
+fn first_count(tx: &mut writer::Tx<'_>, b: Batch) -> Result<i64, sqlx::Error> {
+    let rows = tx.run(b)?;
+    Ok(rows
+        .first()
+        .ok_or(sqlx::Error::RowNotFound)?
+        .int(0)?
+        .unwrap_or(0))
+}
+
+/// Takes back an event counted by [`take`] (the guarded work turned out not to be a failure).
 pub async fn release(c: &mut Conn, slot: &Slot) -> Result<(), sqlx::Error> {
     sqlx::query(TAKE_BACK)
         .bind(&slot.bucket)
@@ -390,12 +355,11 @@ pub async fn release(c: &mut Conn, slot: &Slot) -> Result<(), sqlx::Error> {
 
 /// [`release`] as a statement of a batch.
 pub fn release_in(b: &mut Batch, slot: &Slot) {
-    let args = vec![
-        slot.bucket.as_str().into(),
-        slot.at.into(),
-        slot.shard.into(),
-    ];
-    b.push(TAKE_BACK, args);
+    take_back_in(b, &slot.bucket, slot.at, slot.shard);
+}
+
+fn take_back_in(b: &mut Batch, bucket: &str, at: i64, shard: i64) {
+    b.push(TAKE_BACK, vec![bucket.into(), at.into(), shard.into()]);
 }
 
 /// Forgets every event of a bucket (a success ends a run of consecutive failures).
@@ -407,21 +371,18 @@ pub async fn clear(c: &mut Conn, bucket: &str) -> Result<(), sqlx::Error> {
     Ok(())
 }
 
-/// Is the bucket already full (without recording anything)?
-pub async fn check(
+/// Is the bucket already full (without recording anything)? `Some`: the Retry-After seconds.
+async fn check(
     c: &mut Conn,
     bucket: &str,
     max: u32,
     window: i64,
     now: i64,
-) -> Result<Verdict, sqlx::Error> {
+) -> Result<Option<u64>, sqlx::Error> {
     if count(c, bucket, window, now).await? < i64::from(max) {
-        Ok(Verdict::Allowed)
-    } else {
-        Ok(Verdict::Refused {
-            retry_after: retry_after(c, bucket, max, window, now).await?,
-        })
+        return Ok(None);
     }
+    retry_after(c, bucket, max, window, now).await.map(Some)
 }
 
 /// Records an event without a cap (failures counted for a later decision).

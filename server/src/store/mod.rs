@@ -93,22 +93,21 @@ impl Store {
         } else {
             Backend::Postgres
         };
-        if backend == Backend::Sqlite {
-            if let Some(path) = sqlite_path(url) {
-                if let Some(dir) = std::path::Path::new(&path).parent() {
-                    if !dir.as_os_str().is_empty() {
-                        crate::files::private_dir(dir).map_err(sqlx::Error::Io)?;
-                    }
-                }
-                // Created empty and owner-only before SQLite opens it: SQLite gives the `-wal`
-                // and `-shm` files the database file's mode, whatever the process umask.
-                crate::files::private_file_options()
-                    .write(true)
-                    .create(true)
-                    .truncate(false)
-                    .open(&path)
-                    .map_err(sqlx::Error::Io)?;
+        // Only a `sqlite:` URL names a file (`None` in memory and on PostgreSQL).
+        let file = sqlite_path(url);
+        if let Some(path) = &file {
+            let dir = std::path::Path::new(path).parent();
+            if let Some(dir) = dir.filter(|d| !d.as_os_str().is_empty()) {
+                crate::files::private_dir(dir).map_err(sqlx::Error::Io)?;
             }
+            // Created empty and owner-only before SQLite opens it: SQLite gives the `-wal`
+            // and `-shm` files the database file's mode, whatever the process umask.
+            crate::files::private_file_options()
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .open(path)
+                .map_err(sqlx::Error::Io)?;
         }
         let opts: AnyConnectOptions = url.parse()?;
         // On SQLite the pool serves the reads and the rarer writes; the hot writes go through the
@@ -147,12 +146,9 @@ impl Store {
             .connect_with(opts)
             .await?;
         let gate = Arc::new(tokio::sync::Mutex::new(()));
-        let writer = match sqlite_path(url) {
-            Some(path) if backend == Backend::Sqlite => {
-                Some(writer::Writer::open(&path, gate.clone())?)
-            }
-            _ => None,
-        };
+        let writer = file
+            .map(|path| writer::Writer::open(&path, gate.clone()))
+            .transpose()?;
         Ok(Self {
             pool,
             backend,
@@ -221,23 +217,20 @@ impl Store {
         format!("cannot connect to PostgreSQL at {at} ({cause})")
     }
 
-    pub async fn migrate(&self) -> Result<(), sqlx::migrate::MigrateError> {
+    fn migrator(&self) -> sqlx::migrate::Migrator {
         match self.backend {
-            Backend::Sqlite => sqlx::migrate!("./migrations/sqlite").run(&self.pool).await,
-            Backend::Postgres => {
-                sqlx::migrate!("./migrations/postgres")
-                    .run(&self.pool)
-                    .await
-            }
+            Backend::Sqlite => sqlx::migrate!("./migrations/sqlite"),
+            Backend::Postgres => sqlx::migrate!("./migrations/postgres"),
         }
+    }
+
+    pub async fn migrate(&self) -> Result<(), sqlx::migrate::MigrateError> {
+        self.migrator().run(&self.pool).await
     }
 
     /// Are all migrations applied? (For `/readyz`.)
     pub async fn is_ready(&self) -> bool {
-        let expected = match self.backend {
-            Backend::Sqlite => sqlx::migrate!("./migrations/sqlite").iter().count(),
-            Backend::Postgres => sqlx::migrate!("./migrations/postgres").iter().count(),
-        };
+        let expected = self.migrator().iter().count();
         let applied: Result<i64, _> =
             sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations WHERE success = TRUE")
                 .fetch_one(&self.pool)

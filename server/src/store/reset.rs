@@ -4,7 +4,7 @@
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
-use super::batch::Batch;
+use super::batch::{AnyQuery, Batch};
 use super::{decode, Backend, Conn};
 use crate::domain::reset::{FlowStep, FlowTimes};
 use crate::store::outbox::Channel;
@@ -86,24 +86,24 @@ pub fn insert_flow(b: &mut Batch, f: &NewFlow<'_>, now: i64) {
     );
 }
 
+/// The row `q` finds, if any, read by `from`.
+async fn optional<T>(
+    c: &mut Conn,
+    q: AnyQuery<'_>,
+    from: fn(&AnyRow) -> Result<T, sqlx::Error>,
+) -> Result<Option<T>, sqlx::Error> {
+    let r = q.fetch_optional(&mut *c).await?;
+    r.as_ref().map(from).transpose()
+}
+
 pub async fn flow_by_token(c: &mut Conn, token_hash: &str) -> Result<Option<Flow>, sqlx::Error> {
-    let r = sqlx::query(&format!(
-        "SELECT {FLOW_COLS} FROM reset_flows WHERE token_hash = $1"
-    ))
-    .bind(token_hash)
-    .fetch_optional(&mut *c)
-    .await?;
-    r.as_ref().map(flow_from).transpose()
+    let sql = format!("SELECT {FLOW_COLS} FROM reset_flows WHERE token_hash = $1");
+    optional(c, sqlx::query(&sql).bind(token_hash), flow_from).await
 }
 
 pub async fn flow_by_id(c: &mut Conn, id: i64) -> Result<Option<Flow>, sqlx::Error> {
-    let r = sqlx::query(&format!(
-        "SELECT {FLOW_COLS} FROM reset_flows WHERE id = $1"
-    ))
-    .bind(id)
-    .fetch_optional(&mut *c)
-    .await?;
-    r.as_ref().map(flow_from).transpose()
+    let sql = format!("SELECT {FLOW_COLS} FROM reset_flows WHERE id = $1");
+    optional(c, sqlx::query(&sql).bind(id), flow_from).await
 }
 
 /// After a resend: the new code's lifetime and the next allowed send.
@@ -255,23 +255,14 @@ const INSERT_CODE_OF_NEW_FLOW: &str = "INSERT INTO reset_codes (flow_id, user_id
 
 /// The newest code of a flow, live or not.
 pub async fn latest_code(c: &mut Conn, flow_id: i64) -> Result<Option<Code>, sqlx::Error> {
-    let r = sqlx::query(&format!(
-        "SELECT {CODE_COLS} FROM reset_codes WHERE flow_id = $1 ORDER BY id DESC LIMIT 1"
-    ))
-    .bind(flow_id)
-    .fetch_optional(&mut *c)
-    .await?;
-    r.as_ref().map(code_from).transpose()
+    let sql =
+        format!("SELECT {CODE_COLS} FROM reset_codes WHERE flow_id = $1 ORDER BY id DESC LIMIT 1");
+    optional(c, sqlx::query(&sql).bind(flow_id), code_from).await
 }
 
 pub async fn code_by_link(c: &mut Conn, link_hash: &str) -> Result<Option<Code>, sqlx::Error> {
-    let r = sqlx::query(&format!(
-        "SELECT {CODE_COLS} FROM reset_codes WHERE link_hash = $1"
-    ))
-    .bind(link_hash)
-    .fetch_optional(&mut *c)
-    .await?;
-    r.as_ref().map(code_from).transpose()
+    let sql = format!("SELECT {CODE_COLS} FROM reset_codes WHERE link_hash = $1");
+    optional(c, sqlx::query(&sql).bind(link_hash), code_from).await
 }
 
 /// Counts one wrong guess, unless the code is already dead: yields one row, the attempts used so

@@ -38,14 +38,13 @@ impl Row {
     /// A row sqlx returned (PostgreSQL), in the same form: integer and text columns.
     pub fn from_any(r: &sqlx::any::AnyRow) -> Result<Self, sqlx::Error> {
         use sqlx::Row as _;
-        let mut cells = Vec::with_capacity(r.len());
-        for i in 0..r.len() {
-            cells.push(match r.try_get::<Option<i64>, _>(i) {
-                Ok(v) => Value::Int(v),
-                Err(_) => Value::Text(r.try_get::<Option<String>, _>(i)?),
-            });
-        }
-        Ok(Self(cells))
+        (0..r.len())
+            .map(|i| match r.try_get::<Option<i64>, _>(i) {
+                Ok(v) => Ok(Value::Int(v)),
+                Err(_) => r.try_get(i).map(Value::Text),
+            })
+            .collect::<Result<_, _>>()
+            .map(Self)
     }
 
     /// Column `i` as text (NULL as `None`).
@@ -82,7 +81,7 @@ impl Tx<'_> {
     /// Runs the batch's statements in order; the rows they returned, in order.
     pub fn run(&mut self, batch: Batch) -> Result<Vec<Row>, sqlx::Error> {
         let mut rows = Vec::new();
-        for (sql, args) in batch.into_statements() {
+        for (sql, args) in batch.statements {
             self.statement(&sql, &args, &mut rows)
                 .map_err(store_error)?;
         }
@@ -215,29 +214,20 @@ impl Writer {
 fn serve(conn: &Connection, turn: &tokio::sync::Mutex<()>, queue: &mpsc::Receiver<Job>) {
     while let Ok(first) = queue.recv() {
         let mut group = vec![first];
-        while group.len() < GROUP {
-            match queue.try_recv() {
-                Ok(job) => group.push(job),
-                Err(_) => break,
-            }
-        }
+        group.extend(queue.try_iter().take(GROUP - 1));
         let held = turn.blocking_lock();
         let mut answers = Vec::with_capacity(group.len());
         let committed = match conn.execute_batch("BEGIN IMMEDIATE") {
             Ok(()) => {
                 let mut tx = Tx { conn };
-                for job in group {
-                    answers.push(one(conn, &mut tx, job));
-                }
+                answers.extend(group.into_iter().map(|job| one(conn, &mut tx, job)));
                 conn.execute_batch("COMMIT").map_err(|e| {
                     let _ = conn.execute_batch("ROLLBACK");
                     e.to_string()
                 })
             }
             Err(e) => {
-                for job in group {
-                    answers.push(job(None).1);
-                }
+                answers.extend(group.into_iter().map(|job| job(None).1));
                 Err(e.to_string())
             }
         };
