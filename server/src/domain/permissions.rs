@@ -127,36 +127,67 @@ pub fn may_assign_role(
     }
 }
 
+/// A custom role as it stands before a change: what it grants and how many users hold it.
+/// `None` in a change: there is no such role (the store then answers "not found").
+#[derive(Debug, Clone, Copy)]
+pub struct Standing<'a> {
+    pub permissions: &'a [String],
+    pub holders: i64,
+}
+
 /// What an actor does to a custom role.
 #[derive(Debug, Clone, Copy)]
 pub enum RoleChange<'a> {
-    Create { permissions: &'a [String] },
-    Update { id: i64, permissions: &'a [String] },
-    Delete { id: i64 },
+    Create {
+        permissions: &'a [String],
+    },
+    Update {
+        id: i64,
+        permissions: &'a [String],
+        was: Option<Standing<'a>>,
+    },
+    Delete {
+        id: i64,
+        was: Option<Standing<'a>>,
+    },
 }
 
 /// May `actor` create, change or delete a custom role? Owners and admins may, as the matrix
 /// gives them `roles:manage`. A custom role with `roles:manage` may neither touch the role it
 /// holds nor write into any role a permission it lacks: role ids are small integers, and without
 /// this its holder rewrites its own role into `users:edit` and takes over members' passwords, or
-/// mints a stronger role and has it assigned (OWASP ASVS 5.0 8.2.1, least privilege; OWASP
-/// Top 10 A01:2021, elevation of privilege).
+/// mints a stronger role and has it assigned. Nor may it change or delete a role that grants
+/// more than its own, or delete a role anyone holds: a deleted role's holders become members,
+/// whose passwords a role with `users:edit` may set, so deleting a colleague's role was a
+/// takeover of the colleague's account (OWASP ASVS 5.0 8.2.1, least privilege; OWASP Top 10
+/// A01:2021, elevation of privilege).
 pub fn may_change_role(actor: &Role, change: &RoleChange<'_>) -> Result<(), &'static str> {
     let held = match actor {
         Role::Owner | Role::Admin => return Ok(()),
         Role::Custom { id, .. } if actor.has(permission::ROLES_MANAGE) => *id,
         _ => return Err("Your role does not allow managing roles."),
     };
-    let (target, granted) = match change {
-        RoleChange::Create { permissions } => (None, *permissions),
-        RoleChange::Update { id, permissions } => (Some(*id), *permissions),
-        RoleChange::Delete { id } => (Some(*id), &[][..]),
+    let (target, granted, was) = match change {
+        RoleChange::Create { permissions } => (None, *permissions, None),
+        RoleChange::Update {
+            id,
+            permissions,
+            was,
+        } => (Some(*id), *permissions, *was),
+        RoleChange::Delete { id, was } => (Some(*id), &[][..], *was),
     };
     if target == Some(held) {
         return Err("You cannot change or delete a role you hold.");
     }
-    if granted.iter().any(|p| !actor.has(p)) {
+    let beyond = |perms: &[String]| perms.iter().any(|p| !actor.has(p));
+    if beyond(granted) {
         return Err("You cannot grant a permission your own role does not include.");
+    }
+    if was.is_some_and(|w| beyond(w.permissions)) {
+        return Err("You cannot change or delete a role that grants more than your own.");
+    }
+    if matches!(change, RoleChange::Delete { .. }) && was.is_some_and(|w| w.holders > 0) {
+        return Err("You cannot delete a role that users hold: ask an administrator.");
     }
     Ok(())
 }
@@ -270,6 +301,13 @@ mod tests {
         p.iter().map(|p| (*p).to_string()).collect()
     }
 
+    fn held(permissions: &[String], holders: i64) -> Standing<'_> {
+        Standing {
+            permissions,
+            holders,
+        }
+    }
+
     #[test]
     fn owners_and_admins_change_any_role_members_none() {
         let all = perms(&[permission::USERS_VIEW, permission::USERS_EDIT]);
@@ -278,8 +316,12 @@ mod tests {
             RoleChange::Update {
                 id: 7,
                 permissions: &all,
+                was: Some(held(&all, 3)),
             },
-            RoleChange::Delete { id: 7 },
+            RoleChange::Delete {
+                id: 7,
+                was: Some(held(&all, 3)),
+            },
         ] {
             assert!(may_change_role(&Role::Owner, &change).is_ok());
             assert!(may_change_role(&Role::Admin, &change).is_ok());
@@ -297,11 +339,16 @@ mod tests {
             let change = RoleChange::Update {
                 id: 7,
                 permissions: p,
+                was: Some(held(&fewer, 0)),
             };
             assert!(may_change_role(&manager, &change).is_err());
         }
-        assert!(may_change_role(&manager, &RoleChange::Delete { id: 7 }).is_err());
-        assert!(may_change_role(&manager, &RoleChange::Delete { id: 8 }).is_ok());
+        let delete = |id| RoleChange::Delete {
+            id,
+            was: Some(held(&fewer, 0)),
+        };
+        assert!(may_change_role(&manager, &delete(7)).is_err());
+        assert!(may_change_role(&manager, &delete(8)).is_ok());
     }
 
     #[test]
@@ -327,8 +374,39 @@ mod tests {
         let other = |p| RoleChange::Update {
             id: 8,
             permissions: p,
+            was: None,
         };
         assert!(may_change_role(&manager, &other(&within)).is_ok());
         assert!(may_change_role(&manager, &other(&beyond)).is_err());
+    }
+
+    #[test]
+    fn a_custom_role_manager_touches_no_stronger_role_and_deletes_no_held_one() {
+        let manager = custom(&[
+            permission::USERS_VIEW,
+            permission::USERS_EDIT,
+            permission::ROLES_MANAGE,
+        ]);
+        let auditor = perms(&[permission::USERS_VIEW, permission::AUDIT_VIEW]);
+        let helper = perms(&[permission::USERS_VIEW, permission::USERS_EDIT]);
+        let update = |was| RoleChange::Update {
+            id: 8,
+            permissions: &[],
+            was: Some(was),
+        };
+        let delete = |was| RoleChange::Delete {
+            id: 8,
+            was: Some(was),
+        };
+        // A stronger role: neither changed nor deleted, held or not.
+        assert!(may_change_role(&manager, &update(held(&auditor, 0))).is_err());
+        assert!(may_change_role(&manager, &delete(held(&auditor, 0))).is_err());
+        // A role within its own: changed, but deleted only when nobody holds it, since its
+        // holders would become members whose passwords the manager may set.
+        assert!(may_change_role(&manager, &update(held(&helper, 2))).is_ok());
+        assert!(may_change_role(&manager, &delete(held(&helper, 2))).is_err());
+        assert!(may_change_role(&manager, &delete(held(&helper, 0))).is_ok());
+        // Owners and admins delete held roles (their holders are users they manage already).
+        assert!(may_change_role(&Role::Admin, &delete(held(&auditor, 2))).is_ok());
     }
 }

@@ -15,7 +15,8 @@ use serde::Deserialize;
 
 use crate::auth;
 use crate::domain::permissions::{
-    may_assign_role, may_change_role, may_manage_password, Actor, Denied, Role, RoleChange, Target,
+    may_assign_role, may_change_role, may_manage_password, Actor, Denied, Role, RoleChange,
+    Standing, Target,
 };
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{
@@ -340,10 +341,10 @@ async fn allow_role_change(
     };
     let detail = match change {
         RoleChange::Create { permissions } => format!("create with {}", permissions.join(",")),
-        RoleChange::Update { id, permissions } => {
-            format!("change role {id} to {}", permissions.join(","))
-        }
-        RoleChange::Delete { id } => format!("delete role {id}"),
+        RoleChange::Update {
+            id, permissions, ..
+        } => format!("change role {id} to {}", permissions.join(",")),
+        RoleChange::Delete { id, .. } => format!("delete role {id}"),
     };
     record(st, c, u, client, "role_change_refused", &detail, None).await?;
     Err(ApiError::forbidden(why))
@@ -394,6 +395,23 @@ pub(crate) async fn update_role(
     Ok(axum::Json(role).into_response())
 }
 
+/// Role `id` of the account as it stands (its permissions, how many hold it), for
+/// [`may_change_role`]; `None` when there is no such role.
+async fn standing(c: &mut Conn, u: &AuthUser, id: i64) -> ApiResult<Option<(Vec<String>, i64)>> {
+    let roles = admin::roles_with_holders(c, u.user.account_id).await?;
+    Ok(roles
+        .into_iter()
+        .find(|(r, _)| r.id == id)
+        .map(|(r, holders)| (r.permissions, holders)))
+}
+
+fn as_standing(was: &Option<(Vec<String>, i64)>) -> Option<Standing<'_>> {
+    was.as_ref().map(|(permissions, holders)| Standing {
+        permissions,
+        holders: *holders,
+    })
+}
+
 /// Creates a custom role, or changes role `id`, and audits it in the same transaction.
 async fn save_role(
     st: &AppState,
@@ -404,6 +422,10 @@ async fn save_role(
 ) -> ApiResult<WireRole> {
     let (name, perms) = valid_role_request(req)?;
     let mut c = st.store.conn().await?;
+    let was = match id {
+        Some(id) => standing(&mut c, u, id).await?,
+        None => None,
+    };
     let change = match id {
         None => RoleChange::Create {
             permissions: &perms,
@@ -411,6 +433,7 @@ async fn save_role(
         Some(id) => RoleChange::Update {
             id,
             permissions: &perms,
+            was: as_standing(&was),
         },
     };
     allow_role_change(st, &mut c, u, client, &change).await?;
@@ -457,7 +480,12 @@ pub(crate) async fn delete_role(
     Path(id): Path<i64>,
 ) -> ApiResult<Response> {
     let mut c = st.store.conn().await?;
-    allow_role_change(&st, &mut c, &u, &client, &RoleChange::Delete { id }).await?;
+    let was = standing(&mut c, &u, id).await?;
+    let change = RoleChange::Delete {
+        id,
+        was: as_standing(&was),
+    };
+    allow_role_change(&st, &mut c, &u, &client, &change).await?;
     let mut tx = st.store.begin_on(&mut c).await?;
     if !admin::delete_role(&mut tx, u.user.account_id, id).await? {
         return Err(role_not_found());

@@ -164,6 +164,78 @@ async fn a_custom_role_with_roles_manage_cannot_create_or_widen_a_role_with_a_pe
 }
 
 #[tokio::test]
+async fn a_custom_role_manager_cannot_turn_a_colleague_into_a_member_to_take_their_account() {
+    let app = spawn_app().await;
+    let role = |name: &'static str, perms: &'static [&'static str]| {
+        let app = &app;
+        async move {
+            let mut c = app.store.conn().await.unwrap();
+            let perms: Vec<String> = perms.iter().map(|p| (*p).to_string()).collect();
+            server::store::admin::insert_role(&mut c, app.account_id, name, &perms)
+                .await
+                .unwrap()
+        }
+    };
+    let manager = role("Manager", &["users:view", "users:edit", "roles:manage"]).await;
+    let auditor = role("Auditor", &["users:view", "audit:view"]).await;
+    let helper = role("Helper", &["users:view", "users:edit"]).await;
+    let spare = role("Spare", &["users:view"]).await;
+    let mut holders = Vec::new();
+    for (email, id) in [
+        ("mallory@a.test", manager),
+        ("alice@a.test", auditor),
+        ("bob@a.test", helper),
+    ] {
+        let user = app
+            .add_user(email, "member", None, SignInMethod::Password)
+            .await;
+        let mut c = app.store.conn().await.unwrap();
+        server::store::users::set_role(&mut c, user, "custom", Some(id))
+            .await
+            .unwrap();
+        holders.push(user);
+    }
+    let mallory = signed_in(&app, "mallory@a.test").await;
+    let delete = |id: i64| {
+        mallory
+            .delete(app.api(&format!("/api/admin/roles/{id}")))
+            .send()
+    };
+    // A stronger role, and a role within its own that a colleague holds: deleting either would
+    // make its holder a member, whose password Mallory's users:edit may set.
+    assert_forbidden(delete(auditor).await.unwrap()).await;
+    assert_forbidden(delete(helper).await.unwrap()).await;
+    let r = mallory
+        .put(app.api(&format!("/api/admin/roles/{auditor}")))
+        .json(&json!({ "name": "Auditor", "permissions": ["users:view"] }))
+        .send()
+        .await
+        .unwrap();
+    assert_forbidden(r).await;
+    for (user, email) in [(holders[1], "alice"), (holders[2], "bob")] {
+        let pw = "taken over passphrase 1";
+        let r = app
+            .post(
+                &mallory,
+                &format!("/api/admin/users/{user}/password"),
+                json!({ "new_password": pw, "confirm_password": pw, "require_change": false }),
+            )
+            .await;
+        assert_forbidden(r).await;
+        let r = app
+            .sign_in(&browser(), &format!("{email}@a.test"), PASSWORD)
+            .await;
+        assert_eq!(r.status(), StatusCode::OK, "{email} keeps their password");
+    }
+    assert_eq!(app.audit_count("role_change_refused").await, 3);
+    // A role nobody holds, within its own rights, it still deletes.
+    assert_eq!(
+        delete(spare).await.unwrap().status(),
+        StatusCode::NO_CONTENT
+    );
+}
+
+#[tokio::test]
 async fn an_admins_role_changes_are_audited() {
     let (app, _, _) = role_desk().await;
     let admin = signed_in(&app, "admin@a.test").await;
