@@ -1084,10 +1084,20 @@ fn one_line(message: &str) -> String {
 }
 
 /// Drops a password from a URL before it is shown: the one after the user name, and one given
-/// as a query parameter (`postgres://h/db?password=…`, which PostgreSQL's URLs accept).
+/// as a query parameter (`postgres://h/db?password=…`, which PostgreSQL's URLs accept). A URL
+/// that does not parse (a port out of range, say) is the likeliest to be in an error message: its
+/// user part and its query are not shown at all.
 fn redact_url(u: &str) -> String {
     let Ok(mut url) = Url::parse(u) else {
-        return u.to_string();
+        let (head, query) = u.split_once('?').map_or((u, None), |(h, q)| (h, Some(q)));
+        let head = match head.split_once("://") {
+            Some((scheme, rest)) => match rest.rsplit_once('@') {
+                Some((_, host)) => format!("{scheme}://***@{host}"),
+                None => head.to_string(),
+            },
+            None => head.to_string(),
+        };
+        return query.map_or(head.clone(), |_| format!("{head}?***"));
     };
     if url.password().is_some() {
         let _ = url.set_password(Some("***"));

@@ -403,6 +403,22 @@ async fn portal_config_shows_each_setting_and_its_source_with_secrets_redacted()
     for secret in ["hunter2", "metrics-token-0123", "bin-test-secret"] {
         assert!(!out.contains(secret), "{secret} shown:\n{out}");
     }
+    // A URL that does not parse shows neither its password nor its query, in the error or in the
+    // listing.
+    for (var, url) in [
+        (
+            "SMTP_URL",
+            "smtps://mailer:hunter2-relay@relay.example.com:99999",
+        ),
+        (
+            "DATABASE_URL",
+            "postgres://portal:hunter2-db@db.example.com:99999/portal?password=hunter2-q",
+        ),
+    ] {
+        let (_, out, err) = portal(&["config"], &[(var, url)]).await;
+        assert!(!format!("{out}{err}").contains("hunter2"), "{out}\n{err}");
+        assert!(format!("{out}{err}").contains("***@"), "{out}\n{err}");
+    }
     // The same check `serve` makes: a value that cannot work is named, exit code 2.
     let (ok, out, err) = portal(&["config"], &[("PORTAL_CODES_PER_HOUR", "0")]).await;
     assert!(!ok);
