@@ -6,7 +6,7 @@ use app::wire::{permission, SignInMethod};
 use crate::crypto::{Hasher, Keys};
 use crate::domain::identifier::{EmailAddress, PhoneNumber};
 use crate::domain::password::{is_common_password, NewPassword};
-use crate::domain::permissions::Role;
+use crate::domain::permissions::{BadRole, Role, RoleSpec};
 use crate::reset::change::{set_new_password, Change, ChangedBy};
 use crate::store::users::{self, NewUser};
 use crate::store::{admin, audit, reset, sessions, Store};
@@ -196,45 +196,59 @@ pub async fn set_password(
     ))
 }
 
-/// The built-in roles, which a custom role may not be named after (it could never be assigned:
-/// the name means the built-in one).
-const BUILT_IN_ROLES: [&str; 3] = ["owner", "admin", "member"];
-
 pub async fn role_add(store: &Store, name: &str, perms: &str, now: i64) -> Result<String, String> {
-    let name = name.trim();
-    if name.is_empty() {
-        return Err("--name: must not be blank".into());
-    }
-    if BUILT_IN_ROLES.iter().any(|b| b.eq_ignore_ascii_case(name)) {
-        return Err(format!(
-            "--name: '{name}' is a built-in role; choose another name"
-        ));
-    }
-    let perms: Vec<String> = perms
+    let listed: Vec<String> = perms
         .split(',')
         .map(str::trim)
         .filter(|p| !p.is_empty())
         .map(str::to_string)
         .collect();
-    if let Some(p) = perms
-        .iter()
-        .find(|p| !permission::ALL.contains(&p.as_str()))
-    {
-        return Err(format!("--permissions: unknown permission '{p}'"));
-    }
-    if perms.is_empty() {
+    let spec = match RoleSpec::parse(name, &listed) {
+        Ok(spec) => spec,
+        Err(BadRole::Name) if name.trim().is_empty() => {
+            return Err("--name: must not be blank".into())
+        }
+        Err(BadRole::Name) => return Err("--name: 1 to 40 characters, all of them visible".into()),
+        Err(BadRole::Reserved) => {
+            let name = name.trim();
+            return Err(format!(
+                "--name: '{name}' is a built-in role; choose another name"
+            ));
+        }
+        Err(BadRole::UnknownPermission(p)) => {
+            return Err(format!("--permissions: unknown permission '{p}'"))
+        }
+        Err(BadRole::OwnerOnly) => {
+            return Err(format!(
+                "--permissions: {} belongs to the owner and no custom role",
+                permission::SETTINGS_EDIT
+            ))
+        }
+    };
+    if spec.permissions().is_empty() {
+        let assignable: Vec<&str> = permission::ALL
+            .into_iter()
+            .filter(|p| *p != permission::SETTINGS_EDIT)
+            .collect();
         return Err(format!(
             "--permissions: at least one of {}",
-            permission::ALL.join(", ")
+            assignable.join(", ")
         ));
     }
     let account_id = account(store, now).await?;
     let mut c = store.conn().await.map_err(db)?;
-    match admin::insert_role(&mut c, account_id, name, &perms).await {
+    let name = spec.name();
+    let exists = || Err(format!("--name: a role named '{name}' exists"));
+    if admin::role_by_name(&mut c, account_id, name)
+        .await
+        .map_err(db)?
+        .is_some()
+    {
+        return exists();
+    }
+    match admin::insert_role(&mut c, account_id, name, spec.permissions()).await {
         Ok(id) => Ok(format!("added role {id} '{name}'")),
-        Err(e) if crate::store::is_unique_violation(&e) => {
-            Err(format!("--name: a role named '{name}' exists"))
-        }
+        Err(e) if crate::store::is_unique_violation(&e) => exists(),
         Err(e) => Err(db(e)),
     }
 }

@@ -127,6 +127,76 @@ pub fn may_assign_role(
     }
 }
 
+/// A custom role as the panel or the command line defines it: a name that can be told apart and
+/// assigned, and permissions that exist and that a custom role may hold. One definition, so the
+/// API and `portal role add` refuse the same roles.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoleSpec {
+    name: String,
+    permissions: Vec<String>,
+}
+
+/// Why a role definition is refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BadRole {
+    /// Blank, over 40 characters, or with characters nobody can see or type (controls,
+    /// zero-width and direction marks: two roles that look alike could not be told apart).
+    Name,
+    /// A built-in role's name (`owner`, `admin`, `member`, `custom`, any case): a custom role of
+    /// that name could never be assigned by name.
+    Reserved,
+    UnknownPermission(String),
+    /// `settings:edit`: the account's settings (the password policy) belong to the owner.
+    OwnerOnly,
+}
+
+/// Invisible characters: format controls (zero-width space and joiners, direction marks and
+/// overrides, word joiner, BOM).
+fn invisible(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2064}' | '\u{FEFF}')
+}
+
+impl RoleSpec {
+    pub fn parse(name: &str, permissions: &[String]) -> Result<Self, BadRole> {
+        let name = name.trim();
+        if name.is_empty() || name.chars().count() > 40 || name.chars().any(invisible) {
+            return Err(BadRole::Name);
+        }
+        if ["owner", "admin", "member", "custom"].contains(&name.to_lowercase().as_str()) {
+            return Err(BadRole::Reserved);
+        }
+        let mut perms: Vec<String> = Vec::new();
+        for p in permissions {
+            if !permission::ALL.contains(&p.as_str()) {
+                return Err(BadRole::UnknownPermission(p.clone()));
+            }
+            if p == permission::SETTINGS_EDIT {
+                return Err(BadRole::OwnerOnly);
+            }
+            if !perms.contains(p) {
+                perms.push(p.clone());
+            }
+        }
+        Ok(Self {
+            name: name.to_string(),
+            permissions: perms,
+        })
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub fn permissions(&self) -> &[String] {
+        &self.permissions
+    }
+
+    pub fn into_parts(self) -> (String, Vec<String>) {
+        (self.name, self.permissions)
+    }
+}
+
 /// A custom role as it stands before a change: what it grants and how many users hold it.
 /// `None` in a change: there is no such role (the store then answers "not found").
 #[derive(Debug, Clone, Copy)]
@@ -194,6 +264,7 @@ pub fn may_change_role(actor: &Role, change: &RoleChange<'_>) -> Result<(), &'st
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
 
     fn custom(perms: &[&str]) -> Role {
@@ -299,6 +370,34 @@ mod tests {
 
     fn perms(p: &[&str]) -> Vec<String> {
         p.iter().map(|p| (*p).to_string()).collect()
+    }
+
+    #[test]
+    fn a_role_is_defined_once_for_the_panel_and_the_command_line() {
+        let ok = RoleSpec::parse("  Helpdesk ", &perms(&["users:view", "users:view"])).unwrap();
+        assert_eq!(ok.name(), "Helpdesk");
+        assert_eq!(ok.permissions(), ["users:view"]);
+        for name in [
+            "",
+            "   ",
+            &"x".repeat(41),
+            "Help\u{200B}desk",
+            "Help\u{202E}desk",
+            "a\tb",
+        ] {
+            assert_eq!(RoleSpec::parse(name, &[]), Err(BadRole::Name), "{name:?}");
+        }
+        for name in ["admin", "Owner", "MEMBER", "custom"] {
+            assert_eq!(RoleSpec::parse(name, &[]), Err(BadRole::Reserved), "{name}");
+        }
+        assert_eq!(
+            RoleSpec::parse("Policy", &perms(&["users:view", "settings:edit"])),
+            Err(BadRole::OwnerOnly)
+        );
+        assert_eq!(
+            RoleSpec::parse("Policy", &perms(&["users:fly"])),
+            Err(BadRole::UnknownPermission("users:fly".into()))
+        );
     }
 
     fn held(permissions: &[String], holders: i64) -> Standing<'_> {

@@ -3,8 +3,8 @@
 //! `/api/admin/audit`, `/api/admin/settings`. Every rule is the server's; the page only hides.
 
 use app::wire::{
-    permission, AccountSettings, AdminSetPasswordRequest, AdminUser, AssignRoleRequest,
-    Role as WireRole, RoleRequest, UserPage,
+    AccountSettings, AdminSetPasswordRequest, AdminUser, AssignRoleRequest, Role as WireRole,
+    RoleRequest, UserPage,
 };
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -15,8 +15,8 @@ use serde::Deserialize;
 
 use crate::auth;
 use crate::domain::permissions::{
-    may_assign_role, may_change_role, may_manage_password, Actor, Denied, Role, RoleChange,
-    Standing, Target,
+    may_assign_role, may_change_role, may_manage_password, Actor, BadRole, Denied, Role,
+    RoleChange, RoleSpec, Standing, Target,
 };
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{
@@ -271,41 +271,30 @@ pub(crate) async fn send_reset(
 }
 
 fn valid_role_request(req: &RoleRequest) -> ApiResult<(String, Vec<String>)> {
-    let name = req.name.trim().to_string();
-    if name.is_empty() || name.chars().count() > 40 {
-        return Err(
-            ApiError::bad_request("invalid_name", "A role name has 1 to 40 characters.")
-                .field("name"),
-        );
-    }
-    if ["owner", "admin", "member", "custom"].contains(&name.to_lowercase().as_str()) {
-        return Err(ApiError::bad_request(
+    let bad = |code, message: String, field| Err(ApiError::bad_request(code, message).field(field));
+    match RoleSpec::parse(&req.name, &req.permissions) {
+        Ok(spec) => Ok(spec.into_parts()),
+        Err(BadRole::Name) => bad(
+            "invalid_name",
+            "A role name has 1 to 40 characters, all of them visible.".into(),
+            "name",
+        ),
+        Err(BadRole::Reserved) => bad(
             "reserved_name",
-            "That name belongs to a built-in role.",
-        )
-        .field("name"));
+            "That name belongs to a built-in role.".into(),
+            "name",
+        ),
+        Err(BadRole::UnknownPermission(p)) => bad(
+            "invalid_permission",
+            format!("Unknown permission {p}."),
+            "permissions",
+        ),
+        Err(BadRole::OwnerOnly) => bad(
+            "invalid_permission",
+            "Account settings belong to the owner.".into(),
+            "permissions",
+        ),
     }
-    let mut perms = Vec::new();
-    for p in &req.permissions {
-        if !permission::ALL.contains(&p.as_str()) {
-            return Err(ApiError::bad_request(
-                "invalid_permission",
-                format!("Unknown permission {p}."),
-            )
-            .field("permissions"));
-        }
-        if p == permission::SETTINGS_EDIT {
-            return Err(ApiError::bad_request(
-                "invalid_permission",
-                "Account settings belong to the owner.",
-            )
-            .field("permissions"));
-        }
-        if !perms.contains(p) {
-            perms.push(p.clone());
-        }
-    }
-    Ok((name, perms))
 }
 
 #[utoipa::path(get, path = "/api/admin/roles", tag = "admin", responses((status = 200, description = "OK", body = Vec<app::wire::Role>), (status = 401, description = "Not signed in", body = app::wire::ErrorBody), (status = 403, description = "Not allowed", body = app::wire::ErrorBody)))]
@@ -422,6 +411,16 @@ async fn save_role(
 ) -> ApiResult<WireRole> {
     let (name, perms) = valid_role_request(req)?;
     let mut c = st.store.conn().await?;
+    let role_exists = || {
+        let message = "A role with that name exists.";
+        Err(ApiError::new(StatusCode::CONFLICT, "role_exists", message).field("name"))
+    };
+    // Names are assigned by name, whatever their case: "HELPDESK" beside "Helpdesk" would make
+    // one of the two unassignable.
+    let same_name = admin::role_by_name(&mut c, u.user.account_id, &name).await?;
+    if same_name.is_some_and(|r| Some(r.id) != id) {
+        return role_exists();
+    }
     let was = match id {
         Some(id) => standing(&mut c, u, id).await?,
         None => None,
@@ -450,10 +449,7 @@ async fn save_role(
     let id = match saved {
         Ok(Some(id)) => id,
         Ok(None) => return Err(role_not_found()),
-        Err(e) if crate::store::is_unique_violation(&e) => {
-            let message = "A role with that name exists.";
-            return Err(ApiError::new(StatusCode::CONFLICT, "role_exists", message).field("name"));
-        }
+        Err(e) if crate::store::is_unique_violation(&e) => return role_exists(),
         Err(e) => return Err(e.into()),
     };
     let (kind, detail) = match change {

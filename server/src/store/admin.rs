@@ -127,6 +127,7 @@ pub async fn roles_with_holders(
     Ok(rows.into_iter().map(|h| (h.role, h.holders)).collect())
 }
 
+/// The account's role of that name, in any case (names are unique regardless of case).
 pub async fn role_by_name(
     c: &mut Conn,
     account_id: i64,
@@ -135,7 +136,7 @@ pub async fn role_by_name(
     Ok(roles(c, account_id)
         .await?
         .into_iter()
-        .find(|r| r.name.eq_ignore_ascii_case(name)))
+        .find(|r| r.name.to_lowercase() == name.to_lowercase()))
 }
 
 pub async fn insert_role(

@@ -174,6 +174,16 @@ async fn role_names_that_could_never_be_assigned_and_empty_permissions_are_refus
         ("admin", "users:view", "--name: 'admin' is a built-in role"),
         ("Owner", "users:view", "--name: 'Owner' is a built-in role"),
         ("Helpdesk", ",", "--permissions: at least one of users:view"),
+        (
+            "Help\u{200B}desk",
+            "users:view",
+            "--name: 1 to 40 characters",
+        ),
+        (
+            "Policy",
+            "users:view,settings:edit",
+            "--permissions: settings:edit belongs to the owner",
+        ),
     ] {
         let args = ["role", "add", "--name", name, "--permissions", permissions];
         let (ok, _, err) = install.run(&args, &[]);
@@ -181,6 +191,27 @@ async fn role_names_that_could_never_be_assigned_and_empty_permissions_are_refus
         assert_eq!(err.trim().lines().count(), 1, "{err}");
         assert!(err.starts_with(says), "{err}");
     }
+    // Names are told apart regardless of case: a second "HELPDESK" could never be assigned.
+    let add = [
+        "role",
+        "add",
+        "--name",
+        "Helpdesk",
+        "--permissions",
+        "users:view",
+    ];
+    assert!(install.run(&add, &[]).0);
+    let add = [
+        "role",
+        "add",
+        "--name",
+        "HELPDESK",
+        "--permissions",
+        "users:view",
+    ];
+    let (ok, _, err) = install.run(&add, &[]);
+    assert!(!ok);
+    assert_eq!(err.trim(), "--name: a role named 'HELPDESK' exists");
     let add = ["user", "add", "--email", "ann@example.com"];
     let (ok, out, err) = install.run(&add, &[]);
     assert!(ok, "{err}");

@@ -236,6 +236,51 @@ async fn a_custom_role_manager_cannot_turn_a_colleague_into_a_member_to_take_the
 }
 
 #[tokio::test]
+async fn role_names_are_told_apart_regardless_of_case_and_invisible_characters() {
+    let (app, _, _) = role_desk().await;
+    let admin = signed_in(&app, "admin@a.test").await;
+    let create = |name: &'static str| {
+        app.post(
+            &admin,
+            "/api/admin/roles",
+            json!({ "name": name, "permissions": ["users:view"] }),
+        )
+    };
+    assert_eq!(create("Support").await.status(), StatusCode::CREATED);
+    let r = create("SUPPORT").await;
+    assert_eq!(r.status(), StatusCode::CONFLICT);
+    assert_eq!(json(r).await["error"], "role_exists");
+    let r = create("Sup\u{200B}port").await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(json(r).await["field"], "name");
+    let r = app
+        .post(
+            &admin,
+            "/api/admin/roles",
+            json!({ "name": "Policy", "permissions": ["settings:edit"] }),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    // Renaming a role to its own name in another case is no clash.
+    let roles = json(app.get(&admin, "/api/admin/roles").await).await;
+    let id = roles
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == "Support")
+        .unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let r = admin
+        .put(app.api(&format!("/api/admin/roles/{id}")))
+        .json(&json!({ "name": "support", "permissions": ["users:view"] }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+}
+
+#[tokio::test]
 async fn an_admins_role_changes_are_audited() {
     let (app, _, _) = role_desk().await;
     let admin = signed_in(&app, "admin@a.test").await;
