@@ -183,7 +183,7 @@ async fn run(command: Command, config: Config) -> Result<String, String> {
             cli::users::role_add(&store, &name, &permissions, now).await
         }
         Command::Role(RoleCommand::Assign { email, role }) => {
-            cli::users::role_assign(&store, &email, &role).await
+            cli::users::role_assign(&store, &email, &role, now).await
         }
     }
 }

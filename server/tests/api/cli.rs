@@ -542,3 +542,43 @@ async fn a_second_owner_is_refused_however_many_users_sort_before_the_first() {
         "--role: the account already has an owner (there is exactly one)"
     );
 }
+
+#[tokio::test]
+async fn what_the_command_line_adds_and_assigns_is_on_the_audit_trail() {
+    use crate::helpers::spawn_app;
+    let app = spawn_app().await;
+    let dir = std::env::temp_dir().join(format!("portal-cli-{:x}", rand::random::<u64>()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let db = app.raw.get("database_url").unwrap().to_string();
+    let portal = |args: &[&str]| {
+        let out = portal_command(&db, &dir, None).args(args).output().unwrap();
+        assert!(out.status.success(), "{args:?}: {out:?}");
+    };
+    portal(&[
+        "role",
+        "add",
+        "--name",
+        "Desk",
+        "--permissions",
+        "users:view",
+    ]);
+    portal(&[
+        "user",
+        "add",
+        "--email",
+        "ann@example.com",
+        "--sso",
+        "google",
+    ]);
+    portal(&[
+        "role",
+        "assign",
+        "--email",
+        "ann@example.com",
+        "--role",
+        "Desk",
+    ]);
+    for kind in ["role_created", "user_added", "role_assigned"] {
+        assert_eq!(app.audit_count(kind).await, 1, "{kind}");
+    }
+}
