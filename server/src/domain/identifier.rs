@@ -6,15 +6,20 @@
 use app::ident::is_plausible_email;
 use phonenumber::country::Id as Region;
 use phonenumber::Mode;
+use unicode_normalization::UnicodeNormalization;
 
-/// A syntactically valid email address, trimmed; compared by its lower-cased form.
+/// A syntactically valid email address, trimmed and in Unicode NFC; compared by its lower-cased
+/// form.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EmailAddress(String);
 
 impl EmailAddress {
+    /// NFC, as passwords are (NIST SP 800-63B 5.1.1.2): "josé" typed on a keyboard that sends
+    /// `e` + U+0301 is the same address as the composed "josé" stored, not an unknown account or
+    /// a second one that looks the same.
     pub fn parse(input: &str) -> Option<Self> {
-        let s = input.trim();
-        is_plausible_email(s).then(|| Self(s.to_string()))
+        let s: String = input.trim().nfc().collect();
+        is_plausible_email(&s).then_some(Self(s))
     }
 
     pub fn as_str(&self) -> &str {
@@ -145,6 +150,13 @@ impl Identifier {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn emails_are_kept_in_nfc() {
+        let typed =
+            EmailAddress::parse("jose\u{301}@example.com").unwrap_or_else(|| panic!("valid"));
+        assert_eq!(typed.as_str(), "jos\u{e9}@example.com");
+    }
 
     #[test]
     fn emails_are_trimmed_and_compared_lower_case() {

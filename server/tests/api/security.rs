@@ -468,6 +468,21 @@ async fn a_password_typed_in_decomposed_unicode_signs_in() {
     );
 }
 
+#[tokio::test]
+async fn an_email_typed_in_decomposed_unicode_finds_its_account() {
+    let app = spawn_app().await;
+    let composed = "jos\u{e9}@example.com";
+    let decomposed = "jose\u{301}@example.com";
+    app.add_user(composed, "member", None, SignInMethod::Password)
+        .await;
+    assert_eq!(
+        app.sign_in(&browser(), decomposed, PASSWORD).await.status(),
+        200
+    );
+    // Found: an unknown address is answered 404 account_not_found outside hidden mode.
+    assert_eq!(app.start_reset(&browser(), decomposed).await.status(), 200);
+}
+
 /// One user's outstanding reset state: a verified grant in one browser, a live emailed link from
 /// a second request, and two signed-in sessions.
 struct Outstanding {
