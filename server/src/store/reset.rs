@@ -208,18 +208,31 @@ pub enum FlowRef<'a> {
 /// email makes the previous link invalid) or, for a decoy, of the same identifier.
 ///
 /// On PostgreSQL two concurrent requests would each revoke what they can see and each insert:
-/// the user's row is locked first, so the second waits and then revokes the first's code.
+/// the user's row (a decoy's identifier) is locked first, so the second waits and then revokes
+/// the first's code.
 /// SQLite's one writer already has them take turns (every issue is a `BEGIN IMMEDIATE`
 /// transaction). The partial unique index `reset_codes_one_live_per_user` makes the rule a
 /// constraint besides.
 pub fn replace_code(b: &mut Batch, backend: Backend, n: &NewCode<'_>, now: i64) {
-    if let (Some(uid), Backend::Postgres) = (n.user_id, backend) {
+    match (n.user_id, backend) {
         // A column that is no key: rewriting the primary key made SQLite check every table
         // that references users for the old key, scanning reset_flows in full on every code.
-        b.push(
-            "UPDATE users SET status = status WHERE id = $1",
-            vec![uid.into()],
-        );
+        (Some(uid), Backend::Postgres) => {
+            b.push(
+                "UPDATE users SET status = status WHERE id = $1",
+                vec![uid.into()],
+            );
+        }
+        // A decoy has no user row: its identifier's key is locked instead, or two concurrent
+        // decoys for one unknown address would each find no live code to kill and both stay
+        // live, which a real account's never do. OFFSET 1: the lock is taken, no row returned.
+        (None, Backend::Postgres) => {
+            b.push(
+                "SELECT pg_advisory_xact_lock(hashtextextended($1, 0)) OFFSET 1",
+                vec![format!("decoy:{}", n.ident_key).into()],
+            );
+        }
+        (_, Backend::Sqlite) => {}
     }
     // A decoy's new code kills the earlier decoy codes of the same identifier, in any flow, as a
     // real user's kills the user's: hidden mode answers alike afterwards too. Each finds the live

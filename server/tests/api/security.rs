@@ -888,6 +888,34 @@ async fn parallel_wrong_codes_at_the_end_of_the_days_allowance_get_no_extra_gues
 }
 
 #[tokio::test]
+async fn in_hidden_mode_twenty_concurrent_requests_for_an_unknown_address_leave_one_live_decoy() {
+    let app = spawn_app_with(|c| {
+        c.set("hide_account_existence", "true");
+        c.set("codes_per_hour", "100");
+        c.set("codes_per_day", "100");
+    })
+    .await;
+    let statuses = futures_util::future::join_all((0..20).map(|_| async {
+        app.start_reset(&browser(), "nobody@example.com")
+            .await
+            .status()
+    }))
+    .await;
+    assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
+    let mut c = app.store.conn().await.unwrap();
+    let live: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM reset_codes WHERE user_id IS NULL AND consumed_at IS NULL AND revoked_at IS NULL",
+    )
+    .fetch_one(&mut *c)
+    .await
+    .unwrap();
+    assert_eq!(
+        live, 1,
+        "a real account keeps one live code; so must a decoy"
+    );
+}
+
+#[tokio::test]
 async fn twenty_concurrent_requests_for_one_user_leave_exactly_one_live_code() {
     let app = spawn_app_with(|c| {
         c.set("codes_per_hour", "100");
