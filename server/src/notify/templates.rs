@@ -48,12 +48,24 @@ impl Lang {
         }
     }
 
-    /// The first supported language in an `Accept-Language` header, by the order given.
+    /// The supported language an `Accept-Language` header prefers most: the highest weight, the
+    /// first of equal ones; a weight of 0 means "not this one" (RFC 9110 12.4.2, 12.5.4).
     pub fn from_accept_language(header: &str) -> Self {
-        header
-            .split(',')
-            .find_map(|part| Self::of_tag(part.split(';').next().unwrap_or_default().trim()))
-            .unwrap_or(Self::En)
+        let mut best: Option<(f32, Self)> = None;
+        for part in header.split(',') {
+            let mut fields = part.split(';');
+            let Some(lang) = Self::of_tag(fields.next().unwrap_or_default().trim()) else {
+                continue;
+            };
+            let weight = fields
+                .find_map(|f| f.trim().strip_prefix("q="))
+                .map_or(Some(1.0), |q| q.trim().parse::<f32>().ok())
+                .unwrap_or(0.0);
+            if weight > 0.0 && best.is_none_or(|(w, _)| weight > w) {
+                best = Some((weight, lang));
+            }
+        }
+        best.map_or(Self::En, |(_, lang)| lang)
     }
 }
 
@@ -623,13 +635,17 @@ mod tests {
     }
 
     #[test]
-    fn accept_language_picks_the_first_supported() {
+    fn accept_language_picks_the_most_preferred_supported() {
         assert_eq!(
             Lang::from_accept_language("sv-SE,sv;q=0.9,en;q=0.8"),
             Lang::Sv
         );
         assert_eq!(Lang::from_accept_language("de,en;q=0.5,sv;q=0.1"), Lang::En);
         assert_eq!(Lang::from_accept_language(""), Lang::En);
+        // Weights rule over order, and q=0 refuses a language.
+        assert_eq!(Lang::from_accept_language("en;q=0.5, sv"), Lang::Sv);
+        assert_eq!(Lang::from_accept_language("sv;q=0, en;q=0.1"), Lang::En);
+        assert_eq!(Lang::from_accept_language("sv;q=0"), Lang::En);
     }
 
     #[test]
