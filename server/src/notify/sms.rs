@@ -55,7 +55,9 @@ impl Sender for Twilio {
                 .client
                 .post(self.endpoint.clone())
                 .basic_auth(&self.account_sid, Some(self.auth_token.expose_secret()))
-                // Twilio's own idempotency header: a retried request is not sent twice.
+                // The message's key, for a provider or gateway that drops a repeated request by
+                // it. Not relied on: the outbox's claim and its renewed lease are what keep a
+                // message from being sent twice.
                 .header("I-Twilio-Idempotency-Token", &msg.idempotency_key)
                 .form(&form)
                 .send()

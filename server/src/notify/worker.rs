@@ -19,10 +19,16 @@ use crate::store::{audit, Store};
 
 /// Attempts before a message is given up.
 pub const MAX_ATTEMPTS: u32 = 10;
-/// How long a claim is held before another worker may take the message over: twice the longest
-/// send timeout (SMTP 15 s), so a live sender never loses its message, and a crashed instance's
-/// messages are picked up by the others half a minute later.
+/// How long a claim is held before another worker may take the message over, so a crashed
+/// instance's messages are picked up by the others half a minute later. A live worker renews it
+/// while it works through its batch (see [`SEND_LIMIT`]): a batch of 32 behind a slow relay takes
+/// far longer than one lease, and a lease that ran out mid-batch let another worker send the rest
+/// again.
 const LEASE_SECS: i64 = 30;
+/// The longest one message may take to send (connection, TLS, AUTH and the transaction
+/// together); a worker starts a message only with at least this much of its lease left, renewing
+/// the lease first when less is.
+const SEND_LIMIT: Duration = Duration::from_secs(20);
 /// How often idle workers look for messages queued by other instances.
 const POLL: Duration = Duration::from_millis(500);
 /// Messages a worker claims at once: one claim and one "sent" write per batch instead of two
@@ -113,9 +119,29 @@ impl Outbox {
         let mut sent = Vec::with_capacity(batch.len());
         let mut rest = batch.iter().map(|m| m.id).collect::<Vec<_>>();
         let mut unsettled = Ok(());
+        let mut leased_until = now + LEASE_SECS;
+        // How many of `sent` are marked already (when the lease was renewed).
+        let mut marked = 0;
         for m in &batch {
             if *shutdown.borrow() {
                 break;
+            }
+            let now = self.clock.now();
+            if leased_until - now < SEND_LIMIT.as_secs().cast_signed() {
+                // What was sent is marked, and the lease on the rest renewed, in one write.
+                let ids: Vec<i64> = sent[marked..]
+                    .iter()
+                    .map(|(m, _): &(&Claimed, _)| m.id)
+                    .collect();
+                let mut renew = Batch::new();
+                outbox::mark_sent_in(&mut renew, &ids, now);
+                leased_until = now + LEASE_SECS;
+                outbox::extend_lease_in(&mut renew, &rest, leased_until);
+                unsettled = self.store.apply(renew, |_| true).await.map(drop);
+                if unsettled.is_err() {
+                    break;
+                }
+                marked = sent.len();
             }
             rest.remove(0);
             match self.send(m).await {
@@ -132,7 +158,7 @@ impl Outbox {
                 None => sent.push((m, "discarded")),
             }
         }
-        let ids = sent.iter().map(|(m, _)| m.id).collect::<Vec<_>>();
+        let ids = sent[marked..].iter().map(|(m, _)| m.id).collect::<Vec<_>>();
         let mut done = Batch::new();
         outbox::mark_sent_in(&mut done, &ids, self.clock.now());
         outbox::release_in(&mut done, &rest);
@@ -172,7 +198,13 @@ impl Outbox {
             body_text: content.body_text.clone(),
             body_html: content.body_html.clone(),
         };
-        Some((sender.name(), sender.send(&out).await))
+        let answer = tokio::time::timeout(SEND_LIMIT, sender.send(&out))
+            .await
+            .unwrap_or_else(|_| {
+                let limit = SEND_LIMIT.as_secs();
+                Err(SendError::transient(format!("no answer within {limit} s")))
+            });
+        Some((sender.name(), answer))
     }
 
     /// A failed send: retried after a backoff, or given up and audited.
@@ -229,7 +261,99 @@ async fn record(
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
+    use std::sync::Mutex;
+
+    use secrecy::SecretString;
+
     use super::*;
+    use crate::clock::ManualClock;
+    use crate::notify::{BoxFuture, Outgoing};
+    use crate::store::outbox::NewMessage;
+
+    /// A relay that takes ten seconds a message, during which another worker looks for work.
+    struct SlowRelay {
+        clock: Arc<ManualClock>,
+        store: Store,
+        keys: Keys,
+        sent: Mutex<Vec<String>>,
+        /// What the other worker claimed while each message was on its way.
+        taken_meanwhile: Mutex<Vec<i64>>,
+    }
+
+    impl Sender for SlowRelay {
+        fn send<'a>(&'a self, msg: &'a Outgoing) -> BoxFuture<'a, Result<(), SendError>> {
+            Box::pin(async move {
+                self.clock.advance(10);
+                let now = self.clock.now();
+                let other = outbox::claim(&self.store, &self.keys, now, LEASE_SECS, BATCH)
+                    .await
+                    .unwrap();
+                let mut taken = self.taken_meanwhile.lock().unwrap();
+                taken.extend(other.iter().map(|m| m.id));
+                self.sent.lock().unwrap().push(msg.recipient.clone());
+                Ok(())
+            })
+        }
+
+        fn name(&self) -> &'static str {
+            "slow"
+        }
+    }
+
+    #[tokio::test]
+    async fn a_batch_behind_a_slow_relay_keeps_its_claim_and_nothing_is_sent_twice() {
+        let dir = std::env::temp_dir().join(format!("portal-outbox-{:x}", rand::random::<u64>()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let url = format!("sqlite://{}/portal.db?mode=rwc", dir.display());
+        let store = Store::open(&url).await.unwrap();
+        let keys = Keys::new(&SecretString::from("outbox-test-secret-0123456789abcdef"));
+        let clock = Arc::new(ManualClock::new(1_800_000_000));
+        let mut queued = Batch::new();
+        for i in 0..8 {
+            let m = NewMessage {
+                idempotency_key: format!("m{i}"),
+                channel: Channel::Email,
+                recipient: format!("user{i}@example.com"),
+                subject: "s".into(),
+                body_text: "t".into(),
+                body_html: "h".into(),
+                account_id: None,
+                user_id: None,
+            };
+            outbox::insert(&mut queued, outbox::seal(&keys, m).unwrap(), clock.now());
+        }
+        store.apply(queued, |_| true).await.unwrap();
+        let relay = Arc::new(SlowRelay {
+            clock: clock.clone(),
+            store: store.clone(),
+            keys: keys.clone(),
+            sent: Mutex::default(),
+            taken_meanwhile: Mutex::default(),
+        });
+        let worker = Outbox {
+            store: store.clone(),
+            keys: keys.clone(),
+            clock: clock.clone(),
+            email: relay.clone(),
+            sms: relay.clone(),
+            wake: Arc::new(Notify::new()),
+            metrics: crate::metrics::Metrics::new(),
+        };
+        let (_stop, running) = watch::channel(false);
+        // Eight messages at ten seconds each: eighty seconds, well past one 30-second lease.
+        assert_eq!(worker.step(&running).await.unwrap(), 8);
+        assert_eq!(relay.sent.lock().unwrap().len(), 8);
+        assert!(
+            relay.taken_meanwhile.lock().unwrap().is_empty(),
+            "another worker took messages still being sent: {:?}",
+            relay.taken_meanwhile.lock().unwrap()
+        );
+        // All marked sent: nothing is left for anyone, however late.
+        clock.advance(3600);
+        let left = outbox::claim(&store, &keys, clock.now(), LEASE_SECS, BATCH).await;
+        assert!(left.unwrap().is_empty());
+    }
 
     #[test]
     fn backoff_doubles_and_is_capped() {

@@ -226,7 +226,7 @@ fn push_for_ids(b: &mut Batch, sql: &str, mut args: Vec<Value>, ids: &[i64]) {
 pub fn mark_sent_in(b: &mut Batch, ids: &[i64], now: i64) {
     push_for_ids(
         b,
-        "UPDATE outbox SET sent_at = $1, locked_until = NULL, payload = NULL, subject = '', body_text = '', body_html = '', last_error = NULL WHERE id IN",
+        "UPDATE outbox SET sent_at = $1, locked_until = NULL, payload = NULL, subject = '', body_text = '', body_html = '', last_error = NULL WHERE failed_at IS NULL AND id IN",
         vec![now.into()],
         ids,
     );
@@ -250,7 +250,7 @@ pub async fn mark_retry(
 /// Given up: the content is erased as when sent; the error stays for the audit trail.
 pub async fn mark_failed(c: &mut Conn, id: i64, now: i64, error: &str) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "UPDATE outbox SET failed_at = $1, locked_until = NULL, last_error = $2, payload = NULL, subject = '', body_text = '', body_html = '' WHERE id = $3",
+        "UPDATE outbox SET failed_at = $1, locked_until = NULL, last_error = $2, payload = NULL, subject = '', body_text = '', body_html = '' WHERE id = $3 AND sent_at IS NULL",
     )
     .bind(now)
     .bind(error)
@@ -258,6 +258,17 @@ pub async fn mark_failed(c: &mut Conn, id: i64, now: i64, error: &str) -> Result
     .execute(&mut *c)
     .await?;
     Ok(())
+}
+
+/// Extends the claim on `ids` (still unsent) to `until`: a worker still sending its batch keeps
+/// it, however slow the relay, so no other worker takes and sends those messages again.
+pub fn extend_lease_in(b: &mut Batch, ids: &[i64], until: i64) {
+    push_for_ids(
+        b,
+        "UPDATE outbox SET locked_until = $1 WHERE sent_at IS NULL AND failed_at IS NULL AND id IN",
+        vec![until.into()],
+        ids,
+    );
 }
 
 /// Gives claimed messages back unsent (shutdown came before their turn in the batch).
