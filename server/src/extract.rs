@@ -189,12 +189,17 @@ where
             ClientIpHeader::XForwardedFor => "x-forwarded-for",
             ClientIpHeader::Forwarded => "forwarded",
         };
-        let values: Vec<&str> = parts
+        // Read leniently: a proxy appends the address it saw to whatever the client sent on the
+        // same line, so a line dropped for the client's one non-ASCII byte would also drop the
+        // proxy's hop and make the client look like the proxy. A garbled hop fails to parse on
+        // its own.
+        let values: Vec<String> = parts
             .headers
             .get_all(name)
             .iter()
-            .filter_map(|v| v.to_str().ok())
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
             .collect();
+        let values: Vec<&str> = values.iter().map(String::as_str).collect();
         let ip = client::client_addr(
             peer,
             &st.config.trusted_proxies,

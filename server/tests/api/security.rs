@@ -271,6 +271,17 @@ async fn behind_a_trusted_proxy_one_clients_flood_does_not_stop_resets_for_every
         start_via_proxy(&app, "192.0.2.99, 203.0.113.7", "nobody@example.com").await,
         429
     );
+    // Nor by a byte that is not ASCII in its own part of the line: the proxy's hop still counts,
+    // the client is not taken for the proxy (whose bucket is fresh).
+    let garbled = reqwest::header::HeaderValue::from_bytes(b"\xff\xfe, 203.0.113.7").unwrap();
+    let r = browser()
+        .post(app.api("/api/reset/start"))
+        .header("x-forwarded-for", garbled)
+        .json(&json!({ "identifier": "nobody@example.com" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 429);
 }
 
 #[tokio::test]
