@@ -9,7 +9,7 @@ pub enum Page {
     Home,
     SignIn,
     ForgotPassword,
-    /// The page an emailed reset link opens (`/reset?token=…`).
+    /// The page an emailed reset link opens (`/reset#token=…`).
     ResetLink,
     Meetings,
     ChangePassword,

@@ -133,9 +133,9 @@ export function codeFrom(mail: CapturedEmail): string {
   throw new Error(`No 6-digit code in the email "${mail.subject}":\n${mail.text}`);
 }
 
-/** The `/reset?token=…` link of a reset email, from its plain-text part. */
+/** The `/reset#token=…` link of a reset email, from its plain-text part. */
 export function linkFrom(mail: CapturedEmail): string {
-  const m = /(https?:\/\/[^\s<>"]+\/reset\?token=[A-Za-z0-9_\-.~%]+)/.exec(mail.text);
+  const m = /(https?:\/\/[^\s<>"]+\/reset#token=[A-Za-z0-9_\-.~%]+)/.exec(mail.text);
   if (!m) throw new Error(`No reset link in the email "${mail.subject}":\n${mail.text}`);
   return m[1];
 }

@@ -1,8 +1,10 @@
-//! `/reset?token=…`: the page an emailed reset link opens.
+//! `/reset#token=…`: the page an emailed reset link opens.
 //!
-//! The token leaves the address bar before anything else happens (`history.replaceState`), so it
-//! is not kept in history, bookmarks or a shared screenshot; the server keeps it in an HttpOnly
-//! cookie from then on, and a refresh asks `GET /api/reset/link` instead.
+//! The token rides in the fragment, which the browser never sends, so no proxy's access log
+//! holds it. It leaves the address bar before anything else happens (`history.replaceState`),
+//! so it is not kept in history, bookmarks or a shared screenshot; the server keeps it in an
+//! HttpOnly cookie from then on, and a refresh asks `GET /api/reset/link` instead. A link in the
+//! query (`?token=`, as links were sent before) still opens.
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -24,14 +26,18 @@ enum Step {
     Failed(String),
 }
 
-/// Takes `token` out of the address bar and returns it.
+/// Takes `token` out of the address bar (the fragment, else the query) and returns it.
 fn take_token() -> Option<String> {
     let window = web_sys::window()?;
-    let search = window.location().search().ok()?;
-    let token = web_sys::UrlSearchParams::new_with_str(&search)
-        .ok()?
-        .get("token")
-        .filter(|t| !t.is_empty())?;
+    let location = window.location();
+    let in_part = |part: Result<String, _>| {
+        let part = part.ok()?;
+        web_sys::UrlSearchParams::new_with_str(part.trim_start_matches(['#', '?']))
+            .ok()?
+            .get("token")
+            .filter(|t| !t.is_empty())
+    };
+    let token = in_part(location.hash()).or_else(|| in_part(location.search()))?;
     if let Ok(history) = window.history() {
         let _ = history.replace_state_with_url(
             &wasm_bindgen::JsValue::NULL,
@@ -45,10 +51,19 @@ fn take_token() -> Option<String> {
 /// The emailed link: choose a new password, then done; or "This link has expired".
 #[component]
 pub fn ResetLink() -> impl IntoView {
-    let token = take_token();
+    let token = RwSignal::new(take_token());
     let step = RwSignal::new(Step::Loading);
+    // A newer link opened in this tab changes only the fragment: the browser does not load the
+    // page again, so the page takes the new token itself.
+    let listener = window_event_listener(leptos::ev::hashchange, move |_| {
+        if let Some(newer) = take_token() {
+            step.set(Step::Loading);
+            token.set(Some(newer));
+        }
+    });
+    on_cleanup(move || listener.remove());
     let state = LocalResource::new(move || {
-        let token = token.clone();
+        let token = token.get();
         async move {
             match token {
                 Some(token) => api::reset::open_link(&OpenLinkRequest { token }).await,

@@ -552,7 +552,7 @@ mod tests {
 
     #[test]
     fn the_admin_reset_email_has_the_link_and_no_code_in_both_languages() {
-        let link = "https://portal.example.com/reset?token=abc_DEF-123";
+        let link = "https://portal.example.com/reset#token=abc_DEF-123";
         for (lang, words) in [(Lang::En, "24 hours"), (Lang::Sv, "24 timmar")] {
             let m = Message::AdminReset {
                 name: "Maja",
@@ -583,7 +583,7 @@ mod tests {
         let m = Message::ResetCode {
             name: "Maja",
             code: "123456",
-            link: "https://portal.example.com/reset?token=abc",
+            link: "https://portal.example.com/reset#token=abc",
             valid_secs: 600,
             expires_utc: "2026-01-16 10:00",
         };
@@ -596,7 +596,7 @@ mod tests {
              verifieringskoden på återställningssidan:\n\n\
              123456\n\n\
              Eller öppna den här länken för att välja ett nytt lösenord:\n\
-             https://portal.example.com/reset?token=abc\n\n\
+             https://portal.example.com/reset#token=abc\n\n\
              Koden och länken gäller i 10 minuter (till 2026-01-16 10:00 UTC), eller tills du \
              begär en ny kod.\n\n\
              Om du inte har bett om att återställa lösenordet kan du bortse från det här \

@@ -121,7 +121,9 @@ fn prepare(st: &AppState, issue: &Issue<'_>, ttl: u64, now: i64) -> Outcome<Prep
         }
     };
     let link = new_token();
-    let link_url = format!("{}/reset?token={link}", st.config.public_origin());
+    // In the fragment, which a browser never sends: not to the server, not into a reverse proxy's
+    // access log (nginx logs the query by default), not in a Referer.
+    let link_url = format!("{}/reset#token={link}", st.config.public_origin());
     let until = crate::auth::utc(expires_at);
     let (code_hash, msg) = match issue.strategy {
         Strategy::Code => {

@@ -162,7 +162,7 @@ fn code_in(text: &str) -> String {
 
 /// The link token in a message's text.
 fn link_in(text: &str) -> String {
-    let at = text.find("/reset?token=").unwrap() + "/reset?token=".len();
+    let at = text.find("/reset#token=").unwrap() + "/reset#token=".len();
     text[at..]
         .chars()
         .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')

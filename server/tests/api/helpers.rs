@@ -103,9 +103,9 @@ impl Mail {
         panic!("no code in {t}")
     }
 
-    /// The token of the `/reset?token=` link in the message.
+    /// The token of the `/reset#token=` link in the message.
     pub fn link_token(&self) -> String {
-        let start = self.text.find("/reset?token=").expect("a reset link") + "/reset?token=".len();
+        let start = self.text.find("/reset#token=").expect("a reset link") + "/reset#token=".len();
         self.text[start..]
             .chars()
             .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')

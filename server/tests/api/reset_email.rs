@@ -30,7 +30,7 @@ async fn a_user_resets_by_code_and_is_signed_in_with_the_new_password_only() {
         mail.subject
     );
     assert!(mail.text.contains("24 hours") && mail.text.contains("ignore this email"));
-    assert!(mail.text.contains("http://portal.test/reset?token="));
+    assert!(mail.text.contains("http://portal.test/reset#token="));
     assert!(!mail.html.is_empty());
     let code = mail.code();
 

@@ -492,7 +492,7 @@ async fn an_admins_send_password_reset_emails_only_a_link_and_the_link_sets_a_ne
     let token = mail.link_token();
     assert!(mail
         .text
-        .contains(&format!("http://portal.test/reset?token={token}")));
+        .contains(&format!("http://portal.test/reset#token={token}")));
     // No code a person could type: nothing in the message is a 6-digit number.
     assert!(longest_number(&mail.text, &token) < 6, "{}", mail.text);
     assert!(longest_number(&mail.subject, &token) < 6);
