@@ -127,23 +127,42 @@ impl Outbox {
                 break;
             }
             let now = self.clock.now();
-            if leased_until - now < SEND_LIMIT.as_secs().cast_signed() {
-                // What was sent is marked, and the lease on the rest renewed, in one write.
+            // A second more than the limit: the clock reads whole seconds.
+            if leased_until - now <= SEND_LIMIT.as_secs().cast_signed() + 1 {
+                // What was sent is marked, and the lease renewed on what is still this worker's
+                // (a lease lost meanwhile, to a pause or a slow write, stays lost: those messages
+                // are another worker's now), in one write.
                 let ids: Vec<i64> = sent[marked..]
                     .iter()
                     .map(|(m, _): &(&Claimed, _)| m.id)
                     .collect();
                 let mut renew = Batch::new();
                 outbox::mark_sent_in(&mut renew, &ids, now);
+                outbox::extend_lease_in(&mut renew, &rest, leased_until, now + LEASE_SECS);
                 leased_until = now + LEASE_SECS;
-                outbox::extend_lease_in(&mut renew, &rest, leased_until);
-                unsettled = self.store.apply(renew, |_| true).await.map(drop);
+                match self.store.apply(renew, |_| true).await {
+                    Ok(rows) => {
+                        let kept = rows
+                            .unwrap_or_default()
+                            .iter()
+                            .map(|r| r.int(0).map(Option::unwrap_or_default))
+                            .collect::<Result<Vec<i64>, _>>();
+                        match kept {
+                            Ok(kept) => rest.retain(|id| kept.contains(id)),
+                            Err(e) => unsettled = Err(e),
+                        }
+                    }
+                    Err(e) => unsettled = Err(e),
+                }
                 if unsettled.is_err() {
                     break;
                 }
                 marked = sent.len();
             }
-            rest.remove(0);
+            let Some(at) = rest.iter().position(|id| *id == m.id) else {
+                continue;
+            };
+            rest.remove(at);
             match self.send(m).await {
                 Some((via, Ok(()))) => sent.push((m, via)),
                 Some((via, Err(e))) => {
@@ -201,8 +220,10 @@ impl Outbox {
         let answer = tokio::time::timeout(SEND_LIMIT, sender.send(&out))
             .await
             .unwrap_or_else(|_| {
-                let limit = SEND_LIMIT.as_secs();
-                Err(SendError::transient(format!("no answer within {limit} s")))
+                let (name, limit) = (sender.name(), SEND_LIMIT.as_secs());
+                Err(SendError::transient(format!(
+                    "{name}: no answer within {limit} s"
+                )))
             });
         Some((sender.name(), answer))
     }
@@ -271,8 +292,9 @@ mod tests {
     use crate::notify::{BoxFuture, Outgoing};
     use crate::store::outbox::NewMessage;
 
-    /// A relay that takes ten seconds a message, during which another worker looks for work.
+    /// A relay that takes `secs` a message, during which another worker looks for work.
     struct SlowRelay {
+        secs: i64,
         clock: Arc<ManualClock>,
         store: Store,
         keys: Keys,
@@ -284,7 +306,7 @@ mod tests {
     impl Sender for SlowRelay {
         fn send<'a>(&'a self, msg: &'a Outgoing) -> BoxFuture<'a, Result<(), SendError>> {
             Box::pin(async move {
-                self.clock.advance(10);
+                self.clock.advance(self.secs);
                 let now = self.clock.now();
                 let other = outbox::claim(&self.store, &self.keys, now, LEASE_SECS, BATCH)
                     .await
@@ -301,8 +323,8 @@ mod tests {
         }
     }
 
-    #[tokio::test]
-    async fn a_batch_behind_a_slow_relay_keeps_its_claim_and_nothing_is_sent_twice() {
+    /// Eight messages queued, and a worker whose relay takes `secs` a message.
+    async fn slow_worker(secs: i64) -> (Outbox, Arc<SlowRelay>) {
         let dir = std::env::temp_dir().join(format!("portal-outbox-{:x}", rand::random::<u64>()));
         std::fs::create_dir_all(&dir).unwrap();
         let url = format!("sqlite://{}/portal.db?mode=rwc", dir.display());
@@ -325,6 +347,7 @@ mod tests {
         }
         store.apply(queued, |_| true).await.unwrap();
         let relay = Arc::new(SlowRelay {
+            secs,
             clock: clock.clone(),
             store: store.clone(),
             keys: keys.clone(),
@@ -332,14 +355,21 @@ mod tests {
             taken_meanwhile: Mutex::default(),
         });
         let worker = Outbox {
-            store: store.clone(),
-            keys: keys.clone(),
-            clock: clock.clone(),
+            store,
+            keys,
+            clock,
             email: relay.clone(),
             sms: relay.clone(),
             wake: Arc::new(Notify::new()),
             metrics: crate::metrics::Metrics::new(),
         };
+        (worker, relay)
+    }
+
+    #[tokio::test]
+    async fn a_batch_behind_a_slow_relay_keeps_its_claim_and_nothing_is_sent_twice() {
+        let (worker, relay) = slow_worker(10).await;
+        let (store, keys, clock) = (&worker.store, &worker.keys, &worker.clock);
         let (_stop, running) = watch::channel(false);
         // Eight messages at ten seconds each: eighty seconds, well past one 30-second lease.
         assert_eq!(worker.step(&running).await.unwrap(), 8);
@@ -350,9 +380,24 @@ mod tests {
             relay.taken_meanwhile.lock().unwrap()
         );
         // All marked sent: nothing is left for anyone, however late.
-        clock.advance(3600);
-        let left = outbox::claim(&store, &keys, clock.now(), LEASE_SECS, BATCH).await;
+        let later = clock.now() + 3600;
+        let left = outbox::claim(store, keys, later, LEASE_SECS, BATCH).await;
         assert!(left.unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_worker_whose_lease_was_lost_sends_nothing_more_of_its_batch() {
+        // The first message outlasts the whole lease (a paused process, say): another worker
+        // claims the batch meanwhile, and this one must leave it to that worker.
+        let (worker, relay) = slow_worker(LEASE_SECS + 1).await;
+        let (_stop, running) = watch::channel(false);
+        assert_eq!(worker.step(&running).await.unwrap(), 8);
+        assert_eq!(relay.taken_meanwhile.lock().unwrap().len(), 8);
+        assert_eq!(
+            relay.sent.lock().unwrap().len(),
+            1,
+            "the worker that lost its lease went on sending"
+        );
     }
 
     #[test]

@@ -260,14 +260,23 @@ pub async fn mark_failed(c: &mut Conn, id: i64, now: i64, error: &str) -> Result
     Ok(())
 }
 
-/// Extends the claim on `ids` (still unsent) to `until`: a worker still sending its batch keeps
-/// it, however slow the relay, so no other worker takes and sends those messages again.
-pub fn extend_lease_in(b: &mut Batch, ids: &[i64], until: i64) {
-    push_for_ids(
-        b,
-        "UPDATE outbox SET locked_until = $1 WHERE sent_at IS NULL AND failed_at IS NULL AND id IN",
-        vec![until.into()],
-        ids,
+/// Extends the claim on `ids` from `held` (the lease this worker holds) to `until`: a worker still
+/// sending its batch keeps it, however slow the relay, so no other worker takes and sends those
+/// messages again. Only rows still leased to `held` are extended; the batch yields their ids.
+pub fn extend_lease_in(b: &mut Batch, ids: &[i64], held: i64, until: i64) {
+    if ids.is_empty() {
+        return;
+    }
+    let list: Vec<String> = (3..3 + ids.len()).map(|i| format!("${i}")).collect();
+    let mut args: Vec<Value> = vec![until.into(), held.into()];
+    args.extend(ids.iter().map(|&id| Value::from(id)));
+    b.push(
+        format!(
+            "UPDATE outbox SET locked_until = $1 WHERE locked_until = $2 AND sent_at IS NULL \
+             AND failed_at IS NULL AND id IN ({}) RETURNING id",
+            list.join(", ")
+        ),
+        args,
     );
 }
 
