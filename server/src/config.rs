@@ -1085,20 +1085,27 @@ fn one_line(message: &str) -> String {
 
 /// Drops a password from a URL before it is shown: the one after the user name, and one given
 /// as a query parameter (`postgres://h/db?password=…`, which PostgreSQL's URLs accept). A URL
-/// that does not parse (a port out of range, say) is the likeliest to be in an error message: its
-/// user part and its query are not shown at all.
+/// that does not parse (a password holding `?`, `/` or `#`, a port out of range) is the likeliest
+/// to be in an error message: everything before its last `@` and its query are not shown at all.
 fn redact_url(u: &str) -> String {
     let Ok(mut url) = Url::parse(u) else {
-        let (head, query) = u.split_once('?').map_or((u, None), |(h, q)| (h, Some(q)));
-        let head = match head.split_once("://") {
-            Some((scheme, rest)) => match rest.rsplit_once('@') {
-                Some((_, host)) => format!("{scheme}://***@{host}"),
-                None => head.to_string(),
-            },
-            None => head.to_string(),
+        let (scheme, rest) = u.split_once("://").unwrap_or(("", u));
+        let rest = rest
+            .rsplit_once('@')
+            .map_or_else(|| rest.to_string(), |(_, host)| format!("***@{host}"));
+        let rest = match rest.split_once('?') {
+            Some((head, _)) => format!("{head}?***"),
+            None => rest,
         };
-        return query.map_or(head.clone(), |_| format!("{head}?***"));
+        return match scheme {
+            "" => rest,
+            scheme => format!("{scheme}://{rest}"),
+        };
     };
+    // A password with `#` in it parses as a fragment holding the rest of it.
+    if url.fragment().is_some() {
+        url.set_fragment(Some("***"));
+    }
     if url.password().is_some() {
         let _ = url.set_password(Some("***"));
     }

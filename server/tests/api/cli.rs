@@ -445,10 +445,17 @@ async fn portal_config_shows_each_setting_and_its_source_with_secrets_redacted()
             "DATABASE_URL",
             "postgres://portal:hunter2-db@db.example.com:99999/portal?password=hunter2-q",
         ),
+        // A password holding `?` does not parse; one of digits then `#` parses, as a port and a
+        // fragment.
+        ("SMTP_URL", "smtps://mailer:hunter2?x@relay.example.com:465"),
+        (
+            "DATABASE_URL",
+            "postgres://portal:4711#hunter2@db.example.com/portal",
+        ),
     ] {
         let (_, out, err) = portal(&["config"], &[(var, url)]).await;
         assert!(!format!("{out}{err}").contains("hunter2"), "{out}\n{err}");
-        assert!(format!("{out}{err}").contains("***@"), "{out}\n{err}");
+        assert!(format!("{out}{err}").contains("***"), "{out}\n{err}");
     }
     // The same check `serve` makes: a value that cannot work is named, exit code 2.
     let (ok, out, err) = portal(&["config"], &[("PORTAL_CODES_PER_HOUR", "0")]).await;
