@@ -224,8 +224,12 @@ pub fn router(state: AppState) -> Router {
                     "/openapi.json",
                     axum::routing::get(|| async { axum::Json(crate::openapi::document()) }),
                 )
+                .method_not_allowed_fallback(crate::routes::method_not_allowed)
                 .route_layer(middleware::from_fn(matched_route))
-                .layer(middleware::from_fn(run_to_completion)),
+                .layer(middleware::from_fn_with_state(
+                    state.clone(),
+                    run_to_completion,
+                )),
         )
         .merge(crate::routes::health::router());
     let routes = if index.is_file() {
@@ -280,8 +284,11 @@ async fn web_app_not_built() -> Response {
 /// the 5 s busy timeout and then failed (seen at shutdown and when a load generator stopped
 /// mid-request). Spawned, the handler finishes on its own task: it commits or rolls back, so what
 /// a user did is either all done or not done at all, whatever their network does.
-async fn run_to_completion(req: Request, next: Next) -> Response {
-    match tokio::spawn(next.run(req)).await {
+///
+/// The task is tracked ([`AppState::tasks`]): a graceful shutdown waits for a handler whose client
+/// went away, and for what that handler started in turn.
+async fn run_to_completion(State(st): State<AppState>, req: Request, next: Next) -> Response {
+    match st.tasks.spawn(next.run(req)).await {
         Ok(response) => response,
         Err(e) => {
             tracing::error!(error = %e, "request task failed");

@@ -415,12 +415,6 @@ async fn save_role(
         let message = "A role with that name exists.";
         Err(ApiError::new(StatusCode::CONFLICT, "role_exists", message).field("name"))
     };
-    // Names are assigned by name, whatever their case: "HELPDESK" beside "Helpdesk" would make
-    // one of the two unassignable.
-    let same_name = admin::role_by_name(&mut c, u.user.account_id, &name).await?;
-    if same_name.is_some_and(|r| Some(r.id) != id) {
-        return role_exists();
-    }
     let was = match id {
         Some(id) => standing(&mut c, u, id).await?,
         None => None,
@@ -436,6 +430,12 @@ async fn save_role(
         },
     };
     allow_role_change(st, &mut c, u, client, &change).await?;
+    // Names are assigned by name, whatever their case: "HELPDESK" beside "Helpdesk" would make
+    // one of the two unassignable.
+    let same_name = admin::role_by_name(&mut c, u.user.account_id, &name).await?;
+    if same_name.is_some_and(|r| Some(r.id) != id) {
+        return role_exists();
+    }
     let mut tx = st.store.begin_on(&mut c).await?;
     let account = u.user.account_id;
     let saved = match id {
@@ -483,8 +483,17 @@ pub(crate) async fn delete_role(
     };
     allow_role_change(&st, &mut c, &u, &client, &change).await?;
     let mut tx = st.store.begin_on(&mut c).await?;
-    if !admin::delete_role(&mut tx, u.user.account_id, id).await? {
-        return Err(role_not_found());
+    // A custom role's manager deletes only unheld roles (may_change_role): checked again where
+    // an assignment made since cannot slip between the check and the delete.
+    let only_unheld = matches!(u.user.role, Role::Custom { .. });
+    match admin::delete_role(&mut tx, u.user.account_id, id, only_unheld).await? {
+        admin::Deleted::Yes => {}
+        admin::Deleted::NotFound => return Err(role_not_found()),
+        admin::Deleted::Held => {
+            return Err(ApiError::forbidden(
+                "You cannot delete a role that users hold: ask an administrator.",
+            ))
+        }
     }
     let detail = format!("role {id}");
     record(&st, &mut tx, &u, &client, "role_deleted", &detail, None).await?;

@@ -23,15 +23,17 @@ pub fn api_router() -> Router<AppState> {
         .fallback(|| async {
             ApiError::not_found("not_found", "There is no such API endpoint.").into_response()
         })
-        // Last: it applies to the routes registered before it. axum adds the `Allow` header.
-        .method_not_allowed_fallback(|| async {
-            let message = "This endpoint does not take that method.";
-            ApiError::new(
-                StatusCode::METHOD_NOT_ALLOWED,
-                "method_not_allowed",
-                message,
-            )
-        })
+}
+
+/// A known API path asked with a method it does not take: a JSON 405 (axum adds `Allow`). Set
+/// where the API's last route is registered, since it applies to the routes before it.
+pub async fn method_not_allowed() -> ApiError {
+    let message = "This endpoint does not take that method.";
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        message,
+    )
 }
 
 /// How a use case's refusal reads to the page: one stable code each, with words a person can

@@ -174,8 +174,42 @@ pub async fn update_role(
     Ok(r.rows_affected() == 1)
 }
 
-/// Deletes a custom role; its users become members.
-pub async fn delete_role(c: &mut Conn, account_id: i64, id: i64) -> Result<bool, sqlx::Error> {
+/// What deleting a role came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Deleted {
+    Yes,
+    NotFound,
+    /// `only_unheld` and someone holds it (assigned since the caller looked, perhaps).
+    Held,
+}
+
+/// Deletes a custom role; its users become members. With `only_unheld`, a role someone holds is
+/// left as it is, decided under a lock on the role's row on PostgreSQL (an assignment's foreign
+/// key check waits for it) and in the one writer's turn on SQLite, so an assignment made between
+/// the caller's look and this delete is seen.
+pub async fn delete_role(
+    c: &mut Conn,
+    account_id: i64,
+    id: i64,
+    only_unheld: bool,
+) -> Result<Deleted, sqlx::Error> {
+    if only_unheld {
+        if c.backend_name() == "PostgreSQL" {
+            sqlx::query("SELECT id FROM roles WHERE id = $1 AND account_id = $2 FOR UPDATE")
+                .bind(id)
+                .bind(account_id)
+                .execute(&mut *c)
+                .await?;
+        }
+        let holders: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE custom_role_id = $1")
+                .bind(id)
+                .fetch_one(&mut *c)
+                .await?;
+        if holders > 0 {
+            return Ok(Deleted::Held);
+        }
+    }
     sqlx::query("UPDATE users SET role = 'member', custom_role_id = NULL WHERE custom_role_id = $1 AND account_id = $2")
         .bind(id)
         .bind(account_id)
@@ -186,5 +220,8 @@ pub async fn delete_role(c: &mut Conn, account_id: i64, id: i64) -> Result<bool,
         .bind(account_id)
         .execute(&mut *c)
         .await?;
-    Ok(r.rows_affected() == 1)
+    Ok(match r.rows_affected() {
+        1 => Deleted::Yes,
+        _ => Deleted::NotFound,
+    })
 }

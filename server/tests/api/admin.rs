@@ -481,10 +481,12 @@ async fn stored_users_roles_and_policies_read_back_typed() {
     let roles = admin::roles(&mut c, app.account_id).await.unwrap();
     assert_eq!(roles[0].permissions, perms);
 
-    // Deleting the custom role leaves its user a member.
-    admin::delete_role(&mut c, app.account_id, role)
-        .await
-        .unwrap();
+    // A delete that spares held roles leaves it; deleting the custom role outright leaves its
+    // user a member.
+    let held = admin::delete_role(&mut c, app.account_id, role, true).await;
+    assert_eq!(held.unwrap(), admin::Deleted::Held);
+    let deleted = admin::delete_role(&mut c, app.account_id, role, false).await;
+    assert_eq!(deleted.unwrap(), admin::Deleted::Yes);
     let u = users::by_phone(&mut c, "+46701234567")
         .await
         .unwrap()

@@ -135,6 +135,10 @@ async fn a_bad_path_or_query_parameter_and_a_wrong_method_get_json_errors_naming
         assert!(body["message"].as_str().is_some_and(|m| !m.is_empty()));
         assert_eq!(body["field"].as_str(), field, "{code}");
     }
+    // The route mounted beside the API's own answers alike.
+    let r = b.post(app.api("/api/openapi.json")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(json(r).await["error"], "method_not_allowed");
 }
 
 #[tokio::test]
@@ -164,8 +168,8 @@ async fn metrics_labels_stay_bounded_whatever_paths_and_methods_clients_send() {
             .send()
             .await
             .unwrap();
-        // A real route with a word for its id (400 from the Path extractor) and an unknown path
-        // refused as cross-site before routing: neither may become a label of its own.
+        // A real route with a word for its id (refused, signed out) and an unknown path refused
+        // as cross-site before routing: neither may become a label of its own.
         c.post(app.api(&format!("/api/admin/users/word{i}/reset")))
             .send()
             .await
