@@ -10,12 +10,18 @@ struct Install {
 
 impl Install {
     async fn new() -> Self {
+        Self::on(fresh_database_url().await)
+    }
+
+    /// `portal` commands on the database of a running test server.
+    fn of(app: &crate::helpers::TestApp) -> Self {
+        Self::on(app.raw.get("database_url").unwrap().to_string())
+    }
+
+    fn on(db: String) -> Self {
         let dir = std::env::temp_dir().join(format!("portal-cli-{:x}", rand::random::<u64>()));
         std::fs::create_dir_all(&dir).unwrap();
-        Self {
-            db: fresh_database_url().await,
-            dir,
-        }
+        Self { db, dir }
     }
 
     /// Runs `portal args…` with `env` set; returns success, stdout and stderr.
@@ -279,14 +285,8 @@ async fn a_deactivated_user_is_signed_out_loses_the_code_in_hand_and_can_neither
         .await;
     app.add_user("ann@example.com", "member", None, SignInMethod::Password)
         .await;
-    let dir = std::env::temp_dir().join(format!("portal-cli-{:x}", rand::random::<u64>()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let db = app.raw.get("database_url").unwrap().to_string();
-    let portal = |args: &[&str]| {
-        let out = portal_command(&db, &dir, None).args(args).output().unwrap();
-        let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
-        (out.status.success(), text(&out.stdout), text(&out.stderr))
-    };
+    let install = Install::of(&app);
+    let portal = |args: &[&str]| install.run(args, &[]);
 
     let signed_in = browser();
     assert_eq!(
@@ -529,9 +529,6 @@ async fn a_second_owner_is_refused_however_many_users_sort_before_the_first() {
     app.add_users_bulk("m", 1000).await;
     app.add_user("owner@example.com", "owner", None, SignInMethod::Password)
         .await;
-    let dir = std::env::temp_dir().join(format!("portal-cli-{:x}", rand::random::<u64>()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let db = app.raw.get("database_url").unwrap().to_string();
     let args = [
         "user",
         "add",
@@ -542,10 +539,10 @@ async fn a_second_owner_is_refused_however_many_users_sort_before_the_first() {
         "--sso",
         "google",
     ];
-    let out = portal_command(&db, &dir, None).args(args).output().unwrap();
-    assert!(!out.status.success());
+    let (ok, _, err) = Install::of(&app).run(&args, &[]);
+    assert!(!ok);
     assert_eq!(
-        String::from_utf8_lossy(&out.stderr).trim(),
+        err.trim(),
         "--role: the account already has an owner (there is exactly one)"
     );
 }
@@ -554,12 +551,10 @@ async fn a_second_owner_is_refused_however_many_users_sort_before_the_first() {
 async fn what_the_command_line_adds_and_assigns_is_on_the_audit_trail() {
     use crate::helpers::spawn_app;
     let app = spawn_app().await;
-    let dir = std::env::temp_dir().join(format!("portal-cli-{:x}", rand::random::<u64>()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let db = app.raw.get("database_url").unwrap().to_string();
+    let install = Install::of(&app);
     let portal = |args: &[&str]| {
-        let out = portal_command(&db, &dir, None).args(args).output().unwrap();
-        assert!(out.status.success(), "{args:?}: {out:?}");
+        let (ok, out, err) = install.run(args, &[]);
+        assert!(ok, "{args:?}: {out} {err}");
     };
     portal(&[
         "role",
