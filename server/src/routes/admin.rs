@@ -386,19 +386,14 @@ pub(crate) async fn update_role(
 
 /// Role `id` of the account as it stands (its permissions, how many hold it), for
 /// [`may_change_role`]; `None` when there is no such role.
-async fn standing(c: &mut Conn, u: &AuthUser, id: i64) -> ApiResult<Option<(Vec<String>, i64)>> {
-    let roles = admin::roles_with_holders(c, u.user.account_id).await?;
-    Ok(roles
-        .into_iter()
+fn standing(roles: &[(admin::RoleRow, i64)], id: i64) -> Option<Standing<'_>> {
+    roles
+        .iter()
         .find(|(r, _)| r.id == id)
-        .map(|(r, holders)| (r.permissions, holders)))
-}
-
-fn as_standing(was: &Option<(Vec<String>, i64)>) -> Option<Standing<'_>> {
-    was.as_ref().map(|(permissions, holders)| Standing {
-        permissions,
-        holders: *holders,
-    })
+        .map(|(r, holders)| Standing {
+            permissions: &r.permissions,
+            holders: *holders,
+        })
 }
 
 /// Creates a custom role, or changes role `id`, and audits it in the same transaction.
@@ -415,10 +410,8 @@ async fn save_role(
         let message = "A role with that name exists.";
         Err(ApiError::new(StatusCode::CONFLICT, "role_exists", message).field("name"))
     };
-    let was = match id {
-        Some(id) => standing(&mut c, u, id).await?,
-        None => None,
-    };
+    // One read of the account's roles: the one changed, and any other of the same name.
+    let roles = admin::roles_with_holders(&mut c, u.user.account_id).await?;
     let change = match id {
         None => RoleChange::Create {
             permissions: &perms,
@@ -426,14 +419,16 @@ async fn save_role(
         Some(id) => RoleChange::Update {
             id,
             permissions: &perms,
-            was: as_standing(&was),
+            was: standing(&roles, id),
         },
     };
     allow_role_change(st, &mut c, u, client, &change).await?;
     // Names are assigned by name, whatever their case: "HELPDESK" beside "Helpdesk" would make
     // one of the two unassignable.
-    let same_name = admin::role_by_name(&mut c, u.user.account_id, &name).await?;
-    if same_name.is_some_and(|r| Some(r.id) != id) {
+    if roles
+        .iter()
+        .any(|(r, _)| r.is_named(&name) && Some(r.id) != id)
+    {
         return role_exists();
     }
     let mut tx = st.store.begin_on(&mut c).await?;
@@ -476,10 +471,10 @@ pub(crate) async fn delete_role(
     Path(id): Path<i64>,
 ) -> ApiResult<Response> {
     let mut c = st.store.conn().await?;
-    let was = standing(&mut c, &u, id).await?;
+    let roles = admin::roles_with_holders(&mut c, u.user.account_id).await?;
     let change = RoleChange::Delete {
         id,
-        was: as_standing(&was),
+        was: standing(&roles, id),
     };
     allow_role_change(&st, &mut c, &u, &client, &change).await?;
     let mut tx = st.store.begin_on(&mut c).await?;

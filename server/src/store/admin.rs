@@ -96,6 +96,13 @@ pub struct RoleRow {
     pub permissions: Vec<String>,
 }
 
+impl RoleRow {
+    /// Is this role called `name`, in any case (names are unique regardless of case)?
+    pub fn is_named(&self, name: &str) -> bool {
+        self.name.to_lowercase() == name.to_lowercase()
+    }
+}
+
 pub async fn roles(c: &mut Conn, account_id: i64) -> Result<Vec<RoleRow>, sqlx::Error> {
     sqlx::query_as(
         "SELECT id, name, permissions FROM roles WHERE account_id = $1 ORDER BY LOWER(name)",
@@ -136,7 +143,7 @@ pub async fn role_by_name(
     Ok(roles(c, account_id)
         .await?
         .into_iter()
-        .find(|r| r.name.to_lowercase() == name.to_lowercase()))
+        .find(|r| r.is_named(name)))
 }
 
 pub async fn insert_role(
